@@ -1,0 +1,264 @@
+package org.transfergateway.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Builds a {@link GatewayConfig} from the YAML of the SPEC (section 2) or from the embedded
+ * defaults (section 1). Every mistake becomes a {@link ConfigException} naming the key.
+ */
+public final class ConfigLoader {
+    public static final long DEFAULT_MEMORY_BUDGET = Units.parseSize("256MiB");
+    public static final long DEFAULT_PART_SIZE = Units.parseSize("8MiB");
+    /** S3's smallest part but the last. */
+    public static final long MIN_PART_SIZE = Units.parseSize("5MiB");
+    public static final int DEFAULT_PART_CONCURRENCY = 4;
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final PortRange DEFAULT_PASSIVE_PORTS = new PortRange(50000, 50100);
+
+    private final Map<String, String> env;
+
+    public ConfigLoader(Map<String, String> env) {
+        this.env = Map.copyOf(env);
+    }
+
+    public ConfigLoader() {
+        this(System.getenv());
+    }
+
+    /**
+     * The embedded defaults: local disk under {@code <dataDir>/files}, FTP on 127.0.0.1:2121,
+     * HTTP on 127.0.0.1:8080 and the demo user {@code demo}/{@code demo}.
+     */
+    public static GatewayConfig defaults(Path dataDir) {
+        return new GatewayConfig(
+                new FtpConfig(true, "127.0.0.1", 2121, DEFAULT_PASSIVE_PORTS, "127.0.0.1", Duration.ofMinutes(5), 1000),
+                new HttpConfig(true, "127.0.0.1", 8080, 16 * 1024, Duration.ofMinutes(5)),
+                new StorageConfig(List.of(new LocalBackendConfig("local", dataDir.resolve("files"))),
+                        DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, DEFAULT_PART_CONCURRENCY),
+                List.of(new UserConfig("demo", "demo", null, "local", "/demo", true)),
+                new LedgerConfig(dataDir.toString()),
+                dataDir,
+                true);
+    }
+
+    public GatewayConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file.toString(), "no such file");
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), "cannot be read: " + e.getMessage());
+        }
+        return parse(text);
+    }
+
+    public GatewayConfig parse(String yaml) {
+        JsonNode tree;
+        try {
+            tree = new YAMLMapper().readTree(yaml);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            throw new ConfigException("config", "is not valid YAML" + where + ": " + e.getOriginalMessage());
+        }
+        ConfigNode root = new ConfigNode("", tree, env);
+        Path dataDir = Path.of(root.string("data-dir", "./data"));
+        FtpConfig ftp = ftp(root.child("ftp"));
+        HttpConfig http = http(root.child("http"));
+        StorageConfig storage = storage(root.child("storage"), dataDir);
+        List<UserConfig> users = users(root, storage);
+        ConfigNode ledgerNode = root.child("ledger");
+        LedgerConfig ledger = new LedgerConfig(ledgerNode.string("url", dataDir.toString()));
+        ledgerNode.rejectUnknownKeys();
+        root.rejectUnknownKeys();
+        if (!ftp.enabled() && !http.enabled()) {
+            throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
+        }
+        return new GatewayConfig(ftp, http, storage, users, ledger, dataDir, false);
+    }
+
+    private FtpConfig ftp(ConfigNode n) {
+        String host = host(n, "127.0.0.1");
+        FtpConfig c = new FtpConfig(
+                n.bool("enabled", true),
+                host,
+                n.integer("port", 2121, 0, 65535),
+                n.parsed("passive-ports", DEFAULT_PASSIVE_PORTS, PortRange::parse),
+                n.string("passive-address", host),
+                positive(n, "idle-timeout", Duration.ofMinutes(5)),
+                n.integer("max-connections", 1000, 1, 1_000_000));
+        n.rejectUnknownKeys();
+        return c;
+    }
+
+    private HttpConfig http(ConfigNode n) {
+        HttpConfig c = new HttpConfig(
+                n.bool("enabled", true),
+                host(n, "127.0.0.1"),
+                n.integer("port", 8080, 0, 65535),
+                (int) Math.min(Integer.MAX_VALUE, n.parsed("max-header-size", 16L * 1024, Units::parseSize)),
+                positive(n, "idle-timeout", Duration.ofMinutes(5)));
+        n.rejectUnknownKeys();
+        return c;
+    }
+
+    private static String host(ConfigNode n, String fallback) {
+        String host = n.string("host", fallback);
+        // Literal addresses only: a name would be resolved here, at load time, through DNS.
+        if (!host.matches("[0-9.]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|localhost")) {
+            throw new ConfigException(n.path("host"), host + " is not an IP address");
+        }
+        try {
+            InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new ConfigException(n.path("host"), host + " is not an IP address");
+        }
+        return host;
+    }
+
+    private static Duration positive(ConfigNode n, String key, Duration fallback) {
+        Duration d = n.parsed(key, fallback, Units::parseDuration);
+        if (d.isZero()) {
+            throw new ConfigException(n.path(key), "must be longer than 0");
+        }
+        return d;
+    }
+
+    private StorageConfig storage(ConfigNode n, Path dataDir) {
+        List<BackendConfig> backends = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (ConfigNode b : n.list("backends")) {
+            BackendConfig backend = backend(b);
+            if (!names.add(backend.name())) {
+                throw new ConfigException(b.path("name"), backend.name() + " is used by two backends");
+            }
+            backends.add(backend);
+        }
+        if (backends.isEmpty()) {
+            backends.add(new LocalBackendConfig("local", dataDir.resolve("files")));
+        }
+        long budget = n.parsed("memory-budget", DEFAULT_MEMORY_BUDGET, Units::parseSize);
+        long partSize = n.parsed("part-size", DEFAULT_PART_SIZE, Units::parseSize);
+        if (partSize < MIN_PART_SIZE || partSize > Units.parseSize("5GiB")) {
+            throw new ConfigException(n.path("part-size"), Units.formatSize(partSize) + " is outside 5MiB-5GiB, the part sizes S3 accepts");
+        }
+        int concurrency = n.integer("part-concurrency", DEFAULT_PART_CONCURRENCY, 1, 64);
+        if (budget < partSize) {
+            throw new ConfigException(n.path("memory-budget"), Units.formatSize(budget) + " is smaller than one part (" + Units.formatSize(partSize) + ")");
+        }
+        n.rejectUnknownKeys();
+        return new StorageConfig(backends, budget, partSize, concurrency);
+    }
+
+    private BackendConfig backend(ConfigNode n) {
+        String name = n.requiredString("name");
+        if (!NAME.matcher(name).matches()) {
+            throw new ConfigException(n.path("name"), name + " is not a name of letters, digits, '.', '_' or '-'");
+        }
+        String type = n.requiredString("type");
+        BackendConfig c = switch (type) {
+            case "local" -> new LocalBackendConfig(name, Path.of(n.requiredString("root")));
+            case "s3" -> s3(n, name);
+            default -> throw new ConfigException(n.path("type"), type + " is not a backend type (local or s3)");
+        };
+        n.rejectUnknownKeys();
+        return c;
+    }
+
+    private S3BackendConfig s3(ConfigNode n, String name) {
+        String bucket = n.requiredString("bucket");
+        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+            throw new ConfigException(n.path("bucket"), bucket + " is not a valid bucket name");
+        }
+        String prefix = n.string("prefix", "");
+        while (prefix.startsWith("/")) {
+            prefix = prefix.substring(1);
+        }
+        if (!prefix.isEmpty() && !prefix.endsWith("/")) {
+            prefix = prefix + "/";
+        }
+        URI endpoint = n.parsed("endpoint", null, ConfigLoader::endpoint);
+        String accessKey = n.string("access-key");
+        String secretKey = n.string("secret-key");
+        if ((accessKey == null) != (secretKey == null)) {
+            throw new ConfigException(n.path(accessKey == null ? "access-key" : "secret-key"),
+                    "is required when " + (accessKey == null ? "secret-key" : "access-key") + " is set");
+        }
+        S3BackendConfig.Checksums checksums = n.parsed("checksums", S3BackendConfig.Checksums.WHEN_SUPPORTED, v ->
+                switch (v) {
+                    case "when-supported" -> S3BackendConfig.Checksums.WHEN_SUPPORTED;
+                    case "when-required" -> S3BackendConfig.Checksums.WHEN_REQUIRED;
+                    default -> throw new IllegalArgumentException(v + " is not when-supported or when-required");
+                });
+        return new S3BackendConfig(name, bucket, prefix, n.string("region", "us-east-1"), endpoint,
+                n.bool("path-style", endpoint != null), accessKey, secretKey, checksums);
+    }
+
+    private static URI endpoint(String text) {
+        try {
+            URI uri = new URI(text);
+            if (uri.getHost() == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                throw new IllegalArgumentException(text + " is not an http:// or https:// URL");
+            }
+            return uri;
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(text + " is not a URL");
+        }
+    }
+
+    private List<UserConfig> users(ConfigNode root, StorageConfig storage) {
+        List<UserConfig> users = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (ConfigNode u : root.list("users")) {
+            String name = u.requiredString("name");
+            if (!NAME.matcher(name).matches()) {
+                throw new ConfigException(u.path("name"), name + " is not a name of letters, digits, '.', '_' or '-'");
+            }
+            if (!names.add(name)) {
+                throw new ConfigException(u.path("name"), name + " is configured twice");
+            }
+            String password = u.string("password");
+            String hash = u.string("password-hash");
+            if ((password == null) == (hash == null)) {
+                throw new ConfigException(u.path("password"), "give either password or password-hash");
+            }
+            if (password != null && password.isEmpty()) {
+                throw new ConfigException(u.path("password"), "must not be empty");
+            }
+            String backend = u.string("backend", storage.defaultBackend().name());
+            if (storage.backend(backend).isEmpty()) {
+                throw new ConfigException(u.path("backend"), backend + " is not a configured backend");
+            }
+            String home = u.string("home", "/" + name);
+            if (!home.startsWith("/") || home.contains("\\") || home.contains("\0")
+                    || ("/" + home + "/").contains("/../") || ("/" + home + "/").contains("/./")) {
+                throw new ConfigException(u.path("home"), home + " is not an absolute path without . or ..");
+            }
+            home = "/" + String.join("/", java.util.Arrays.stream(home.split("/")).filter(s -> !s.isEmpty()).toList());
+            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false)));
+            u.rejectUnknownKeys();
+        }
+        if (users.isEmpty()) {
+            throw new ConfigException("users", "at least one user is required");
+        }
+        return users;
+    }
+}

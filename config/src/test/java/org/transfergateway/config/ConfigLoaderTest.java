@@ -1,0 +1,184 @@
+package org.transfergateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+    private final ConfigLoader loader = new ConfigLoader(Map.of("S3_ACCESS_KEY", "AKID", "S3_SECRET_KEY", "s3cret"));
+
+    private static final String FULL = """
+            ftp:
+              enabled: true
+              host: 127.0.0.1
+              port: 2121
+              passive-ports: 50000-50100
+              passive-address: 127.0.0.1
+            http:
+              enabled: true
+              host: 127.0.0.1
+              port: 8080
+            storage:
+              backends:
+                - name: local
+                  type: local
+                  root: ./data/files
+                - name: archive
+                  type: s3
+                  bucket: transfers
+                  prefix: ""
+                  region: us-east-1
+                  endpoint: http://127.0.0.1:9000
+                  path-style: true
+                  access-key: ${S3_ACCESS_KEY}
+                  secret-key: ${S3_SECRET_KEY}
+            users:
+              - name: alice
+                password: secret
+                backend: archive
+                home: /alice
+                admin: false
+            ledger:
+              url: ./data/ledger
+            """;
+
+    private String error(String yaml) {
+        return assertThrows(ConfigException.class, () -> loader.parse(yaml)).getMessage();
+    }
+
+    @Test
+    void theSpecExampleLoadsWithEveryValue() {
+        GatewayConfig c = loader.parse(FULL);
+        assertEquals(2121, c.ftp().port());
+        assertEquals(new PortRange(50000, 50100), c.ftp().passivePorts());
+        assertEquals(8080, c.http().port());
+        assertEquals("local", c.storage().defaultBackend().name());
+        S3BackendConfig s3 = assertInstanceOf(S3BackendConfig.class, c.storage().backend("archive").orElseThrow());
+        assertEquals("AKID", s3.accessKey());
+        assertEquals("s3cret", s3.secretKey());
+        assertEquals(URI.create("http://127.0.0.1:9000"), s3.endpoint());
+        assertTrue(s3.pathStyle());
+        assertEquals("", s3.prefix());
+        UserConfig alice = c.user("alice").orElseThrow();
+        assertEquals("archive", alice.backend());
+        assertEquals("/alice", alice.home());
+        assertFalse(alice.admin());
+        assertEquals("./data/ledger", c.ledger().url());
+        assertFalse(c.demo());
+    }
+
+    @Test
+    void omittedKeysTakeTheirDefaults() {
+        GatewayConfig c = loader.parse("users:\n  - name: bob\n    password: pw\n");
+        assertEquals("127.0.0.1", c.ftp().host());
+        assertEquals(2121, c.ftp().port());
+        assertEquals(8080, c.http().port());
+        assertEquals("/bob", c.user("bob").orElseThrow().home());
+        assertEquals("local", c.user("bob").orElseThrow().backend());
+        assertEquals(Path.of("./data/files"), ((LocalBackendConfig) c.storage().defaultBackend()).root());
+        assertEquals(256L << 20, c.storage().memoryBudgetBytes());
+        assertEquals(Duration.ofMinutes(5), c.ftp().idleTimeout());
+    }
+
+    @Test
+    void embeddedDefaultsHaveTheDemoUserOnLoopback() {
+        GatewayConfig c = ConfigLoader.defaults(Path.of("data"));
+        assertTrue(c.demo());
+        assertEquals("127.0.0.1", c.ftp().host());
+        assertEquals("127.0.0.1", c.http().host());
+        assertEquals("demo", c.user("demo").orElseThrow().password());
+        assertEquals(Path.of("data", "files"), ((LocalBackendConfig) c.storage().defaultBackend()).root());
+    }
+
+    @Test
+    void unsetEnvironmentVariableIsNamed() {
+        String msg = assertThrows(ConfigException.class,
+                () -> new ConfigLoader(Map.of()).parse(FULL)).getMessage();
+        assertEquals("storage.backends[1].access-key: environment variable S3_ACCESS_KEY is not set", msg);
+    }
+
+    @Test
+    void reversedPassiveRangeNamesKeyAndValue() {
+        assertEquals("ftp.passive-ports: 50100-50000 is not a range of ports 1-65535",
+                error("ftp:\n  passive-ports: 50100-50000\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
+    void unknownKeyIsRefused() {
+        assertEquals("http.prot: is not a known key",
+                error("http:\n  prot: 80\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
+    void badPortIsRefused() {
+        assertEquals("ftp.port: 70000 is outside 0-65535",
+                error("ftp:\n  port: 70000\nusers: [{name: a, password: b}]\n"));
+        assertEquals("http.port: eighty is not a whole number",
+                error("http:\n  port: eighty\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
+    void userOnMissingBackendIsRefused() {
+        assertEquals("users[0].backend: tape is not a configured backend",
+                error("users: [{name: a, password: b, backend: tape}]\n"));
+    }
+
+    @Test
+    void homeWithDotDotIsRefused() {
+        assertEquals("users[0].home: /a/../b is not an absolute path without . or ..",
+                error("users: [{name: a, password: b, home: /a/../b}]\n"));
+    }
+
+    @Test
+    void userNeedsExactlyOnePasswordForm() {
+        assertEquals("users[0].password: give either password or password-hash",
+                error("users: [{name: a}]\n"));
+    }
+
+    @Test
+    void unknownBackendTypeIsNamed() {
+        assertEquals("storage.backends[0].type: ftp is not a backend type (local or s3)",
+                error("storage:\n  backends: [{name: x, type: ftp}]\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
+    void sizesAndDurationsAcceptUnits() {
+        assertEquals(64L << 10, Units.parseSize("64KiB"));
+        assertEquals(8L << 20, Units.parseSize("8MiB"));
+        assertEquals(1L << 30, Units.parseSize("1GiB"));
+        assertEquals(123, Units.parseSize("123"));
+        assertEquals(Duration.ofSeconds(30), Units.parseDuration("30s"));
+        assertEquals(Duration.ofMinutes(5), Units.parseDuration("5m"));
+        assertEquals("storage.memory-budget: lots is not a size such as 64KiB, 8MiB or 1GiB",
+                error("storage:\n  memory-budget: lots\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
+    void invalidYamlSaysWhere() {
+        assertTrue(error("ftp: [\n").startsWith("config: is not valid YAML at line"));
+    }
+
+    @Test
+    void s3PrefixGetsTrailingSlashAndChecksumsSetting() {
+        GatewayConfig c = loader.parse("""
+                storage:
+                  backends:
+                    - {name: s3, type: s3, bucket: bkt, prefix: /gw, checksums: when-required}
+                users: [{name: a, password: b}]
+                """);
+        S3BackendConfig s3 = (S3BackendConfig) c.storage().defaultBackend();
+        assertEquals("gw/", s3.prefix());
+        assertEquals(S3BackendConfig.Checksums.WHEN_REQUIRED, s3.checksums());
+        assertNull(s3.endpoint());
+        assertFalse(s3.pathStyle());
+    }
+}
