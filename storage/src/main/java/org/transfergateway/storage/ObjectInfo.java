@@ -1,0 +1,29 @@
+package org.transfergateway.storage;
+
+import java.time.Instant;
+
+/**
+ * What a backend says of an object or folder.
+ *
+ * @param key      the full key, without a trailing "/" for folders
+ * @param folder   true for a folder
+ * @param size     bytes of content; 0 for folders
+ * @param modified last modification, or {@link Instant#EPOCH} when unknown
+ * @param etag     an entity tag without quotes, or null when the backend has none
+ */
+public record ObjectInfo(String key, boolean folder, long size, Instant modified, String etag) {
+
+    public static ObjectInfo file(String key, long size, Instant modified, String etag) {
+        return new ObjectInfo(key, false, size, modified, etag);
+    }
+
+    public static ObjectInfo folder(String key, Instant modified) {
+        return new ObjectInfo(key, true, 0, modified, null);
+    }
+
+    /** The last segment of the key. */
+    public String name() {
+        int slash = key.lastIndexOf('/');
+        return slash < 0 ? key : key.substring(slash + 1);
+    }
+}

@@ -1,0 +1,75 @@
+package org.transfergateway.storage;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A storage backend: objects named by keys such as {@code alice/reports/q1.csv}.
+ *
+ * <p>Keys never start with "/" and are already normalised by {@link StoragePaths}; a
+ * backend need not check them again. Folders exist as key prefixes: {@code alice/reports}
+ * is a folder when a folder marker or any object lies under {@code alice/reports/}.
+ *
+ * <p>Errors: absence is a {@code null} or {@code false} return where stated; everything
+ * else is a {@link GatewayException} carrying an {@link ErrorCode}, or a plain
+ * {@link IOException} when the backend could not be reached or failed.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface Storage extends Closeable {
+
+    /** The configured name of this backend, as in {@code storage.backends[].name}. */
+    String name();
+
+    /** The object or folder at {@code key}, or {@code null} when there is neither. */
+    ObjectInfo stat(String key) throws IOException;
+
+    /**
+     * Starts writing the object {@code key}. Nothing is visible under {@code key} until
+     * {@link Upload#commit()} returns; an upload that is aborted or closed without a
+     * commit leaves nothing behind (and an object it would have replaced unchanged).
+     * The caller owns the returned upload and must close it.
+     */
+    Upload create(String key) throws IOException;
+
+    /**
+     * The bytes {@code [offset, offset + length)} of the object {@code key}, streamed as
+     * they are read from the backend; {@code length < 0} reads to the end. Returns
+     * {@code null} when there is no such object. The caller closes the stream; closing
+     * it early stops the reading from the backend.
+     */
+    InputStream read(String key, long offset, long length) throws IOException;
+
+    /**
+     * The entries one level below the folder {@code dirKey} ({@code ""} for the root),
+     * sorted by name, folder markers left out. An absent folder gives an empty list.
+     */
+    List<ObjectInfo> list(String dirKey) throws IOException;
+
+    /**
+     * Every object under the folder {@code dirKey} at any depth, folder markers left out,
+     * handed to {@code sink} one by one as the backend lists them (for reconciling).
+     */
+    void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException;
+
+    /** Removes the object {@code key}; {@code false} when there was none. */
+    boolean delete(String key) throws IOException;
+
+    /**
+     * Renames the object {@code from} to {@code to}, replacing {@code to}. Throws
+     * {@link ErrorCode#NOT_FOUND} when {@code from} does not exist.
+     */
+    void move(String from, String to) throws IOException;
+
+    /** Makes the folder {@code dirKey} exist (a marker object on S3). Existing is fine. */
+    void makeFolder(String dirKey) throws IOException;
+
+    /**
+     * Removes the empty folder {@code dirKey}; {@code false} when it did not exist.
+     * Throws {@link ErrorCode#NOT_EMPTY} when something lies under it.
+     */
+    boolean removeFolder(String dirKey) throws IOException;
+}

@@ -1,0 +1,42 @@
+package org.transfergateway.storage;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * An object being written. Bytes go in with {@link #write}; the object becomes visible
+ * only when {@link #commit()} returns. {@link #abort()} or a {@link #close()} without a
+ * commit discards everything written, so a failed transfer leaves nothing behind.
+ *
+ * <p>One thread at a time writes. {@link #write} may block while the backend catches up
+ * or while the shared memory budget is spent: that is the backpressure that stops the
+ * caller from reading more from its client.
+ */
+public interface Upload extends Closeable {
+
+    /** Takes all remaining bytes of {@code src}; its position ends at its limit. */
+    void write(ByteBuffer src) throws IOException;
+
+    default void write(byte[] bytes, int offset, int length) throws IOException {
+        write(ByteBuffer.wrap(bytes, offset, length));
+    }
+
+    /** The bytes taken so far. */
+    long written();
+
+    /**
+     * Makes the object visible with everything written, once the backend has confirmed
+     * all of it. On failure nothing is visible and the upload is aborted.
+     */
+    ObjectInfo commit() throws IOException;
+
+    /** Discards the upload. Idempotent; never throws; a no-op after a commit. */
+    void abort();
+
+    /** Aborts unless committed. */
+    @Override
+    default void close() {
+        abort();
+    }
+}
