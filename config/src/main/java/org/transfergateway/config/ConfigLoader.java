@@ -52,7 +52,7 @@ public final class ConfigLoader {
                 new FtpConfig(true, "127.0.0.1", 2121, DEFAULT_PASSIVE_PORTS, "127.0.0.1", Duration.ofMinutes(5), 1000),
                 new HttpConfig(true, "127.0.0.1", 8080, 16 * 1024, Duration.ofMinutes(5)),
                 new StorageConfig(List.of(new LocalBackendConfig("local", dataDir.resolve("files"))),
-                        DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, DEFAULT_PART_CONCURRENCY),
+                        DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, DEFAULT_PART_CONCURRENCY, Duration.ofDays(1)),
                 List.of(new UserConfig("demo", "demo", null, "local", "/demo", true)),
                 new LedgerConfig(dataDir.toString()),
                 dataDir,
@@ -164,8 +164,9 @@ public final class ConfigLoader {
         if (budget < partSize) {
             throw new ConfigException(n.path("memory-budget"), Units.formatSize(budget) + " is smaller than one part (" + Units.formatSize(partSize) + ")");
         }
+        Duration abandoned = positive(n, "abandoned-upload-age", Duration.ofDays(1));
         n.rejectUnknownKeys();
-        return new StorageConfig(backends, budget, partSize, concurrency);
+        return new StorageConfig(backends, budget, partSize, concurrency, abandoned);
     }
 
     private BackendConfig backend(ConfigNode n) {

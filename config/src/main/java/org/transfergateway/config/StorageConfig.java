@@ -9,12 +9,15 @@ import java.util.Optional;
  * @param memoryBudgetBytes the most memory that the part buffers of all S3 uploads hold together
  * @param partSizeBytes     the first part size of a multipart upload; later parts grow
  * @param partConcurrency   the parts of one upload sent in parallel
+ * @param abandonedUploadAge incomplete multipart uploads under the gateway's prefixes older
+ *                          than this are aborted at start-up
  */
 public record StorageConfig(
         List<BackendConfig> backends,
         long memoryBudgetBytes,
         long partSizeBytes,
-        int partConcurrency) {
+        int partConcurrency,
+        java.time.Duration abandonedUploadAge) {
 
     public StorageConfig {
         backends = List.copyOf(backends);
