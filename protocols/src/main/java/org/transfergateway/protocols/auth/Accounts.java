@@ -1,0 +1,90 @@
+package org.transfergateway.protocols.auth;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.transfergateway.config.ConfigException;
+import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.config.UserConfig;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.UserFiles;
+import org.transfergateway.storage.meter.Protocol;
+import org.transfergateway.storage.meter.TransferMeter;
+
+/**
+ * The configured users: checks their passwords and opens their files on their backend.
+ * Shared by the FTP and HTTP front ends so that both accept exactly the same logins.
+ */
+public final class Accounts {
+    private final Map<String, UserConfig> users = new ConcurrentHashMap<>();
+    private final Map<String, Storage> backends;
+    private final TransferMeter meter;
+    /**
+     * Digests of passwords that matched a hash. HTTP sends Basic credentials with every
+     * request; running PBKDF2 each time would cost ~0.5 s a request.
+     */
+    private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
+
+    public Accounts(GatewayConfig config, Map<String, Storage> backends, TransferMeter meter) {
+        for (UserConfig u : config.users()) {
+            if (u.passwordHash() != null && !Passwords.isHash(u.passwordHash())) {
+                throw new ConfigException("users: " + u.name() + ": password-hash is not the output of hash-password");
+            }
+            users.put(u.name(), u);
+        }
+        this.backends = Map.copyOf(backends);
+        this.meter = meter;
+    }
+
+    /** The user with these credentials, or empty. Unknown users and wrong passwords look alike. */
+    public Optional<UserConfig> authenticate(String name, String password) {
+        if (name == null || password == null) {
+            return Optional.empty();
+        }
+        UserConfig u = users.get(name);
+        if (u == null) {
+            return Optional.empty();
+        }
+        if (u.password() != null) {
+            return Passwords.equal(password, u.password()) ? Optional.of(u) : Optional.empty();
+        }
+        byte[] digest = sha256(name + "\0" + password + "\0" + u.passwordHash());
+        byte[] known = verified.get(name);
+        if (known != null && MessageDigest.isEqual(known, digest)) {
+            return Optional.of(u);
+        }
+        if (Passwords.verify(password, u.passwordHash())) {
+            verified.put(name, digest);
+            return Optional.of(u);
+        }
+        return Optional.empty();
+    }
+
+    public Optional<UserConfig> user(String name) {
+        return Optional.ofNullable(users.get(name));
+    }
+
+    /** The user's files, counted as transfers of {@code protocol}. */
+    public UserFiles files(UserConfig user, Protocol protocol) {
+        Storage backend = backends.get(user.backend());
+        if (backend == null) {
+            throw new IllegalStateException("no backend " + user.backend() + " for " + user.name());
+        }
+        return new UserFiles(backend, user.name(), user.home(), protocol, meter);
+    }
+
+    public TransferMeter meter() {
+        return meter;
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

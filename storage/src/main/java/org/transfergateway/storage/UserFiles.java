@@ -1,0 +1,353 @@
+package org.transfergateway.storage;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.transfergateway.storage.meter.Direction;
+import org.transfergateway.storage.meter.Protocol;
+import org.transfergateway.storage.meter.StoredChange;
+import org.transfergateway.storage.meter.Transfer;
+import org.transfergateway.storage.meter.TransferMeter;
+
+/**
+ * One user's files as a front end sees them: user paths ("/" is the home) in, backend
+ * keys out, and every transfer counted by the {@link TransferMeter}. FTP and HTTP both
+ * go through this class and nothing else, so they normalise, refuse and count alike.
+ *
+ * <p>Paths given to the methods are user paths, absolute or relative to "/"; they pass
+ * through {@link StoragePaths#normalize} here.
+ */
+public final class UserFiles {
+    private final Storage backend;
+    private final String user;
+    private final String home;
+    private final Protocol protocol;
+    private final TransferMeter meter;
+
+    public UserFiles(Storage backend, String user, String home, Protocol protocol, TransferMeter meter) {
+        this.backend = backend;
+        this.user = user;
+        this.home = home;
+        this.protocol = protocol;
+        this.meter = meter;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String backendName() {
+        return backend.name();
+    }
+
+    private static String path(String path) throws GatewayException {
+        return StoragePaths.normalize("/", path);
+    }
+
+    private String key(String normalized) throws GatewayException {
+        return StoragePaths.key(home, normalized);
+    }
+
+    /** The file or folder at {@code path}, or null. The home itself always exists. */
+    public ObjectInfo stat(String path) throws IOException {
+        String p = path(path);
+        if (p.equals("/")) {
+            ObjectInfo h = backend.stat(key(p));
+            return h != null && h.folder() ? h : ObjectInfo.folder(key(p), java.time.Instant.EPOCH);
+        }
+        return backend.stat(key(p));
+    }
+
+    /** The entries of the folder {@code path}; NOT_FOUND when it is neither a folder nor the home. */
+    public List<ObjectInfo> list(String path) throws IOException {
+        String p = path(path);
+        ObjectInfo dir = stat(p);
+        if (dir == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such folder: " + p);
+        }
+        if (!dir.folder()) {
+            throw ErrorCode.CONFLICT.exception(p + " is a file, not a folder");
+        }
+        return backend.list(key(p));
+    }
+
+    /** Starts an upload that replaces {@code path} when committed. */
+    public Inbound upload(String path) throws IOException {
+        return upload(path, 0);
+    }
+
+    /**
+     * Starts an upload that keeps the first {@code keep} bytes of the existing file and
+     * continues with what the client sends (FTP REST + STOR, and APPE with
+     * {@code keep = size}). Only the client's bytes count as transferred.
+     */
+    public Inbound upload(String path, long keep) throws IOException {
+        String p = path(path);
+        if (p.equals("/")) {
+            throw ErrorCode.CONFLICT.exception("the home folder cannot be written as a file");
+        }
+        String key = key(p);
+        Upload upload = backend.create(key);
+        Transfer t = null;
+        try {
+            if (keep > 0) {
+                ObjectInfo old = backend.stat(key);
+                if (old == null || old.folder() || old.size() < keep) {
+                    throw ErrorCode.BAD_REQUEST.exception("cannot resume at " + keep + ": the file has "
+                            + (old == null || old.folder() ? "no" : old.size()) + " bytes");
+                }
+                try (InputStream in = backend.read(key, 0, keep)) {
+                    copy(in, upload);
+                }
+            }
+            t = meter.start(user, protocol, Direction.IN, p, backend.name());
+            return new Inbound(key, upload, t);
+        } catch (IOException | RuntimeException e) {
+            upload.abort();
+            throw e;
+        }
+    }
+
+    private static void copy(InputStream in, Upload out) throws IOException {
+        byte[] buf = new byte[64 * 1024];
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            out.write(buf, 0, n);
+        }
+    }
+
+    /**
+     * Opens {@code [offset, offset + length)} of the file at {@code path} for sending;
+     * {@code length < 0} means to the end. NOT_FOUND when there is no such file.
+     */
+    public Outbound download(String path, long offset, long length) throws IOException {
+        String p = path(path);
+        String key = key(p);
+        ObjectInfo info = backend.stat(key);
+        if (info == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        if (info.folder()) {
+            throw ErrorCode.CONFLICT.exception(p + " is a folder");
+        }
+        if (offset < 0 || offset > info.size()) {
+            throw ErrorCode.BAD_REQUEST.exception("offset " + offset + " is beyond the end of " + p + " (" + info.size() + " bytes)");
+        }
+        long expected = length < 0 ? info.size() - offset : Math.min(length, info.size() - offset);
+        Transfer t = meter.start(user, protocol, Direction.OUT, p, backend.name());
+        try {
+            InputStream in = backend.read(key, offset, expected);
+            if (in == null) {
+                throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+            }
+            return new Outbound(in, info, expected, t);
+        } catch (IOException | RuntimeException e) {
+            meter.end(t, false, null);
+            throw e;
+        }
+    }
+
+    /** Deletes the file at {@code path}; NOT_FOUND when there is none. */
+    public void delete(String path) throws IOException {
+        String p = path(path);
+        String key = key(p);
+        ObjectInfo old = backend.stat(key);
+        if (old == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        if (old.folder()) {
+            throw ErrorCode.CONFLICT.exception(p + " is a folder");
+        }
+        if (!backend.delete(key)) {
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        meter.changed(new StoredChange(backend.name(), user, -old.size(), -1));
+    }
+
+    /** Renames a file or folder; a file already at {@code to} is replaced. */
+    public void move(String from, String to) throws IOException {
+        String f = path(from);
+        String t = path(to);
+        if (f.equals("/") || t.equals("/")) {
+            throw ErrorCode.CONFLICT.exception("the home folder cannot be renamed or replaced");
+        }
+        ObjectInfo source = backend.stat(key(f));
+        if (source == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + f);
+        }
+        ObjectInfo replaced = backend.stat(key(t));
+        if (replaced != null && replaced.folder()) {
+            throw ErrorCode.CONFLICT.exception("a folder exists at " + t);
+        }
+        backend.move(key(f), key(t));
+        if (replaced != null && !source.folder()) {
+            meter.changed(new StoredChange(backend.name(), user, -replaced.size(), -1));
+        }
+    }
+
+    public void makeFolder(String path) throws IOException {
+        String p = path(path);
+        ObjectInfo existing = stat(p);
+        if (existing != null) {
+            throw ErrorCode.CONFLICT.exception(p + " already exists");
+        }
+        backend.makeFolder(key(p));
+    }
+
+    public void removeFolder(String path) throws IOException {
+        String p = path(path);
+        if (p.equals("/")) {
+            throw ErrorCode.CONFLICT.exception("the home folder cannot be removed");
+        }
+        ObjectInfo existing = backend.stat(key(p));
+        if (existing == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such folder: " + p);
+        }
+        if (!existing.folder()) {
+            throw ErrorCode.CONFLICT.exception(p + " is a file, not a folder");
+        }
+        if (!backend.removeFolder(key(p))) {
+            throw ErrorCode.NOT_FOUND.exception("no such folder: " + p);
+        }
+    }
+
+    /**
+     * An upload being counted. Commit makes the file visible and counts the transfer as
+     * completed; abort or close without commit counts it as failed. Either happens once.
+     */
+    public final class Inbound implements Upload {
+        private final String key;
+        private final Upload upload;
+        private final Transfer transfer;
+        private boolean replaced;
+
+        private Inbound(String key, Upload upload, Transfer transfer) {
+            this.key = key;
+            this.upload = upload;
+            this.transfer = transfer;
+        }
+
+        @Override
+        public void write(ByteBuffer src) throws IOException {
+            int n = src.remaining();
+            try {
+                upload.write(src);
+            } finally {
+                transfer.add(n - src.remaining());
+            }
+        }
+
+        /** Client bytes received so far. */
+        @Override
+        public long written() {
+            return transfer.bytes();
+        }
+
+        public String path() {
+            return transfer.path();
+        }
+
+        /** True when the commit replaced an existing file. */
+        public boolean replaced() {
+            return replaced;
+        }
+
+        @Override
+        public ObjectInfo commit() throws IOException {
+            ObjectInfo info;
+            StoredChange change;
+            try {
+                ObjectInfo old = backend.stat(key);
+                replaced = old != null && !old.folder();
+                info = upload.commit();
+                change = replaced
+                        ? new StoredChange(backend.name(), user, info.size() - old.size(), 0)
+                        : new StoredChange(backend.name(), user, info.size(), 1);
+            } catch (IOException | RuntimeException e) {
+                upload.abort();
+                meter.end(transfer, false, null);
+                throw e;
+            }
+            meter.end(transfer, true, change);
+            return info;
+        }
+
+        @Override
+        public void abort() {
+            upload.abort();
+            meter.end(transfer, false, null);
+        }
+    }
+
+    /**
+     * A download being counted: complete when every expected byte was read before close,
+     * failed otherwise. Closing early stops the reading from the backend.
+     */
+    public final class Outbound extends FilterInputStream {
+        private final ObjectInfo info;
+        private final long length;
+        private final Transfer transfer;
+        private long sent;
+        private boolean closed;
+
+        private Outbound(InputStream in, ObjectInfo info, long length, Transfer transfer) {
+            super(in);
+            this.info = info;
+            this.length = length;
+            this.transfer = transfer;
+        }
+
+        /** The file as it was when the download started. */
+        public ObjectInfo info() {
+            return info;
+        }
+
+        /** The bytes this download sends. */
+        public long length() {
+            return length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                sent++;
+                transfer.add(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                sent += n;
+                transfer.add(n);
+            }
+            return n;
+        }
+
+        /**
+         * Counts bytes that a front end sent without reading them through this stream
+         * (a zero-copy file region).
+         */
+        public void sentDirectly(long n) {
+            sent += n;
+            transfer.add(n);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                in.close();
+            } finally {
+                meter.end(transfer, sent == length, null);
+            }
+        }
+    }
+}

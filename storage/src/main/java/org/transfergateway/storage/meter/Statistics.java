@@ -1,0 +1,21 @@
+package org.transfergateway.storage.meter;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** A consistent snapshot of the totals, shaped like the statistics JSON of the SPEC (section 5). */
+public record Statistics(
+        Instant since,
+        Counters transferred,
+        Map<String, Counters> byProtocol,
+        Map<String, Counters> transferredByUser,
+        StoredTotals stored,
+        Map<String, StoredTotals> storedByBackend,
+        Map<String, StoredTotals> storedByUser,
+        List<Active> active) {
+
+    /** A transfer in progress. */
+    public record Active(String id, String user, String protocol, String direction, String path, long bytes, Instant startedAt) {
+    }
+}

@@ -1,0 +1,66 @@
+package org.transfergateway.storage.meter;
+
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One transfer in progress, counting its bytes as they pass, so that the live view is
+ * never stale. Created and ended only through {@link TransferMeter}.
+ */
+public final class Transfer {
+    private final String id;
+    private final String user;
+    private final Protocol protocol;
+    private final Direction direction;
+    private final String path;
+    private final String backend;
+    private final Instant startedAt;
+    private final AtomicLong bytes = new AtomicLong();
+
+    Transfer(String id, String user, Protocol protocol, Direction direction, String path, String backend, Instant startedAt) {
+        this.id = id;
+        this.user = user;
+        this.protocol = protocol;
+        this.direction = direction;
+        this.path = path;
+        this.backend = backend;
+        this.startedAt = startedAt;
+    }
+
+    /** Counts {@code n} bytes of content that passed; called on the transfer's own thread. */
+    public void add(long n) {
+        bytes.addAndGet(n);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public Protocol protocol() {
+        return protocol;
+    }
+
+    public Direction direction() {
+        return direction;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    public String backend() {
+        return backend;
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    public long bytes() {
+        return bytes.get();
+    }
+}

@@ -1,0 +1,176 @@
+package org.transfergateway.storage.meter;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place where transfers and stored totals are counted. Both front ends reach it
+ * only through {@link org.transfergateway.storage.UserFiles}, which starts a
+ * {@link Transfer} for every upload and download and ends it exactly once.
+ *
+ * <p>Totals move when a transfer ends; live byte counts are in {@link #statistics}'s
+ * {@code active} list. Every change goes to the {@link Ledger} first.
+ */
+public final class TransferMeter {
+    private static final Logger log = LoggerFactory.getLogger(TransferMeter.class);
+
+    private final Ledger ledger;
+    private final Clock clock;
+    private final Instant since;
+    private final Map<String, Transfer> active = new ConcurrentHashMap<>();
+    /** protocol -> user -> counters; guarded by {@code this}. */
+    private final Map<Protocol, Map<String, Counters>> transferred = new HashMap<>();
+    /** backend -> user -> stored; guarded by {@code this}. */
+    private final Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
+    private final List<TransferListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public TransferMeter(Ledger ledger, Clock clock) throws IOException {
+        this.ledger = ledger;
+        this.clock = clock;
+        Ledger.State state = ledger.load();
+        this.since = state.since();
+        state.transferred().forEach((p, byUser) -> transferred.put(p, new HashMap<>(byUser)));
+        state.stored().forEach((b, byUser) -> stored.put(b, new HashMap<>(byUser)));
+    }
+
+    public TransferMeter(Ledger ledger) throws IOException {
+        this(ledger, Clock.systemUTC());
+    }
+
+    /** In memory only, for tests and tools. */
+    public static TransferMeter inMemory() {
+        try {
+            return new TransferMeter(Ledger.inMemory());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Adds a listener told of every start and end; it must be fast and never throw. */
+    public void addListener(TransferListener listener) {
+        listeners.add(listener);
+    }
+
+    public Transfer start(String user, Protocol protocol, Direction direction, String path, String backend) throws IOException {
+        String id = Long.toString(clock.millis(), 36) + "-" + Long.toString(ThreadLocalRandom.current().nextLong() >>> 16, 36);
+        Transfer t = new Transfer(id, user, protocol, direction, path, backend, clock.instant());
+        ledger.started(t);
+        active.put(id, t);
+        for (TransferListener l : listeners) {
+            l.started(t);
+        }
+        return t;
+    }
+
+    /**
+     * Ends a transfer, once: later calls for the same transfer do nothing. The stored
+     * change is recorded together with it.
+     */
+    public void end(Transfer t, boolean succeeded, StoredChange change) {
+        if (active.remove(t.id()) == null) {
+            return;
+        }
+        TransferRecord r = new TransferRecord(t.id(), t.user(), t.protocol(), t.direction(), t.path(), t.backend(),
+                t.bytes(), succeeded, t.startedAt(), clock.instant());
+        try {
+            ledger.finished(r, change);
+        } catch (IOException e) {
+            // The memory totals still move: they must match what the clients saw.
+            log.error("ledger could not record transfer {} of {}: {}", t.id(), t.user(), e.toString());
+        }
+        synchronized (this) {
+            transferred.computeIfAbsent(t.protocol(), k -> new HashMap<>())
+                    .merge(t.user(), Counters.of(r), Counters::plus);
+            applyLocked(change);
+        }
+        for (TransferListener l : listeners) {
+            l.ended(r);
+        }
+    }
+
+    /** A stored change without a transfer: delete, rename over an existing file. */
+    public void changed(StoredChange change) {
+        if (change.isEmpty()) {
+            return;
+        }
+        try {
+            ledger.changed(change);
+        } catch (IOException e) {
+            log.error("ledger could not record a stored change of {}: {}", change.user(), e.toString());
+        }
+        synchronized (this) {
+            applyLocked(change);
+        }
+    }
+
+    private void applyLocked(StoredChange c) {
+        if (c == null || c.isEmpty()) {
+            return;
+        }
+        stored.computeIfAbsent(c.backend(), k -> new HashMap<>())
+                .merge(c.user(), new StoredTotals(c.bytes(), c.objects()), StoredTotals::plus);
+    }
+
+    public List<Transfer> active() {
+        List<Transfer> list = new ArrayList<>(active.values());
+        list.sort(Comparator.comparing(Transfer::startedAt));
+        return list;
+    }
+
+    /** The totals of the users that {@code visible} admits (all users for admins). */
+    public synchronized Statistics statistics(Predicate<String> visible) {
+        Counters total = Counters.ZERO;
+        Map<String, Counters> byProtocol = new TreeMap<>();
+        Map<String, Counters> byUser = new TreeMap<>();
+        for (Protocol p : Protocol.values()) {
+            Counters sum = Counters.ZERO;
+            for (Map.Entry<String, Counters> e : transferred.getOrDefault(p, Map.of()).entrySet()) {
+                if (visible.test(e.getKey())) {
+                    sum = sum.plus(e.getValue());
+                    byUser.merge(e.getKey(), e.getValue(), Counters::plus);
+                }
+            }
+            byProtocol.put(p.id(), sum);
+            total = total.plus(sum);
+        }
+        StoredTotals storedTotal = StoredTotals.ZERO;
+        Map<String, StoredTotals> byBackend = new TreeMap<>();
+        Map<String, StoredTotals> storedByUser = new TreeMap<>();
+        for (Map.Entry<String, Map<String, StoredTotals>> b : stored.entrySet()) {
+            StoredTotals sum = StoredTotals.ZERO;
+            for (Map.Entry<String, StoredTotals> e : b.getValue().entrySet()) {
+                if (visible.test(e.getKey())) {
+                    sum = sum.plus(e.getValue());
+                    storedByUser.merge(e.getKey(), e.getValue(), StoredTotals::plus);
+                }
+            }
+            byBackend.put(b.getKey(), sum);
+            storedTotal = storedTotal.plus(sum);
+        }
+        List<Statistics.Active> live = new ArrayList<>();
+        for (Transfer t : active()) {
+            if (visible.test(t.user())) {
+                live.add(new Statistics.Active(t.id(), t.user(), t.protocol().id(), t.direction().id(), t.path(),
+                        t.bytes(), t.startedAt()));
+            }
+        }
+        return new Statistics(since, total, byProtocol, byUser, storedTotal, byBackend, storedByUser, live);
+    }
+
+    /** What a backend holds for a user now, as counted. */
+    public synchronized StoredTotals storedOf(String backend, String user) {
+        return stored.getOrDefault(backend, Map.of()).getOrDefault(user, StoredTotals.ZERO);
+    }
+}
