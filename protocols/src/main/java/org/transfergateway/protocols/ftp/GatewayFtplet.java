@@ -1,0 +1,118 @@
+package org.transfergateway.protocols.ftp;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.Locale;
+import org.apache.ftpserver.ftplet.DefaultFtpReply;
+import org.apache.ftpserver.ftplet.DefaultFtplet;
+import org.apache.ftpserver.ftplet.FtpException;
+import org.apache.ftpserver.ftplet.FtpReply;
+import org.apache.ftpserver.ftplet.FtpRequest;
+import org.apache.ftpserver.ftplet.FtpSession;
+import org.apache.ftpserver.ftplet.FtpletResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checks MINA FtpServer does not make before a command runs: PORT and EPRT may only name
+ * the client's own address and an unprivileged port, so the gateway is never used to
+ * connect somewhere else (the FTP bounce attack).
+ */
+final class GatewayFtplet extends DefaultFtplet {
+    private static final Logger log = LoggerFactory.getLogger(GatewayFtplet.class);
+
+    @Override
+    public FtpletResult beforeCommand(FtpSession session, FtpRequest request) throws FtpException, IOException {
+        String command = request.getCommand().toUpperCase(Locale.ROOT);
+        if (command.equals("PORT") || command.equals("EPRT")) {
+            String refusal = checkActiveTarget(session, command, request.getArgument());
+            if (refusal != null) {
+                log.warn("{} from {} refused: {}", command, session.getClientAddress(), refusal);
+                session.write(new DefaultFtpReply(FtpReply.REPLY_501_SYNTAX_ERROR_IN_PARAMETERS_OR_ARGUMENTS, refusal));
+                return FtpletResult.SKIP;
+            }
+        }
+        return FtpletResult.DEFAULT;
+    }
+
+    /** Null when the target is the client itself on a port of 1024 or more, else why not. */
+    static String checkActiveTarget(FtpSession session, String command, String argument) {
+        InetSocketAddress target;
+        try {
+            target = command.equals("PORT") ? parsePort(argument) : parseEprt(argument);
+        } catch (IllegalArgumentException | UnknownHostException e) {
+            return command + " argument is malformed";
+        }
+        InetSocketAddress client = session.getClientAddress();
+        if (client == null || !sameHost(client.getAddress(), target.getAddress())) {
+            return "Data connections go only to the address of the control connection";
+        }
+        if (target.getPort() < 1024) {
+            return "Data connections to ports below 1024 are refused";
+        }
+        return null;
+    }
+
+    private static boolean sameHost(InetAddress a, InetAddress b) {
+        if (a.equals(b)) {
+            return true;
+        }
+        // An IPv4 client seen on an IPv6 socket as ::ffff:a.b.c.d.
+        byte[] x = a.getAddress();
+        byte[] y = b.getAddress();
+        return x.length != y.length && java.util.Arrays.equals(tail4(x), tail4(y));
+    }
+
+    private static byte[] tail4(byte[] addr) {
+        return java.util.Arrays.copyOfRange(addr, addr.length - 4, addr.length);
+    }
+
+    /** h1,h2,h3,h4,p1,p2 */
+    static InetSocketAddress parsePort(String arg) throws UnknownHostException {
+        if (arg == null) {
+            throw new IllegalArgumentException("no argument");
+        }
+        String[] p = arg.trim().split(",");
+        if (p.length != 6) {
+            throw new IllegalArgumentException("six numbers expected");
+        }
+        byte[] addr = new byte[4];
+        for (int i = 0; i < 4; i++) {
+            addr[i] = (byte) octet(p[i]);
+        }
+        int port = octet(p[4]) * 256 + octet(p[5]);
+        return new InetSocketAddress(InetAddress.getByAddress(addr), port);
+    }
+
+    /** |proto|address|port| with any delimiter, RFC 2428. */
+    static InetSocketAddress parseEprt(String arg) throws UnknownHostException {
+        if (arg == null || arg.length() < 7) {
+            throw new IllegalArgumentException("no argument");
+        }
+        String d = Character.toString(arg.charAt(0));
+        String[] p = arg.substring(1).split(java.util.regex.Pattern.quote(d), -1);
+        if (p.length != 4 || !p[3].isEmpty()) {
+            throw new IllegalArgumentException("|proto|address|port| expected");
+        }
+        String host = p[1];
+        // Literal addresses only: a name would start a DNS lookup.
+        if (!(p[0].equals("1") && host.matches("[0-9.]+") || p[0].equals("2") && host.matches("[0-9A-Fa-f:.]+"))) {
+            throw new IllegalArgumentException("bad address");
+        }
+        int port = Integer.parseInt(p[2]);
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("bad port");
+        }
+        return new InetSocketAddress(InetAddress.getByName(host), port);
+    }
+
+    private static int octet(String s) {
+        int v = Integer.parseInt(s.trim());
+        if (v < 0 || v > 255) {
+            throw new IllegalArgumentException("not 0-255");
+        }
+        return v;
+    }
+}

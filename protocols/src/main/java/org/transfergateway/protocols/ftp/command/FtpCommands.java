@@ -1,0 +1,66 @@
+package org.transfergateway.protocols.ftp.command;
+
+import java.io.IOException;
+import java.util.Map;
+import org.apache.ftpserver.command.Command;
+import org.apache.ftpserver.ftplet.DefaultFtpReply;
+import org.apache.ftpserver.ftplet.FileSystemView;
+import org.apache.ftpserver.impl.FtpIoSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
+
+/**
+ * The commands the gateway answers itself instead of MINA FtpServer: those that write,
+ * delete or rename, because MINA's versions leave partial files behind and turn every
+ * storage failure into a bare {@code false}. Also the one place that renders an
+ * {@link ErrorCode} as an FTP reply.
+ */
+public final class FtpCommands {
+    private static final Logger log = LoggerFactory.getLogger(FtpCommands.class);
+
+    private FtpCommands() {
+    }
+
+    /** The commands by name, for MINA's {@code CommandFactoryFactory}. */
+    public static Map<String, Command> all() {
+        return Map.of(
+                "STOR", new Store(Store.Mode.STOR),
+                "APPE", new Store(Store.Mode.APPE),
+                "STOU", new Store(Store.Mode.STOU),
+                "DELE", new Dele(),
+                "MKD", new Mkd(),
+                "RMD", new Rmd(),
+                "RNTO", new Rnto());
+    }
+
+    /** Answers with the reply code of the failure's {@link ErrorCode} and its message. */
+    static void replyError(FtpIoSession session, String command, Throwable failure) {
+        ErrorCode code = GatewayException.codeOf(failure);
+        String message = failure instanceof GatewayException ? failure.getMessage()
+                : "storage failed: " + failure.getMessage();
+        if (!(failure instanceof GatewayException)) {
+            log.warn("{} failed for {}: {}", command, session.getUser() == null ? "?" : session.getUser().getName(), failure.toString());
+        }
+        session.write(new DefaultFtpReply(code.ftpReply(), command + ": " + oneLine(message)));
+    }
+
+    static void reply(FtpIoSession session, int code, String message) {
+        session.write(new DefaultFtpReply(code, oneLine(message)));
+    }
+
+    /** A reply line must not be split by a name that holds CR or LF. */
+    static String oneLine(String s) {
+        return s == null ? "" : s.replace('\r', ' ').replace('\n', ' ');
+    }
+
+    /** The gateway's view of a logged-in session's files. */
+    static SessionFiles sessionFiles(FtpIoSession session) throws IOException {
+        FileSystemView view = session.getFileSystemView();
+        if (view instanceof SessionFiles sf) {
+            return sf;
+        }
+        throw new IOException("the session has no gateway file system");
+    }
+}

@@ -1,0 +1,174 @@
+package org.transfergateway.protocols.ftp.command;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.util.UUID;
+import org.apache.ftpserver.command.AbstractCommand;
+import org.apache.ftpserver.ftplet.DataConnection;
+import org.apache.ftpserver.ftplet.FtpReply;
+import org.apache.ftpserver.ftplet.FtpRequest;
+import org.apache.ftpserver.impl.FtpIoSession;
+import org.apache.ftpserver.impl.FtpServerContext;
+import org.apache.ftpserver.impl.IODataConnectionFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.UserFiles;
+
+/**
+ * STOR, APPE and STOU: stream the data connection into a counted upload and answer 226
+ * only once the backend has confirmed the whole file. A cut-off connection answers 426,
+ * a storage failure 451 (or the code of its cause), and either leaves nothing behind.
+ */
+final class Store extends AbstractCommand {
+    private static final Logger log = LoggerFactory.getLogger(Store.class);
+    /** Bytes gathered before each storage write; MINA's own copy loop moves 4 KiB at a time. */
+    private static final int CHUNK = 64 * 1024;
+
+    enum Mode { STOR, APPE, STOU }
+
+    private final Mode mode;
+
+    Store(Mode mode) {
+        this.mode = mode;
+    }
+
+    @Override
+    public void execute(FtpIoSession session, FtpServerContext context, FtpRequest request) throws IOException {
+        try {
+            run(session, request);
+        } finally {
+            session.resetState();
+            session.getDataConnection().closeDataConnection();
+        }
+    }
+
+    private void run(FtpIoSession session, FtpRequest request) throws IOException {
+        String command = mode.name();
+        String arg = request.getArgument();
+        if (mode != Mode.STOU && (arg == null || arg.isEmpty())) {
+            FtpCommands.reply(session, FtpReply.REPLY_501_SYNTAX_ERROR_IN_PARAMETERS_OR_ARGUMENTS, command + " needs a file name");
+            return;
+        }
+        if (session.getDataConnection() instanceof IODataConnectionFactory f && f.getInetAddress() == null) {
+            FtpCommands.reply(session, FtpReply.REPLY_503_BAD_SEQUENCE_OF_COMMANDS, "PORT, EPRT, PASV or EPSV must come first");
+            return;
+        }
+        SessionFiles sf = FtpCommands.sessionFiles(session);
+        UserFiles files = sf.files();
+
+        UserFiles.Inbound upload;
+        String path;
+        try {
+            path = sf.resolve(mode == Mode.STOU ? "stou-" + UUID.randomUUID() : arg);
+            long keep = session.getFileOffset();
+            if (mode == Mode.APPE) {
+                ObjectInfo existing = files.stat(path);
+                keep = existing == null || existing.folder() ? 0 : existing.size();
+            }
+            upload = files.upload(path, keep);
+        } catch (IOException | RuntimeException e) {
+            FtpCommands.replyError(session, command, e);
+            return;
+        }
+
+        try (upload) {
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            FtpCommands.reply(session, FtpReply.REPLY_150_FILE_STATUS_OKAY,
+                    mode == Mode.STOU ? "FILE: " + name : "Opening data connection for " + name);
+            DataConnection data;
+            try {
+                data = session.getDataConnection().openConnection();
+            } catch (Exception e) {
+                FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
+                return;
+            }
+            UploadStream sink = new UploadStream(upload);
+            try {
+                data.transferFromClient(session.getFtpletSession(), sink);
+                sink.flushToStorage();
+            } catch (IOException e) {
+                if (sink.storageFailure != null) {
+                    FtpCommands.replyError(session, command, sink.storageFailure);
+                } else {
+                    log.debug("{} {}: data connection cut off after {} bytes: {}", command, path, upload.written(), e.toString());
+                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
+                            "Connection closed; transfer aborted, nothing stored" + (e instanceof SocketException ? "" : ": " + e.getMessage()));
+                }
+                return;
+            }
+            ObjectInfo stored;
+            try {
+                stored = upload.commit();
+            } catch (IOException | RuntimeException e) {
+                FtpCommands.replyError(session, command, e);
+                return;
+            }
+            FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION,
+                    "Transfer complete: " + stored.size() + " bytes stored as " + name);
+        }
+    }
+
+    /**
+     * Hands the data connection's bytes to the upload in {@link #CHUNK} pieces and keeps
+     * apart a storage failure from a network one: MINA reports both as IOException.
+     * {@link #close()} does nothing: only the command decides between commit and abort.
+     */
+    private static final class UploadStream extends OutputStream {
+        private final UserFiles.Inbound upload;
+        private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
+        GatewayException storageFailure;
+
+        UploadStream(UserFiles.Inbound upload) {
+            this.upload = upload;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            if (!buffer.hasRemaining()) {
+                flushToStorage();
+            }
+            buffer.put((byte) b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            while (len > 0) {
+                if (!buffer.hasRemaining()) {
+                    flushToStorage();
+                }
+                int n = Math.min(len, buffer.remaining());
+                buffer.put(b, off, n);
+                off += n;
+                len -= n;
+            }
+        }
+
+        void flushToStorage() throws IOException {
+            if (storageFailure != null) {
+                throw storageFailure;
+            }
+            buffer.flip();
+            try {
+                if (buffer.hasRemaining()) {
+                    upload.write(buffer);
+                }
+            } catch (IOException | RuntimeException e) {
+                storageFailure = e instanceof GatewayException g ? g
+                        : GatewayException.codeOf(e).exception("storage failed: " + e.getMessage(), e);
+                throw storageFailure;
+            } finally {
+                buffer.clear();
+            }
+        }
+
+        @Override
+        public void flush() {
+            // MINA flushes its buffered stream after every transfer; storage writes happen in whole chunks.
+        }
+    }
+}

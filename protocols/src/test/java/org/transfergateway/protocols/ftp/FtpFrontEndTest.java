@@ -1,0 +1,377 @@
+package org.transfergateway.protocols.ftp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.commons.net.ftp.FTP;
+import org.apache.commons.net.ftp.FTPClient;
+import org.apache.commons.net.ftp.FTPFile;
+import org.apache.commons.net.ftp.FTPReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.local.LocalStorage;
+import org.transfergateway.storage.meter.Counters;
+import org.transfergateway.storage.meter.StoredTotals;
+import org.transfergateway.storage.meter.TransferMeter;
+
+/** The FTP front end over local disk, driven by commons-net's FTPClient and raw sockets. */
+class FtpFrontEndTest {
+    @TempDir
+    static Path root;
+    static FtpFrontEnd ftp;
+    static int port;
+    static TransferMeter meter;
+    static Path aliceHome;
+
+    FTPClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                ftp:
+                  port: 0
+                  passive-ports: 51000-51100
+                storage:
+                  backends: [{name: local, type: local, root: %s}]
+                users:
+                  - {name: alice, password: secret}
+                  - {name: bob, password: hunter2}
+                """.formatted(root));
+        Storage local = new LocalStorage("local", root);
+        meter = TransferMeter.inMemory();
+        ftp = new FtpFrontEnd(config.ftp(), new Accounts(config, Map.of("local", local), meter));
+        port = ftp.start().getPort();
+        aliceHome = root.resolve("alice");
+    }
+
+    @AfterAll
+    static void stop() {
+        ftp.close();
+    }
+
+    @BeforeEach
+    void login() throws IOException {
+        client = connect("alice", "secret");
+    }
+
+    @AfterEach
+    void logout() throws IOException {
+        if (client.isConnected()) {
+            client.disconnect();
+        }
+    }
+
+    static FTPClient connect(String user, String password) throws IOException {
+        FTPClient c = new FTPClient();
+        c.setControlEncoding("UTF-8");
+        c.connect("127.0.0.1", port);
+        assertTrue(c.login(user, password), c.getReplyString());
+        c.enterLocalPassiveMode();
+        assertTrue(c.setFileType(FTP.BINARY_FILE_TYPE));
+        return c;
+    }
+
+    static byte[] random(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private byte[] download(String path) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertTrue(client.retrieveFile(path, out), client.getReplyString());
+        return out.toByteArray();
+    }
+
+    private static Counters totals() {
+        return meter.statistics(u -> true).transferredByUser().getOrDefault("alice", Counters.ZERO);
+    }
+
+    private static StoredTotals stored() {
+        return meter.statistics(u -> true).storedByUser().getOrDefault("alice", StoredTotals.ZERO);
+    }
+
+    @Test
+    void uploadLandsInTheHomeAndDownloadsByteForByte() throws IOException {
+        byte[] data = random(300_000, 1);
+        Counters before = totals();
+        StoredTotals storedBefore = stored();
+        assertTrue(client.storeFile("/reports-a.bin", new ByteArrayInputStream(data)));
+        assertEquals(226, client.getReplyCode());
+        assertArrayEquals(data, Files.readAllBytes(aliceHome.resolve("reports-a.bin")));
+        assertArrayEquals(data, download("reports-a.bin"));
+        Counters after = totals();
+        assertEquals(before.bytesIn() + data.length, after.bytesIn());
+        assertEquals(before.bytesOut() + data.length, after.bytesOut());
+        assertEquals(before.filesIn() + 1, after.filesIn());
+        assertEquals(before.filesOut() + 1, after.filesOut());
+        assertEquals(storedBefore.plus(data.length, 1), stored());
+    }
+
+    @Test
+    void overwriteCountsOnlyTheNewSize() throws IOException {
+        StoredTotals before = stored();
+        assertTrue(client.storeFile("over.bin", new ByteArrayInputStream(random(1000, 2))));
+        assertTrue(client.storeFile("over.bin", new ByteArrayInputStream(random(400, 3))));
+        assertArrayEquals(random(400, 3), Files.readAllBytes(aliceHome.resolve("over.bin")));
+        assertEquals(before.plus(400, 1), stored());
+    }
+
+    @Test
+    void deleteRemovesTheFileAndItsStoredBytes() throws IOException {
+        StoredTotals before = stored();
+        assertTrue(client.storeFile("gone.bin", new ByteArrayInputStream(random(777, 4))));
+        assertTrue(client.deleteFile("gone.bin"), client.getReplyString());
+        assertFalse(Files.exists(aliceHome.resolve("gone.bin")));
+        assertEquals(before, stored());
+        assertFalse(client.deleteFile("gone.bin"));
+        assertEquals(550, client.getReplyCode());
+    }
+
+    @Test
+    void renameMovesTheFileAndKeepsTheTotals() throws IOException {
+        assertTrue(client.storeFile("old-name.txt", new ByteArrayInputStream("hello".getBytes())));
+        StoredTotals before = stored();
+        assertTrue(client.makeDirectory("moved"));
+        assertTrue(client.rename("old-name.txt", "moved/new-name.txt"), client.getReplyString());
+        assertFalse(Files.exists(aliceHome.resolve("old-name.txt")));
+        assertEquals("hello", Files.readString(aliceHome.resolve("moved/new-name.txt")));
+        assertEquals(before, stored());
+    }
+
+    @Test
+    void renameOverAnExistingFileSubtractsTheReplacedOne() throws IOException {
+        assertTrue(client.storeFile("r1.txt", new ByteArrayInputStream("12345".getBytes())));
+        assertTrue(client.storeFile("r2.txt", new ByteArrayInputStream("abc".getBytes())));
+        StoredTotals before = stored();
+        assertTrue(client.rename("r1.txt", "r2.txt"));
+        assertEquals("12345", Files.readString(aliceHome.resolve("r2.txt")));
+        assertEquals(before.plus(-3, -1), stored());
+    }
+
+    @Test
+    void listingShowsFilesAndFolders() throws IOException {
+        assertTrue(client.makeDirectory("listing"));
+        assertTrue(client.changeWorkingDirectory("listing"));
+        assertEquals("/listing", client.printWorkingDirectory());
+        assertTrue(client.storeFile("one.txt", new ByteArrayInputStream("1".getBytes())));
+        assertTrue(client.makeDirectory("sub"));
+        FTPFile[] entries = client.mlistDir();
+        assertEquals(List.of("one.txt:file:1", "sub:dir:0"), Arrays.stream(entries)
+                .map(f -> f.getName() + ":" + (f.isDirectory() ? "dir" : "file") + ":" + (f.isDirectory() ? 0 : f.getSize()))
+                .sorted().toList());
+        assertEquals(List.of("one.txt", "sub"), Arrays.stream(client.listNames()).sorted().toList());
+        FTPFile[] list = client.listFiles();
+        assertEquals(2, list.length);
+        assertEquals(1, client.mlistFile("one.txt").getSize());
+        assertTrue(client.changeToParentDirectory());
+        assertEquals("/", client.printWorkingDirectory());
+        assertTrue(client.removeDirectory("listing/sub"));
+        assertFalse(client.removeDirectory("listing"));
+        assertEquals(550, client.getReplyCode());
+    }
+
+    @Test
+    void emptyFileIsStoredAndCounted() throws IOException {
+        Counters before = totals();
+        assertTrue(client.storeFile("empty.bin", new ByteArrayInputStream(new byte[0])));
+        assertEquals(0, Files.size(aliceHome.resolve("empty.bin")));
+        assertArrayEquals(new byte[0], download("empty.bin"));
+        assertEquals(before.filesIn() + 1, totals().filesIn());
+        assertEquals(before.filesOut() + 1, totals().filesOut());
+    }
+
+    @Test
+    void utf8NamesRoundTrip() throws IOException {
+        String name = "données-überweisung ✓ 日本.txt";
+        assertTrue(client.storeFile(name, new ByteArrayInputStream("ü".getBytes(StandardCharsets.UTF_8))), client.getReplyString());
+        assertTrue(Files.exists(aliceHome.resolve(name)));
+        assertTrue(Arrays.asList(client.listNames()).contains(name));
+        assertEquals("ü", new String(download(name), StandardCharsets.UTF_8));
+        assertEquals(FTPReply.FILE_STATUS, client.sendCommand("SIZE", name));
+        assertEquals("213 2", client.getReplyString().trim());
+    }
+
+    @Test
+    void hundredMebibytesStreamThroughAndMatch() throws Exception {
+        long size = 100L << 20;
+        MessageDigest sent = MessageDigest.getInstance("SHA-256");
+        Counters before = totals();
+        try (InputStream in = new DigestInputStream(new PatternStream(size), sent)) {
+            assertTrue(client.storeFile("big.bin", in), client.getReplyString());
+        }
+        assertEquals(size, Files.size(aliceHome.resolve("big.bin")));
+        MessageDigest got = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = client.retrieveFileStream("big.bin")) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                got.update(buf, 0, n);
+            }
+        }
+        assertTrue(client.completePendingCommand());
+        assertArrayEquals(sent.digest(), got.digest());
+        assertEquals(before.bytesIn() + size, totals().bytesIn());
+        assertEquals(before.bytesOut() + size, totals().bytesOut());
+    }
+
+    @Test
+    void resumeWithRestAndAppendWithAppe() throws IOException {
+        assertTrue(client.storeFile("resume.txt", new ByteArrayInputStream("hello world".getBytes())));
+        client.setRestartOffset(5);
+        assertTrue(client.storeFile("resume.txt", new ByteArrayInputStream("!!".getBytes())), client.getReplyString());
+        assertEquals("hello!!", Files.readString(aliceHome.resolve("resume.txt")));
+        assertTrue(client.appendFile("resume.txt", new ByteArrayInputStream("??".getBytes())));
+        assertEquals("hello!!??", Files.readString(aliceHome.resolve("resume.txt")));
+        client.setRestartOffset(6);
+        ByteArrayOutputStream tail = new ByteArrayOutputStream();
+        assertTrue(client.retrieveFile("resume.txt", tail));
+        assertEquals("!??", tail.toString());
+    }
+
+    @Test
+    void storeUniqueNamesTheFileItMade() throws IOException {
+        assertTrue(client.storeUniqueFile(new ByteArrayInputStream("u".getBytes())), client.getReplyString());
+        assertTrue(Arrays.stream(client.listNames()).anyMatch(n -> n.startsWith("stou-")));
+    }
+
+    @Test
+    void anonymousLoginIsRefused() throws IOException {
+        FTPClient c = new FTPClient();
+        c.connect("127.0.0.1", port);
+        assertFalse(c.login("anonymous", "guest@example.com"));
+        assertEquals(530, c.getReplyCode());
+        c.disconnect();
+    }
+
+    @Test
+    void wrongPasswordIsRefused() throws IOException {
+        FTPClient c = new FTPClient();
+        c.connect("127.0.0.1", port);
+        assertFalse(c.login("alice", "wrong"));
+        assertEquals(530, c.getReplyCode());
+        c.disconnect();
+    }
+
+    @Test
+    void portToAnotherAddressOrPrivilegedPortIsRefused() throws IOException {
+        assertEquals(501, client.sendCommand("PORT", "10,0,0,1,200,10"));
+        assertEquals(501, client.sendCommand("EPRT", "|1|10.0.0.1|51200|"));
+        assertEquals(501, client.sendCommand("PORT", "127,0,0,1,0,21"));
+        assertEquals(501, client.sendCommand("EPRT", "|1|127.0.0.1|22|"));
+        assertEquals(200, client.sendCommand("PORT", "127,0,0,1,200,10"));
+    }
+
+    @Test
+    void pathsCannotLeaveTheHome() throws IOException {
+        assertFalse(client.changeWorkingDirectory("../bob"));
+        assertFalse(client.storeFile("../bob/planted.txt", new ByteArrayInputStream("x".getBytes())));
+        assertEquals(553, client.getReplyCode());
+        assertFalse(Files.exists(root.resolve("bob/planted.txt")));
+        assertFalse(client.storeFile("/../../etc/x", new ByteArrayInputStream("x".getBytes())));
+        assertEquals("/", client.printWorkingDirectory());
+    }
+
+    @Test
+    void uploadCutOffMidwayLeavesNoFileAndCountsAFailure() throws Exception {
+        Counters before = totals();
+        assertTrue(FTPReply.isPositiveCompletion(client.pasv()));
+        String reply = client.getReplyString();
+        String[] nums = reply.substring(reply.indexOf('(') + 1, reply.indexOf(')')).split(",");
+        int dataPort = Integer.parseInt(nums[4].trim()) * 256 + Integer.parseInt(nums[5].trim());
+        try (Socket data = new Socket()) {
+            data.connect(new InetSocketAddress("127.0.0.1", dataPort));
+            client.sendCommand("STOR", "cut.bin");
+            assertEquals(150, client.getReplyCode());
+            OutputStream out = data.getOutputStream();
+            out.write(random(200_000, 5));
+            out.flush();
+            Thread.sleep(200);
+            data.setSoLinger(true, 0); // a reset, not an orderly end of file
+        }
+        assertEquals(426, client.getReply(), client.getReplyString());
+        assertFalse(Files.exists(aliceHome.resolve("cut.bin")));
+        Counters after = totals();
+        assertEquals(before.failedIn() + 1, after.failedIn());
+        assertEquals(before.filesIn(), after.filesIn());
+        assertTrue(after.bytesIn() - before.bytesIn() > 0 && after.bytesIn() - before.bytesIn() <= 200_000);
+        try (var tmp = Files.list(root.resolve(".transfer-gateway-tmp"))) {
+            assertEquals(0, tmp.count());
+        }
+        // the session goes on
+        assertTrue(client.storeFile("after-cut.bin", new ByteArrayInputStream("ok".getBytes())));
+    }
+
+    @Test
+    void usersDoNotSeeEachOther() throws IOException {
+        assertTrue(client.storeFile("private.txt", new ByteArrayInputStream("a".getBytes())));
+        FTPClient bob = connect("bob", "hunter2");
+        try {
+            assertNotNull(bob.listNames());
+            assertFalse(Arrays.asList(bob.listNames()).contains("private.txt"));
+            assertEquals(550, bob.sendCommand("SIZE", "private.txt"));
+        } finally {
+            bob.disconnect();
+        }
+    }
+
+    /** A deterministic stream of any length, never held in memory. */
+    static final class PatternStream extends InputStream {
+        private long remaining;
+        private int x = 12345;
+
+        PatternStream(long size) {
+            this.remaining = size;
+        }
+
+        @Override
+        public int read() {
+            if (remaining <= 0) {
+                return -1;
+            }
+            remaining--;
+            x = x * 1103515245 + 12345;
+            return (x >>> 16) & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = (int) Math.min(len, remaining);
+            for (int i = 0; i < n; i++) {
+                x = x * 1103515245 + 12345;
+                b[off + i] = (byte) (x >>> 16);
+            }
+            remaining -= n;
+            return n;
+        }
+    }
+}
