@@ -17,6 +17,13 @@ public interface Ledger extends AutoCloseable {
     /** Records a transfer that has started, so that a crash can later find it unfinished. */
     void started(Transfer transfer) throws IOException;
 
+    /**
+     * Records the byte counts of transfers in progress, so that after a crash an
+     * interrupted transfer shows the bytes it had received, at most a second old.
+     */
+    default void progress(java.util.Collection<Transfer> active) throws IOException {
+    }
+
     /** Records a finished transfer and its stored change together, once. */
     void finished(TransferRecord record, StoredChange change) throws IOException;
 

@@ -123,6 +123,15 @@ public final class TransferMeter {
                 .merge(c.user(), new StoredTotals(c.bytes(), c.objects()), StoredTotals::plus);
     }
 
+    /** Hands the live byte counts to the ledger; called every second. */
+    public void flushProgress() {
+        try {
+            ledger.progress(active.values());
+        } catch (IOException e) {
+            log.warn("ledger could not record progress: {}", e.toString());
+        }
+    }
+
     public List<Transfer> active() {
         List<Transfer> list = new ArrayList<>(active.values());
         list.sort(Comparator.comparing(Transfer::startedAt));

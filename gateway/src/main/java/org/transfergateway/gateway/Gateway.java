@@ -1,0 +1,176 @@
+package org.transfergateway.gateway;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.config.BackendConfig;
+import org.transfergateway.config.ConfigException;
+import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.config.LocalBackendConfig;
+import org.transfergateway.config.S3BackendConfig;
+import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.protocols.ftp.FtpFrontEnd;
+import org.transfergateway.protocols.http.HttpFrontEnd;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.local.LocalStorage;
+import org.transfergateway.storage.meter.JdbcLedger;
+import org.transfergateway.storage.meter.Ledger;
+import org.transfergateway.storage.meter.TransferMeter;
+import org.transfergateway.storage.s3.MemoryBudget;
+import org.transfergateway.storage.s3.S3Storage;
+
+/**
+ * One running gateway: opens the backends, the meter and the accounts, then the FTP and
+ * HTTP listeners, in that order, and closes them in reverse. The only place where the
+ * modules are wired together.
+ */
+public final class Gateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private final TransferMeter meter;
+    private final Metrics metrics;
+    private InetSocketAddress ftpAddress;
+    private InetSocketAddress httpAddress;
+
+    private Gateway(TransferMeter meter, Metrics metrics) {
+        this.meter = meter;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Starts everything the config names. A user mistake (a port in use, an unreachable
+     * backend) is a {@link ConfigException} with one line naming the key or resource.
+     */
+    public static Gateway start(GatewayConfig config) throws IOException {
+        Ledger ledger;
+        try {
+            ledger = JdbcLedger.open(config.ledger().jdbcUrl(), Clock.systemUTC());
+        } catch (IOException e) {
+            throw new ConfigException("ledger.url", e.getMessage());
+        }
+        TransferMeter meter;
+        try {
+            meter = new TransferMeter(ledger);
+        } catch (IOException | RuntimeException e) {
+            ledger.close();
+            throw e;
+        }
+        Gateway g = new Gateway(meter, new Metrics(meter));
+        g.open.add(ledger);
+        try {
+            ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ledger-progress");
+                t.setDaemon(true);
+                return t;
+            });
+            g.open.add(ticker::shutdownNow);
+            ticker.scheduleAtFixedRate(meter::flushProgress, 1, 1, TimeUnit.SECONDS);
+            Map<String, Storage> backends = g.openBackends(config);
+            g.metrics.bindBackends(backends.keySet());
+            Accounts accounts = new Accounts(config, backends, meter);
+            if (config.ftp().enabled()) {
+                FtpFrontEnd ftp = new FtpFrontEnd(config.ftp(), accounts);
+                g.open.add(ftp);
+                g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), ftp::start);
+                log.info("listening: ftp on {}:{} (passive ports {}, announced as {})", config.ftp().host(),
+                        g.ftpAddress.getPort(), config.ftp().passivePorts(), config.ftp().passiveAddress());
+            }
+            if (config.http().enabled()) {
+                HttpFrontEnd http = new HttpFrontEnd(config.http(), accounts, g.metrics::scrape);
+                g.open.add(http);
+                g.httpAddress = bind("http.port", config.http().host(), config.http().port(), http::start);
+                log.info("listening: http on {}:{}", config.http().host(), g.httpAddress.getPort());
+            }
+            return g;
+        } catch (IOException | RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    private Map<String, Storage> openBackends(GatewayConfig config) throws IOException {
+        Map<String, Storage> backends = new LinkedHashMap<>();
+        MemoryBudget budget = new MemoryBudget(config.storage().memoryBudgetBytes());
+        for (int i = 0; i < config.storage().backends().size(); i++) {
+            BackendConfig b = config.storage().backends().get(i);
+            String key = "storage.backends[" + i + "] (" + b.name() + ")";
+            Storage storage;
+            try {
+                storage = b instanceof S3BackendConfig s
+                        ? S3Storage.open(s, config.storage(), budget)
+                        : new LocalStorage(b.name(), ((LocalBackendConfig) b).root());
+            } catch (IOException e) {
+                throw new ConfigException(key, e.getMessage());
+            }
+            open.add(storage);
+            backends.put(b.name(), storage);
+            log.info("backend {}: {}", b.name(), describe(b));
+        }
+        return backends;
+    }
+
+    private static String describe(BackendConfig b) {
+        if (b instanceof S3BackendConfig s) {
+            return "s3 bucket " + s.bucket() + (s.prefix().isEmpty() ? "" : " under " + s.prefix())
+                    + (s.endpoint() == null ? "" : " at " + s.endpoint());
+        }
+        return "local disk at " + ((LocalBackendConfig) b).root().toAbsolutePath().normalize();
+    }
+
+    private interface Binder {
+        InetSocketAddress bind() throws Exception;
+    }
+
+    private static InetSocketAddress bind(String key, String host, int port, Binder binder) throws IOException {
+        try {
+            return binder.bind();
+        } catch (Exception e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof BindException) {
+                    throw new ConfigException(key, host + ":" + port + " cannot be bound: " + c.getMessage());
+                }
+            }
+            if (e instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(key + ": " + host + ":" + port + " could not start: " + e.getMessage(), e);
+        }
+    }
+
+    public TransferMeter meter() {
+        return meter;
+    }
+
+    /** The bound FTP address, or null when FTP is off. */
+    public InetSocketAddress ftpAddress() {
+        return ftpAddress;
+    }
+
+    /** The bound HTTP address, or null when HTTP is off. */
+    public InetSocketAddress httpAddress() {
+        return httpAddress;
+    }
+
+    @Override
+    public void close() {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            try {
+                open.get(i).close();
+            } catch (Exception e) {
+                log.warn("closing {} failed: {}", open.get(i).getClass().getSimpleName(), e.toString());
+            }
+        }
+        open.clear();
+    }
+}

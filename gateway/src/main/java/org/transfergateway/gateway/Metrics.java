@@ -1,0 +1,58 @@
+package org.transfergateway.gateway;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Collection;
+import org.transfergateway.storage.meter.StoredTotals;
+import org.transfergateway.storage.meter.TransferListener;
+import org.transfergateway.storage.meter.TransferMeter;
+import org.transfergateway.storage.meter.TransferRecord;
+
+/**
+ * The Prometheus view of the {@link TransferMeter}, served at {@code /metrics}: transfer
+ * and byte counters by protocol, direction, user and outcome, stored totals by backend,
+ * and transfers in progress.
+ */
+final class Metrics implements TransferListener {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final TransferMeter meter;
+
+    Metrics(TransferMeter meter) {
+        this.meter = meter;
+        meter.addListener(this);
+        Gauge.builder("gateway.transfers.active", meter, m -> m.active().size())
+                .description("transfers in progress").register(registry);
+    }
+
+    void bindBackends(Collection<String> backends) {
+        for (String b : backends) {
+            Gauge.builder("gateway.stored.bytes", meter, m -> storedOf(m, b).bytes())
+                    .tag("backend", b).baseUnit("bytes").description("bytes held through the gateway").register(registry);
+            Gauge.builder("gateway.stored.objects", meter, m -> storedOf(m, b).objects())
+                    .tag("backend", b).description("objects held through the gateway").register(registry);
+        }
+    }
+
+    private static StoredTotals storedOf(TransferMeter m, String backend) {
+        return m.statistics(u -> true).storedByBackend().getOrDefault(backend, StoredTotals.ZERO);
+    }
+
+    @Override
+    public void ended(TransferRecord r) {
+        Counter.builder("gateway.transfer.bytes").baseUnit("bytes")
+                .description("file content moved, failed transfers included")
+                .tags("protocol", r.protocol().id(), "direction", r.direction().id(), "user", r.user())
+                .register(registry).increment(r.bytes());
+        Counter.builder("gateway.transfers")
+                .description("finished transfers")
+                .tags("protocol", r.protocol().id(), "direction", r.direction().id(),
+                        "outcome", r.succeeded() ? "completed" : "failed")
+                .register(registry).increment();
+    }
+
+    String scrape() {
+        return registry.scrape();
+    }
+}

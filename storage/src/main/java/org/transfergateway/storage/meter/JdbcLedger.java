@@ -1,0 +1,268 @@
+package org.transfergateway.storage.meter;
+
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ledger in an SQL database: the embedded H2 file database by default, or any JDBC
+ * URL (PostgreSQL) with the same schema and statements.
+ *
+ * <p>Every transfer is a row, inserted as {@code active} when it starts and updated once
+ * when it ends, in the same transaction as the change of the stored totals: a completed
+ * transfer is counted exactly once. On open, rows still {@code active} are what a crash
+ * interrupted; they become {@code failed} with the bytes last recorded for them.
+ */
+public final class JdbcLedger implements Ledger {
+    private static final Logger log = LoggerFactory.getLogger(JdbcLedger.class);
+
+    /** Schema versions in order; a database at version n runs the statements after n. */
+    private static final List<List<String>> MIGRATIONS = List.of(
+            List.of(
+                    "CREATE TABLE ledger_info (name VARCHAR(64) PRIMARY KEY, val VARCHAR(256) NOT NULL)",
+                    "CREATE TABLE transfers (id VARCHAR(64) PRIMARY KEY, user_name VARCHAR(128) NOT NULL,"
+                            + " protocol VARCHAR(8) NOT NULL, direction VARCHAR(3) NOT NULL, path VARCHAR(4096) NOT NULL,"
+                            + " backend VARCHAR(64) NOT NULL, bytes BIGINT NOT NULL, outcome VARCHAR(16) NOT NULL,"
+                            + " started_at BIGINT NOT NULL, ended_at BIGINT)",
+                    "CREATE INDEX transfers_started ON transfers (started_at)",
+                    "CREATE INDEX transfers_outcome ON transfers (outcome)",
+                    "CREATE TABLE stored_totals (backend VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL,"
+                            + " bytes BIGINT NOT NULL, objects BIGINT NOT NULL, PRIMARY KEY (backend, user_name))"));
+
+    private final Connection db;
+    private final Clock clock;
+
+    private JdbcLedger(Connection db, Clock clock) {
+        this.db = db;
+        this.clock = clock;
+    }
+
+    /** Opens (creating and migrating as needed) the ledger at a JDBC URL. */
+    public static JdbcLedger open(String jdbcUrl, Clock clock) throws IOException {
+        try {
+            Connection c = DriverManager.getConnection(jdbcUrl);
+            JdbcLedger ledger = new JdbcLedger(c, clock);
+            ledger.migrate();
+            return ledger;
+        } catch (SQLException e) {
+            throw new IOException("ledger at " + jdbcUrl + " cannot be opened: " + e.getMessage(), e);
+        }
+    }
+
+    private synchronized void migrate() throws SQLException {
+        int version = schemaVersion();
+        db.setAutoCommit(false);
+        try (Statement st = db.createStatement()) {
+            if (version < 0) {
+                st.execute("CREATE TABLE schema_version (version INT NOT NULL)");
+                st.execute("INSERT INTO schema_version (version) VALUES (0)");
+                version = 0;
+            }
+            for (int v = version; v < MIGRATIONS.size(); v++) {
+                for (String sql : MIGRATIONS.get(v)) {
+                    st.execute(sql);
+                }
+                st.execute("UPDATE schema_version SET version = " + (v + 1));
+                if (v == 0) {
+                    try (PreparedStatement ps = db.prepareStatement("INSERT INTO ledger_info (name, val) VALUES ('since', ?)")) {
+                        ps.setString(1, clock.instant().toString());
+                        ps.executeUpdate();
+                    }
+                }
+                log.info("ledger schema migrated to version {}", v + 1);
+            }
+            db.commit();
+        } catch (SQLException e) {
+            db.rollback();
+            throw e;
+        } finally {
+            db.setAutoCommit(true);
+        }
+    }
+
+    private int schemaVersion() throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+            return rs.next() ? rs.getInt(1) : 0;
+        } catch (SQLException e) {
+            return -1; // no table yet
+        }
+    }
+
+    @Override
+    public synchronized State load() throws IOException {
+        try {
+            int recovered;
+            try (PreparedStatement ps = db.prepareStatement(
+                    "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active'")) {
+                ps.setLong(1, clock.millis());
+                recovered = ps.executeUpdate();
+            }
+            if (recovered > 0) {
+                log.warn("ledger: {} transfers were interrupted by a stop without shutdown; recorded as failed", recovered);
+            }
+            Instant since;
+            try (Statement st = db.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT val FROM ledger_info WHERE name = 'since'")) {
+                since = rs.next() ? Instant.parse(rs.getString(1)) : clock.instant();
+            }
+            Map<Protocol, Map<String, Counters>> transferred = new EnumMap<>(Protocol.class);
+            try (Statement st = db.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT protocol, user_name, direction, outcome, SUM(bytes), COUNT(*)"
+                         + " FROM transfers GROUP BY protocol, user_name, direction, outcome")) {
+                while (rs.next()) {
+                    Protocol p = Protocol.valueOf(rs.getString(1));
+                    boolean in = rs.getString(3).equals(Direction.IN.name());
+                    boolean ok = rs.getString(4).equals("completed");
+                    long bytes = rs.getLong(5);
+                    long count = rs.getLong(6);
+                    Counters c = in
+                            ? new Counters(bytes, 0, ok ? count : 0, 0, ok ? 0 : count, 0)
+                            : new Counters(0, bytes, 0, ok ? count : 0, 0, ok ? 0 : count);
+                    transferred.computeIfAbsent(p, k -> new HashMap<>()).merge(rs.getString(2), c, Counters::plus);
+                }
+            }
+            Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
+            try (Statement st = db.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT backend, user_name, bytes, objects FROM stored_totals")) {
+                while (rs.next()) {
+                    stored.computeIfAbsent(rs.getString(1), k -> new HashMap<>())
+                            .put(rs.getString(2), new StoredTotals(rs.getLong(3), rs.getLong(4)));
+                }
+            }
+            return new State(since, transferred, stored);
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void started(Transfer t) throws IOException {
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO transfers (id, user_name, protocol, direction, path,"
+                + " backend, bytes, outcome, started_at) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?)")) {
+            ps.setString(1, t.id());
+            ps.setString(2, t.user());
+            ps.setString(3, t.protocol().name());
+            ps.setString(4, t.direction().name());
+            ps.setString(5, t.path());
+            ps.setString(6, t.backend());
+            ps.setLong(7, t.startedAt().toEpochMilli());
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot record a start: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void progress(Collection<Transfer> active) throws IOException {
+        if (active.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = db.prepareStatement("UPDATE transfers SET bytes = ? WHERE id = ? AND outcome = 'active'")) {
+            for (Transfer t : active) {
+                ps.setLong(1, t.bytes());
+                ps.setString(2, t.id());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot record progress: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void finished(TransferRecord r, StoredChange change) throws IOException {
+        try {
+            db.setAutoCommit(false);
+            try (PreparedStatement ps = db.prepareStatement(
+                    "UPDATE transfers SET bytes = ?, outcome = ?, ended_at = ? WHERE id = ? AND outcome = 'active'")) {
+                ps.setLong(1, r.bytes());
+                ps.setString(2, r.succeeded() ? "completed" : "failed");
+                ps.setLong(3, r.endedAt().toEpochMilli());
+                ps.setString(4, r.id());
+                if (ps.executeUpdate() != 1) {
+                    // Never counted twice: the row was already ended (or never started here).
+                    db.rollback();
+                    throw new IOException("transfer " + r.id() + " is not active in the ledger");
+                }
+            }
+            applyLocked(change);
+            db.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw new IOException("ledger cannot record the end of " + r.id() + ": " + e.getMessage(), e);
+        } finally {
+            autoCommitQuietly();
+        }
+    }
+
+    @Override
+    public synchronized void changed(StoredChange change) throws IOException {
+        try {
+            applyLocked(change);
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot record a stored change: " + e.getMessage(), e);
+        }
+    }
+
+    private void applyLocked(StoredChange c) throws SQLException {
+        if (c == null || c.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement up = db.prepareStatement(
+                "UPDATE stored_totals SET bytes = bytes + ?, objects = objects + ? WHERE backend = ? AND user_name = ?")) {
+            up.setLong(1, c.bytes());
+            up.setLong(2, c.objects());
+            up.setString(3, c.backend());
+            up.setString(4, c.user());
+            if (up.executeUpdate() == 1) {
+                return;
+            }
+        }
+        try (PreparedStatement in = db.prepareStatement(
+                "INSERT INTO stored_totals (backend, user_name, bytes, objects) VALUES (?, ?, ?, ?)")) {
+            in.setString(1, c.backend());
+            in.setString(2, c.user());
+            in.setLong(3, c.bytes());
+            in.setLong(4, c.objects());
+            in.executeUpdate();
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            db.rollback();
+        } catch (SQLException e) {
+            log.warn("ledger rollback failed: {}", e.toString());
+        }
+    }
+
+    private void autoCommitQuietly() {
+        try {
+            db.setAutoCommit(true);
+        } catch (SQLException e) {
+            log.warn("ledger: {}", e.toString());
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            db.close();
+        } catch (SQLException e) {
+            log.warn("ledger close failed: {}", e.toString());
+        }
+    }
+}

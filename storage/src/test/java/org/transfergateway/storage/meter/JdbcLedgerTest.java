@@ -1,0 +1,74 @@
+package org.transfergateway.storage.meter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.LedgerConfig;
+
+class JdbcLedgerTest {
+    @TempDir
+    Path dir;
+
+    private String url() {
+        return new LedgerConfig(dir.toString()).jdbcUrl();
+    }
+
+    private TransferMeter open() throws Exception {
+        return new TransferMeter(JdbcLedger.open(url(), Clock.systemUTC()));
+    }
+
+    @Test
+    void totalsSurviveAReopen() throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
+        TransferMeter m = new TransferMeter(ledger);
+        Transfer up = m.start("alice", Protocol.FTP, Direction.IN, "/a.bin", "local");
+        up.add(1000);
+        m.end(up, true, new StoredChange("local", "alice", 1000, 1));
+        Transfer down = m.start("alice", Protocol.HTTP, Direction.OUT, "/a.bin", "local");
+        down.add(400);
+        m.end(down, false, null);
+        m.changed(new StoredChange("local", "alice", -1000, -1));
+        Statistics before = m.statistics(u -> true);
+        ledger.close();
+
+        Statistics after = open().statistics(u -> true);
+        assertEquals(before.since(), after.since());
+        assertEquals(new Counters(1000, 400, 1, 0, 0, 1), after.transferred());
+        assertEquals(new Counters(1000, 0, 1, 0, 0, 0), after.byProtocol().get("ftp"));
+        assertEquals(new Counters(0, 400, 0, 0, 0, 1), after.byProtocol().get("http"));
+        assertEquals(new StoredTotals(0, 0), after.stored());
+    }
+
+    @Test
+    void aTransferInFlightAtACrashBecomesFailedWithItsLastBytes() throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
+        TransferMeter m = new TransferMeter(ledger);
+        Transfer t = m.start("bob", Protocol.HTTP, Direction.IN, "/big.bin", "s3");
+        t.add(5000);
+        m.flushProgress();
+        t.add(100); // not flushed: lost with the process
+        ledger.close(); // the process dies without ending the transfer
+
+        Statistics after = open().statistics(u -> true);
+        assertEquals(new Counters(5000, 0, 0, 0, 1, 0), after.transferred());
+        assertTrue(after.active().isEmpty());
+        assertEquals(StoredTotals.ZERO, after.stored());
+    }
+
+    @Test
+    void aTransferIsNeverCountedTwice() throws Exception {
+        TransferMeter m = open();
+        Transfer t = m.start("carol", Protocol.FTP, Direction.IN, "/x", "local");
+        t.add(10);
+        m.end(t, true, new StoredChange("local", "carol", 10, 1));
+        m.end(t, true, new StoredChange("local", "carol", 10, 1));
+        assertEquals(new Counters(10, 0, 1, 0, 0, 0), m.statistics(u -> true).transferred());
+        assertEquals(List.of(), m.active());
+        assertEquals(new Counters(10, 0, 1, 0, 0, 0), open().statistics(u -> true).transferred());
+    }
+}
