@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.time.Clock;
@@ -13,21 +12,15 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.ConfigException;
 import org.transfergateway.config.GatewayConfig;
-import org.transfergateway.config.LocalBackendConfig;
-import org.transfergateway.config.S3BackendConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.FtpFrontEnd;
 import org.transfergateway.protocols.http.HttpFrontEnd;
 import org.transfergateway.storage.Storage;
-import org.transfergateway.storage.local.LocalStorage;
 import org.transfergateway.storage.meter.JdbcLedger;
 import org.transfergateway.storage.meter.Ledger;
 import org.transfergateway.storage.meter.TransferMeter;
-import org.transfergateway.storage.s3.MemoryBudget;
-import org.transfergateway.storage.s3.S3Storage;
 
 /**
  * One running gateway: opens the backends, the meter and the accounts, then the FTP and
@@ -76,7 +69,9 @@ public final class Gateway implements AutoCloseable {
             });
             g.open.add(ticker::shutdownNow);
             ticker.scheduleAtFixedRate(meter::flushProgress, 1, 1, TimeUnit.SECONDS);
-            Map<String, Storage> backends = g.openBackends(config);
+            Backends opened = Backends.open(config);
+            g.open.add(opened);
+            Map<String, Storage> backends = opened.all();
             g.metrics.bindBackends(backends.keySet());
             Accounts accounts = new Accounts(config, backends, meter);
             if (config.ftp().enabled()) {
@@ -97,35 +92,6 @@ public final class Gateway implements AutoCloseable {
             g.close();
             throw e;
         }
-    }
-
-    private Map<String, Storage> openBackends(GatewayConfig config) throws IOException {
-        Map<String, Storage> backends = new LinkedHashMap<>();
-        MemoryBudget budget = new MemoryBudget(config.storage().memoryBudgetBytes());
-        for (int i = 0; i < config.storage().backends().size(); i++) {
-            BackendConfig b = config.storage().backends().get(i);
-            String key = "storage.backends[" + i + "] (" + b.name() + ")";
-            Storage storage;
-            try {
-                storage = b instanceof S3BackendConfig s
-                        ? S3Storage.open(s, config.storage(), budget)
-                        : new LocalStorage(b.name(), ((LocalBackendConfig) b).root());
-            } catch (IOException e) {
-                throw new ConfigException(key, e.getMessage());
-            }
-            open.add(storage);
-            backends.put(b.name(), storage);
-            log.info("backend {}: {}", b.name(), describe(b));
-        }
-        return backends;
-    }
-
-    private static String describe(BackendConfig b) {
-        if (b instanceof S3BackendConfig s) {
-            return "s3 bucket " + s.bucket() + (s.prefix().isEmpty() ? "" : " under " + s.prefix())
-                    + (s.endpoint() == null ? "" : " at " + s.endpoint());
-        }
-        return "local disk at " + ((LocalBackendConfig) b).root().toAbsolutePath().normalize();
     }
 
     private interface Binder {

@@ -40,7 +40,11 @@ public final class JdbcLedger implements Ledger {
                     "CREATE INDEX transfers_started ON transfers (started_at)",
                     "CREATE INDEX transfers_outcome ON transfers (outcome)",
                     "CREATE TABLE stored_totals (backend VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL,"
-                            + " bytes BIGINT NOT NULL, objects BIGINT NOT NULL, PRIMARY KEY (backend, user_name))"));
+                            + " bytes BIGINT NOT NULL, objects BIGINT NOT NULL, PRIMARY KEY (backend, user_name))"),
+            List.of(
+                    "CREATE TABLE adjustments (at_millis BIGINT NOT NULL, backend VARCHAR(64) NOT NULL,"
+                            + " user_name VARCHAR(128) NOT NULL, bytes_delta BIGINT NOT NULL, objects_delta BIGINT NOT NULL,"
+                            + " reason VARCHAR(256) NOT NULL)"));
 
     private final Connection db;
     private final Clock clock;
@@ -238,6 +242,59 @@ public final class JdbcLedger implements Ledger {
             in.setLong(3, c.bytes());
             in.setLong(4, c.objects());
             in.executeUpdate();
+        }
+    }
+
+    /** The stored totals as the ledger holds them, backend -> user -> totals. */
+    public synchronized Map<String, Map<String, StoredTotals>> storedTotals() throws IOException {
+        return load().stored();
+    }
+
+    /**
+     * Sets the stored totals of a backend and user to what the backend really holds, and
+     * records the adjustment with its reason, in one transaction.
+     */
+    public synchronized void adopt(String backend, String user, StoredTotals actual, String reason) throws IOException {
+        try {
+            db.setAutoCommit(false);
+            StoredTotals old = StoredTotals.ZERO;
+            try (PreparedStatement ps = db.prepareStatement("SELECT bytes, objects FROM stored_totals WHERE backend = ? AND user_name = ?")) {
+                ps.setString(1, backend);
+                ps.setString(2, user);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        old = new StoredTotals(rs.getLong(1), rs.getLong(2));
+                    }
+                }
+            }
+            StoredChange delta = new StoredChange(backend, user, actual.bytes() - old.bytes(), actual.objects() - old.objects());
+            applyLocked(delta);
+            try (PreparedStatement ps = db.prepareStatement("INSERT INTO adjustments (at_millis, backend, user_name,"
+                    + " bytes_delta, objects_delta, reason) VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setLong(1, clock.millis());
+                ps.setString(2, backend);
+                ps.setString(3, user);
+                ps.setLong(4, delta.bytes());
+                ps.setLong(5, delta.objects());
+                ps.setString(6, reason);
+                ps.executeUpdate();
+            }
+            db.commit();
+        } catch (SQLException e) {
+            rollbackQuietly();
+            throw new IOException("ledger cannot adopt the backend's figures: " + e.getMessage(), e);
+        } finally {
+            autoCommitQuietly();
+        }
+    }
+
+    /** How many adjustments reconciling has recorded. */
+    public synchronized int adjustments() throws IOException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM adjustments")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (SQLException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 
