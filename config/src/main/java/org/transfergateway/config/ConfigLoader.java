@@ -55,6 +55,7 @@ public final class ConfigLoader {
                         DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, DEFAULT_PART_CONCURRENCY, Duration.ofDays(1)),
                 List.of(new UserConfig("demo", "demo", null, "local", "/demo", true)),
                 new LedgerConfig(dataDir.toString()),
+                SecurityConfig.DEFAULTS,
                 dataDir,
                 true);
     }
@@ -88,11 +89,12 @@ public final class ConfigLoader {
         ConfigNode ledgerNode = root.child("ledger");
         LedgerConfig ledger = new LedgerConfig(ledgerNode.string("url", dataDir.toString()));
         ledgerNode.rejectUnknownKeys();
+        SecurityConfig security = security(root.child("security"));
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, storage, users, ledger, dataDir, false);
+        return new GatewayConfig(ftp, http, storage, users, ledger, security, dataDir, false);
     }
 
     private FtpConfig ftp(ConfigNode n) {
@@ -116,6 +118,16 @@ public final class ConfigLoader {
                 n.integer("port", 8080, 0, 65535),
                 (int) Math.min(Integer.MAX_VALUE, n.parsed("max-header-size", 16L * 1024, Units::parseSize)),
                 positive(n, "idle-timeout", Duration.ofMinutes(5)));
+        n.rejectUnknownKeys();
+        return c;
+    }
+
+    private static SecurityConfig security(ConfigNode n) {
+        SecurityConfig d = SecurityConfig.DEFAULTS;
+        SecurityConfig c = new SecurityConfig(
+                n.parsed("login-failure-delay", d.loginFailureDelay(), Units::parseDuration),
+                n.integer("max-login-failures", d.maxLoginFailures(), 1, 1_000_000),
+                positive(n, "ban-duration", d.banDuration()));
         n.rejectUnknownKeys();
         return c;
     }

@@ -16,6 +16,7 @@ public record GatewayConfig(
         StorageConfig storage,
         List<UserConfig> users,
         LedgerConfig ledger,
+        SecurityConfig security,
         Path dataDir,
         boolean demo) {
 
@@ -39,6 +40,6 @@ public record GatewayConfig(
                 new FtpConfig(ftp.enabled(), ftp.host(), 0, ftp.passivePorts(), ftp.passiveAddress(),
                         ftp.idleTimeout(), ftp.maxConnections()),
                 new HttpConfig(http.enabled(), http.host(), 0, http.maxHeaderBytes(), http.idleTimeout()),
-                storage, users, ledger, dataDir, demo);
+                storage, users, ledger, security, dataDir, demo);
     }
 }

@@ -28,7 +28,10 @@ public final class Accounts {
      */
     private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
 
+    private final LoginGuard guard;
+
     public Accounts(GatewayConfig config, Map<String, Storage> backends, TransferMeter meter) {
+        this.guard = new LoginGuard(config.security(), java.time.Clock.systemUTC());
         for (UserConfig u : config.users()) {
             if (u.passwordHash() != null && !Passwords.isHash(u.passwordHash())) {
                 throw new ConfigException("users: " + u.name() + ": password-hash is not the output of hash-password");
@@ -61,6 +64,28 @@ public final class Accounts {
             return Optional.of(u);
         }
         return Optional.empty();
+    }
+
+    /**
+     * Like {@link #authenticate(String, String)}, counted against {@code client} by the
+     * {@link LoginGuard}; a banned address is refused whatever it sends. The caller
+     * delays its refusal by {@link LoginGuard#failureDelay()}.
+     */
+    public Optional<UserConfig> authenticate(String name, String password, java.net.InetAddress client) {
+        if (!guard.banRemaining(client).isZero()) {
+            return Optional.empty();
+        }
+        Optional<UserConfig> user = authenticate(name, password);
+        if (user.isPresent()) {
+            guard.succeeded(client);
+        } else {
+            guard.failed(client);
+        }
+        return user;
+    }
+
+    public LoginGuard guard() {
+        return guard;
     }
 
     public Optional<UserConfig> user(String name) {

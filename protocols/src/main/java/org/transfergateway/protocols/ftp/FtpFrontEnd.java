@@ -53,6 +53,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         connections.setMaxAnonymousLogins(0);
         connections.setMaxLogins(config.maxConnections());
         connections.setMaxThreads(0);
+        connections.setLoginFailureDelay((int) Math.min(Integer.MAX_VALUE, accounts.guard().failureDelay().toMillis()));
 
         CommandFactoryFactory commands = new CommandFactoryFactory();
         FtpCommands.all().forEach(commands::addCommand);
@@ -64,7 +65,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.setFileSystem(GatewayFileSystem.factory(accounts));
         sf.setCommandFactory(commands.createCommandFactory());
         // MINA changes this map when it stops: it must be mutable.
-        sf.setFtplets(new java.util.LinkedHashMap<>(Map.of("gateway", new GatewayFtplet())));
+        sf.setFtplets(new java.util.LinkedHashMap<>(Map.of("gateway", new GatewayFtplet(accounts.guard()))));
         server = sf.createServer();
         server.start();
         return new InetSocketAddress(config.host(), listener.getPort());

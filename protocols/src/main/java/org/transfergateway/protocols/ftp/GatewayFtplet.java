@@ -14,14 +14,35 @@ import org.apache.ftpserver.ftplet.FtpSession;
 import org.apache.ftpserver.ftplet.FtpletResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.protocols.auth.LoginGuard;
 
 /**
  * Checks MINA FtpServer does not make before a command runs: PORT and EPRT may only name
  * the client's own address and an unprivileged port, so the gateway is never used to
- * connect somewhere else (the FTP bounce attack).
+ * connect somewhere else (the FTP bounce attack); and an address banned for failed logins
+ * is turned away at connect.
  */
 final class GatewayFtplet extends DefaultFtplet {
     private static final Logger log = LoggerFactory.getLogger(GatewayFtplet.class);
+
+    private final LoginGuard guard;
+
+    GatewayFtplet(LoginGuard guard) {
+        this.guard = guard;
+    }
+
+    /** A banned address is turned away before it can try again. */
+    @Override
+    public FtpletResult onConnect(FtpSession session) throws FtpException, IOException {
+        InetSocketAddress client = session.getClientAddress();
+        java.time.Duration ban = guard.banRemaining(client == null ? null : client.getAddress());
+        if (!ban.isZero()) {
+            session.write(new DefaultFtpReply(FtpReply.REPLY_421_SERVICE_NOT_AVAILABLE_CLOSING_CONTROL_CONNECTION,
+                    "Too many failed logins from this address; try again in " + (ban.toSeconds() + 1) + " s"));
+            return FtpletResult.DISCONNECT;
+        }
+        return FtpletResult.DEFAULT;
+    }
 
     @Override
     public FtpletResult beforeCommand(FtpSession session, FtpRequest request) throws FtpException, IOException {

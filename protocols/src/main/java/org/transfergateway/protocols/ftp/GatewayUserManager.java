@@ -29,7 +29,8 @@ final class GatewayUserManager implements UserManager {
         if (!(authentication instanceof UsernamePasswordAuthentication up)) {
             throw new AuthenticationFailedException("only user name and password logins are accepted");
         }
-        UserConfig user = accounts.authenticate(up.getUsername(), up.getPassword())
+        java.net.InetAddress client = up.getUserMetadata() == null ? null : up.getUserMetadata().getInetAddress();
+        UserConfig user = accounts.authenticate(up.getUsername(), up.getPassword(), client)
                 .orElseThrow(() -> new AuthenticationFailedException("wrong user name or password"));
         return toFtpUser(user);
     }
