@@ -122,21 +122,11 @@ public final class JdbcLedger implements Ledger {
                  ResultSet rs = st.executeQuery("SELECT val FROM ledger_info WHERE name = 'since'")) {
                 since = rs.next() ? Instant.parse(rs.getString(1)) : clock.instant();
             }
-            Map<Protocol, Map<String, Counters>> transferred = new EnumMap<>(Protocol.class);
+            Map<Protocol, Map<String, Counters>> transferred;
             try (Statement st = db.createStatement();
                  ResultSet rs = st.executeQuery("SELECT protocol, user_name, direction, outcome, SUM(bytes), COUNT(*)"
                          + " FROM transfers GROUP BY protocol, user_name, direction, outcome")) {
-                while (rs.next()) {
-                    Protocol p = Protocol.valueOf(rs.getString(1));
-                    boolean in = rs.getString(3).equals(Direction.IN.name());
-                    boolean ok = rs.getString(4).equals("completed");
-                    long bytes = rs.getLong(5);
-                    long count = rs.getLong(6);
-                    Counters c = in
-                            ? new Counters(bytes, 0, ok ? count : 0, 0, ok ? 0 : count, 0)
-                            : new Counters(0, bytes, 0, ok ? count : 0, 0, ok ? 0 : count);
-                    transferred.computeIfAbsent(p, k -> new HashMap<>()).merge(rs.getString(2), c, Counters::plus);
-                }
+                transferred = counters(rs);
             }
             Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
             try (Statement st = db.createStatement();
@@ -242,6 +232,64 @@ public final class JdbcLedger implements Ledger {
             in.setLong(3, c.bytes());
             in.setLong(4, c.objects());
             in.executeUpdate();
+        }
+    }
+
+    @Override
+    public synchronized Map<Protocol, Map<String, Counters>> transferred(Instant since, Instant until) throws IOException {
+        String sql = "SELECT protocol, user_name, direction, outcome, SUM(bytes), COUNT(*) FROM transfers"
+                + " WHERE outcome <> 'active' AND ended_at >= ? AND ended_at < ?"
+                + " GROUP BY protocol, user_name, direction, outcome";
+        try (PreparedStatement ps = db.prepareStatement(sql)) {
+            ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
+            ps.setLong(2, until == null ? Long.MAX_VALUE : until.toEpochMilli());
+            try (ResultSet rs = ps.executeQuery()) {
+                return counters(rs);
+            }
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<Protocol, Map<String, Counters>> counters(ResultSet rs) throws SQLException {
+        Map<Protocol, Map<String, Counters>> transferred = new EnumMap<>(Protocol.class);
+        while (rs.next()) {
+            Protocol p = Protocol.valueOf(rs.getString(1));
+            boolean in = rs.getString(3).equals(Direction.IN.name());
+            boolean ok = rs.getString(4).equals("completed");
+            long bytes = rs.getLong(5);
+            long count = rs.getLong(6);
+            Counters c = in
+                    ? new Counters(bytes, 0, ok ? count : 0, 0, ok ? 0 : count, 0)
+                    : new Counters(0, bytes, 0, ok ? count : 0, 0, ok ? 0 : count);
+            transferred.computeIfAbsent(p, k -> new HashMap<>()).merge(rs.getString(2), c, Counters::plus);
+        }
+        return transferred;
+    }
+
+    @Override
+    public synchronized List<TransferRecord> recent(int limit, String user, Instant since) throws IOException {
+        String sql = "SELECT id, user_name, protocol, direction, path, backend, bytes, outcome, started_at, ended_at"
+                + " FROM transfers WHERE outcome <> 'active' AND started_at >= ?"
+                + (user == null ? "" : " AND user_name = ?")
+                + " ORDER BY started_at DESC, id DESC FETCH FIRST " + Math.max(0, limit) + " ROWS ONLY";
+        try (PreparedStatement ps = db.prepareStatement(sql)) {
+            ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
+            if (user != null) {
+                ps.setString(2, user);
+            }
+            List<TransferRecord> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new TransferRecord(rs.getString(1), rs.getString(2), Protocol.valueOf(rs.getString(3)),
+                            Direction.valueOf(rs.getString(4)), rs.getString(5), rs.getString(6), rs.getLong(7),
+                            rs.getString(8).equals("completed"), Instant.ofEpochMilli(rs.getLong(9)),
+                            Instant.ofEpochMilli(rs.getLong(10))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
         }
     }
 

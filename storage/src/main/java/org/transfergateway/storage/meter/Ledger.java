@@ -30,6 +30,18 @@ public interface Ledger extends AutoCloseable {
     /** Records a stored change that no transfer caused (a delete, a rename over a file). */
     void changed(StoredChange change) throws IOException;
 
+    /**
+     * Transfer totals of the transfers that ended in {@code [since, until)}, keyed by
+     * protocol and user; either bound may be null for an open end.
+     */
+    Map<Protocol, Map<String, Counters>> transferred(Instant since, Instant until) throws IOException;
+
+    /**
+     * The most recent finished transfers, newest first: at most {@code limit}, of
+     * {@code user} only unless it is null, started at or after {@code since} unless null.
+     */
+    java.util.List<TransferRecord> recent(int limit, String user, Instant since) throws IOException;
+
     @Override
     void close();
 
@@ -42,9 +54,10 @@ public interface Ledger extends AutoCloseable {
                  Map<String, Map<String, StoredTotals>> stored) {
     }
 
-    /** Keeps nothing: totals live as long as the process. */
+    /** Keeps nothing beyond the process: for tests and tools. */
     static Ledger inMemory() {
         Instant since = Instant.now();
+        java.util.List<TransferRecord> records = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         return new Ledger() {
             @Override
             public State load() {
@@ -57,6 +70,31 @@ public interface Ledger extends AutoCloseable {
 
             @Override
             public void finished(TransferRecord record, StoredChange change) {
+                records.add(record);
+            }
+
+            @Override
+            public Map<Protocol, Map<String, Counters>> transferred(Instant from, Instant until) {
+                Map<Protocol, Map<String, Counters>> out = new java.util.EnumMap<>(Protocol.class);
+                synchronized (records) {
+                    for (TransferRecord r : records) {
+                        if ((from == null || !r.endedAt().isBefore(from)) && (until == null || r.endedAt().isBefore(until))) {
+                            out.computeIfAbsent(r.protocol(), k -> new java.util.HashMap<>()).merge(r.user(), Counters.of(r), Counters::plus);
+                        }
+                    }
+                }
+                return out;
+            }
+
+            @Override
+            public java.util.List<TransferRecord> recent(int limit, String user, Instant from) {
+                synchronized (records) {
+                    return records.stream()
+                            .filter(r -> user == null || r.user().equals(user))
+                            .filter(r -> from == null || !r.startedAt().isBefore(from))
+                            .sorted(java.util.Comparator.comparing(TransferRecord::startedAt).reversed())
+                            .limit(limit).toList();
+                }
             }
 
             @Override

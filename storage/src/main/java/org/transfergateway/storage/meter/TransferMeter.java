@@ -140,20 +140,7 @@ public final class TransferMeter {
 
     /** The totals of the users that {@code visible} admits (all users for admins). */
     public synchronized Statistics statistics(Predicate<String> visible) {
-        Counters total = Counters.ZERO;
-        Map<String, Counters> byProtocol = new TreeMap<>();
-        Map<String, Counters> byUser = new TreeMap<>();
-        for (Protocol p : Protocol.values()) {
-            Counters sum = Counters.ZERO;
-            for (Map.Entry<String, Counters> e : transferred.getOrDefault(p, Map.of()).entrySet()) {
-                if (visible.test(e.getKey())) {
-                    sum = sum.plus(e.getValue());
-                    byUser.merge(e.getKey(), e.getValue(), Counters::plus);
-                }
-            }
-            byProtocol.put(p.id(), sum);
-            total = total.plus(sum);
-        }
+        Transferred sums = Transferred.of(transferred, visible);
         StoredTotals storedTotal = StoredTotals.ZERO;
         Map<String, StoredTotals> byBackend = new TreeMap<>();
         Map<String, StoredTotals> storedByUser = new TreeMap<>();
@@ -175,7 +162,48 @@ public final class TransferMeter {
                         t.bytes(), t.startedAt()));
             }
         }
-        return new Statistics(since, total, byProtocol, byUser, storedTotal, byBackend, storedByUser, live);
+        return new Statistics(since, sums.total(), sums.byProtocol(), sums.byUser(), storedTotal, byBackend, storedByUser, live);
+    }
+
+    /**
+     * Like {@link #statistics(Predicate)}, with the transfer totals limited to the
+     * transfers that ended in {@code [since, until)} (either may be null). Stored totals
+     * and active transfers are always as of now.
+     */
+    public Statistics statistics(Predicate<String> visible, Instant from, Instant until) throws IOException {
+        Statistics now = statistics(visible);
+        if (from == null && until == null) {
+            return now;
+        }
+        Transferred sums = Transferred.of(ledger.transferred(from, until), visible);
+        return new Statistics(from == null ? since : from, sums.total(), sums.byProtocol(), sums.byUser(), now.stored(),
+                now.storedByBackend(), now.storedByUser(), now.active());
+    }
+
+    /** The most recent finished transfers, newest first (see {@link Ledger#recent}). */
+    public List<TransferRecord> recent(int limit, String user, Instant from) throws IOException {
+        return ledger.recent(limit, user, from);
+    }
+
+    /** Transfer counters summed per protocol and per user, over the visible users. */
+    private record Transferred(Counters total, Map<String, Counters> byProtocol, Map<String, Counters> byUser) {
+        static Transferred of(Map<Protocol, Map<String, Counters>> counters, Predicate<String> visible) {
+            Counters total = Counters.ZERO;
+            Map<String, Counters> byProtocol = new TreeMap<>();
+            Map<String, Counters> byUser = new TreeMap<>();
+            for (Protocol p : Protocol.values()) {
+                Counters sum = Counters.ZERO;
+                for (Map.Entry<String, Counters> e : counters.getOrDefault(p, Map.of()).entrySet()) {
+                    if (visible.test(e.getKey())) {
+                        sum = sum.plus(e.getValue());
+                        byUser.merge(e.getKey(), e.getValue(), Counters::plus);
+                    }
+                }
+                byProtocol.put(p.id(), sum);
+                total = total.plus(sum);
+            }
+            return new Transferred(total, byProtocol, byUser);
+        }
     }
 
     /** What a backend holds for a user now, as counted. */

@@ -71,4 +71,42 @@ class JdbcLedgerTest {
         assertEquals(List.of(), m.active());
         assertEquals(new Counters(10, 0, 1, 0, 0, 0), open().statistics(u -> true).transferred());
     }
+
+    @Test
+    void windowsAndRecentTransfersComeFromTheLedger() throws Exception {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000);
+        Clock clock = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return java.time.Instant.ofEpochMilli(now.get());
+            }
+        };
+        TransferMeter m = new TransferMeter(JdbcLedger.open(url(), clock), clock);
+        for (int i = 0; i < 5; i++) {
+            Transfer t = m.start(i % 2 == 0 ? "alice" : "bob", Protocol.HTTP, Direction.IN, "/f" + i, "local");
+            t.add(100 * (i + 1));
+            now.addAndGet(1000);
+            m.end(t, true, new StoredChange("local", t.user(), t.bytes(), 1));
+        }
+        java.time.Instant t2 = java.time.Instant.ofEpochMilli(1_000_000 + 2000);
+        java.time.Instant t4 = java.time.Instant.ofEpochMilli(1_000_000 + 4000);
+        // transfers 1, 2 and 3 ended at 2000, 3000, (4000 excluded)
+        Statistics window = m.statistics(u -> true, t2, t4);
+        assertEquals(new Counters(200 + 300, 0, 2, 0, 0, 0), window.transferred());
+        assertEquals(new Counters(300, 0, 1, 0, 0, 0), m.statistics(u -> u.equals("alice"), t2, t4).transferred());
+        List<TransferRecord> recent = m.recent(3, null, null);
+        assertEquals(List.of("/f4", "/f3", "/f2"), recent.stream().map(TransferRecord::path).toList());
+        assertEquals(List.of("/f3", "/f1"), m.recent(10, "bob", null).stream().map(TransferRecord::path).toList());
+        assertEquals(List.of("/f4"), m.recent(10, "alice", java.time.Instant.ofEpochMilli(1_000_000 + 4000)).stream().map(TransferRecord::path).toList());
+    }
 }
