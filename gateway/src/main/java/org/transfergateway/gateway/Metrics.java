@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Collection;
 import org.transfergateway.storage.meter.StoredTotals;
+import org.transfergateway.storage.meter.Transfer;
 import org.transfergateway.storage.meter.TransferListener;
 import org.transfergateway.storage.meter.TransferMeter;
 import org.transfergateway.storage.meter.TransferRecord;
@@ -39,12 +40,18 @@ final class Metrics implements TransferListener {
         return m.statistics(u -> true).storedByBackend().getOrDefault(backend, StoredTotals.ZERO);
     }
 
+    /** Byte counters move with every write, not only when a transfer ends. */
+    @Override
+    public void started(Transfer t) {
+        Counter bytes = Counter.builder("gateway.transfer.bytes").baseUnit("bytes")
+                .description("file content moved, failed transfers included")
+                .tags("protocol", t.protocol().id(), "direction", t.direction().id(), "user", t.user())
+                .register(registry);
+        t.observe(bytes::increment);
+    }
+
     @Override
     public void ended(TransferRecord r) {
-        Counter.builder("gateway.transfer.bytes").baseUnit("bytes")
-                .description("file content moved, failed transfers included")
-                .tags("protocol", r.protocol().id(), "direction", r.direction().id(), "user", r.user())
-                .register(registry).increment(r.bytes());
         Counter.builder("gateway.transfers")
                 .description("finished transfers")
                 .tags("protocol", r.protocol().id(), "direction", r.direction().id(),

@@ -2,6 +2,7 @@ package org.transfergateway.storage.meter;
 
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 
 /**
  * One transfer in progress, counting its bytes as they pass, so that the live view is
@@ -16,6 +17,8 @@ public final class Transfer {
     private final String backend;
     private final Instant startedAt;
     private final AtomicLong bytes = new AtomicLong();
+    /** Told of every count as it happens (live metrics); set once when the transfer starts. */
+    private volatile LongConsumer observer = n -> { };
 
     Transfer(String id, String user, Protocol protocol, Direction direction, String path, String backend, Instant startedAt) {
         this.id = id;
@@ -30,6 +33,16 @@ public final class Transfer {
     /** Counts {@code n} bytes of content that passed; called on the transfer's own thread. */
     public void add(long n) {
         bytes.addAndGet(n);
+        observer.accept(n);
+    }
+
+    /** Adds an observer of the byte counts; for {@link TransferListener#started} only. */
+    public void observe(LongConsumer next) {
+        LongConsumer previous = observer;
+        observer = n -> {
+            previous.accept(n);
+            next.accept(n);
+        };
     }
 
     public String id() {
