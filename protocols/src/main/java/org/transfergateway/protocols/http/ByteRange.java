@@ -50,7 +50,7 @@ record ByteRange(long offset, long length) {
             }
             long start = Long.parseLong(first);
             long end = last.isEmpty() ? size - 1 : Long.parseLong(last);
-            if (start < 0 || end < start) {
+            if (start < 0 || (!last.isEmpty() && end < start)) {
                 return null;
             }
             if (start >= size) {
