@@ -2,6 +2,7 @@ package org.transfergateway.protocols.http;
 
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
+import org.transfergateway.storage.ErrorCode;
 
 /**
  * The body of a request that needs none: read and dropped, then the handler runs on the
@@ -22,13 +23,13 @@ final class DiscardedBody implements BodyConsumer {
         boolean failed = content.decoderResult().isFailure();
         content.release();
         if (failed) {
-            exchange.sendError(org.transfergateway.storage.ErrorCode.BAD_REQUEST.exception("the request body is malformed"));
+            exchange.sendError(ErrorCode.BAD_REQUEST.exception("the request body is malformed"));
             return;
         }
         if (!last) {
             return;
         }
-        exchange.bodyDone(null);
+        exchange.markBodyDone();
         exchange.services().blocking().execute(this::run);
     }
 

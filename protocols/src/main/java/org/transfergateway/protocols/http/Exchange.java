@@ -78,7 +78,7 @@ final class Exchange {
     }
 
     /** Marks the end of the request body (event loop). */
-    void bodyDone(HttpContent last) {
+    void markBodyDone() {
         bodyDone = true;
     }
 

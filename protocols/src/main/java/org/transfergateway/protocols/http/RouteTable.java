@@ -64,13 +64,11 @@ final class RouteTable {
         if (allowed.isEmpty()) {
             return new Route(method, p -> true, false,
                     ex -> {
-                        ex.caller();
                         throw ErrorCode.NOT_FOUND.exception("no such resource: " + rawPath);
                     }, null);
         }
         String allow = String.join(", ", allowed);
         return new Route(method, p -> true, false, ex -> {
-            ex.caller();
             var r = ex.services().responses().error(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
                     method + " is not allowed on " + rawPath + "; allowed: " + allow);
             r.headers().set("Allow", allow);

@@ -65,7 +65,7 @@ final class StreamedBody implements BodyConsumer {
             content.release();
         }
         if (last) {
-            exchange.bodyDone((LastHttpContent) content);
+            exchange.markBodyDone();
             stopped = true;
             serial.execute(this::finish);
         }

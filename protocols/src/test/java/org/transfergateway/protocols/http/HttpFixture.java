@@ -25,6 +25,15 @@ final class HttpFixture implements AutoCloseable {
 
     HttpFixture(Path dir, Supplier<String> prometheusText) throws Exception {
         this.root = dir.resolve("files");
+        GatewayConfig config = config(dir);
+        this.meter = TransferMeter.inMemory();
+        this.accounts = accounts(config, root, meter);
+        this.frontEnd = new HttpFrontEnd(config.http(), accounts, prometheusText);
+        this.address = frontEnd.start();
+    }
+
+    /** Users alice (password secret) and admin (admin-secret, an admin) on local disk under {@code dir/files}. */
+    static GatewayConfig config(Path dir) {
         String yaml = """
                 data-dir: %s
                 http:
@@ -42,12 +51,12 @@ final class HttpFixture implements AutoCloseable {
                   - name: admin
                     password: admin-secret
                     admin: true
-                """.formatted(dir.resolve("data"), root);
-        GatewayConfig config = new ConfigLoader(Map.of()).parse(yaml);
-        this.meter = TransferMeter.inMemory();
-        this.accounts = new Accounts(config, Map.of("local", new LocalStorage("local", root)), meter);
-        this.frontEnd = new HttpFrontEnd(config.http(), accounts, prometheusText);
-        this.address = frontEnd.start();
+                """.formatted(dir.resolve("data"), dir.resolve("files"));
+        return new ConfigLoader(Map.of()).parse(yaml);
+    }
+
+    static Accounts accounts(GatewayConfig config, Path root, TransferMeter meter) throws IOException {
+        return new Accounts(config, Map.of("local", new LocalStorage("local", root)), meter);
     }
 
     String url(String path) {
