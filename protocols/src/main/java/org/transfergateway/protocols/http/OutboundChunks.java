@@ -16,8 +16,8 @@ import org.transfergateway.storage.UserFiles;
  * A download as chunks for {@link ChunkedWriteHandler}, read ahead on the blocking pool
  * (reading a backend stream may block). At most {@link #AHEAD} chunks wait; the handler
  * asks for chunks only while the channel is writable, so a client that stops reading
- * stops the reading from storage. Closing it closes the download, which counts it as
- * completed only when every byte was read.
+ * stops the reading from storage. The download is closed as soon as its last byte was
+ * read (counted as completed) or when this input is closed early (counted as failed).
  */
 final class OutboundChunks implements ChunkedInput<ByteBuf> {
     private static final Logger log = LoggerFactory.getLogger(OutboundChunks.class);
@@ -63,6 +63,10 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
                     chunk = Unpooled.wrappedBuffer(bytes, 0, n);
                 }
                 end = n < CHUNK;
+                if (end) {
+                    // Counted as completed now, before the client can see the last byte.
+                    source.close();
+                }
             } catch (IOException e) {
                 error = e;
             }
@@ -122,6 +126,9 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
             closed = true;
             while (!ready.isEmpty()) {
                 ready.poll().release();
+            }
+            if (eof) {
+                return; // closed by the reader already
             }
         }
         // Closing an S3 stream may block too.

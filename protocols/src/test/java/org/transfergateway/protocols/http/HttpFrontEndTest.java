@@ -511,4 +511,77 @@ class HttpFrontEndTest {
             assertEquals(-1, s.getInputStream().read());
         }
     }
+
+    @Test
+    void aClientThatStopsReadingStopsTheGatewayAndLeavingCountsTheDownloadAsFailed() throws Exception {
+        long size = 64L * 1024 * 1024;
+        Resp up = call("PUT", "/files/slow.bin", ALICE,
+                new InputStreamEntity(new GeneratedInput(size, 3), size, ContentType.APPLICATION_OCTET_STREAM));
+        assertEquals(201, up.status());
+        long sentBefore;
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 * 1024);
+            s.connect(gw.address);
+            HttpFixture.send(s.getOutputStream(), "GET /files/slow.bin HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE
+                    + "\r\n\r\n");
+            assertTrue(s.getInputStream().readNBytes(1000).length == 1000);
+            long previous = -1;
+            long now = activeBytes();
+            for (int i = 0; i < 50 && now != previous; i++) {
+                Thread.sleep(1100);
+                previous = now;
+                now = activeBytes();
+            }
+            assertEquals(previous, now, "the gateway kept reading for a client that does not");
+            assertTrue(now < size / 4, "read " + now + " of " + size + " bytes for a client that stopped reading");
+            sentBefore = now;
+        }
+        JsonNode stats = stats(ADMIN);
+        for (int i = 0; i < 100 && stats.get("active").size() > 0; i++) {
+            Thread.sleep(50);
+            stats = stats(ADMIN);
+        }
+        JsonNode t = stats.get("transferred");
+        assertEquals(0, t.get("filesOut").asLong());
+        assertEquals(1, t.get("failedOut").asLong());
+        assertTrue(t.get("bytesOut").asLong() >= sentBefore && t.get("bytesOut").asLong() < size, t.toString());
+        assertEquals(200, get("/healthz").status());
+    }
+
+    /** The bytes of the one active download, as the statistics show them. */
+    private long activeBytes() throws IOException {
+        JsonNode active = stats(ADMIN).get("active");
+        assertEquals(1, active.size(), active.toString());
+        assertEquals("out", active.get(0).get("direction").asText());
+        return active.get(0).get("bytes").asLong();
+    }
+
+    @Test
+    void aMultipartFileNameWithAPathIsStoredUnderItsLastSegment() throws IOException {
+        HttpEntity form = MultipartEntityBuilder.create()
+                .addBinaryBody("file", "x".getBytes(StandardCharsets.UTF_8), ContentType.APPLICATION_OCTET_STREAM, "a/../../evil.bin")
+                .build();
+        Resp r = call("POST", "/files/in/", ALICE, form);
+        assertEquals(201, r.status(), r.text());
+        assertEquals(parse("[{\"path\":\"/in/evil.bin\",\"size\":1}]"), parse(r.text()));
+        assertEquals("x", Files.readString(aliceFile("in/evil.bin")));
+    }
+
+    @Test
+    void aMultipartBodyCutShortStoresNothingOfTheUnfinishedPart() throws IOException {
+        String boundary = "XyZ";
+        String body = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"part.bin\"\r\n\r\nnot finished";
+        try (Socket s = gw.socket()) {
+            HttpFixture.send(s.getOutputStream(), "POST /files/mp/ HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE
+                    + "\r\nContent-Type: multipart/form-data; boundary=" + boundary
+                    + "\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            HttpFixture.RawResponse r = HttpFixture.read(s.getInputStream());
+            assertEquals(400, r.status(), r.body());
+            assertEquals("bad_request", parse(r.body()).get("error").asText());
+        }
+        assertFalse(Files.exists(aliceFile("mp/part.bin")));
+        JsonNode t = stats(ADMIN).get("transferred");
+        assertEquals(1, t.get("failedIn").asLong());
+        assertEquals(0, t.get("filesIn").asLong());
+    }
 }
