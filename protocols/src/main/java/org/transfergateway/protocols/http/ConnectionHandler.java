@@ -2,6 +2,7 @@ package org.transfergateway.protocols.http;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -56,7 +57,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
             current = new Exchange(ctx, request, services, this);
             if (request.decoderResult().isFailure()) {
                 current.body(new DiscardedBody(current, ex -> { }));
-                current.sendError(ErrorCode.BAD_REQUEST.exception("malformed request: " + request.decoderResult().cause()));
+                Throwable cause = request.decoderResult().cause();
+                ErrorCode code = cause instanceof TooLongFrameException ? ErrorCode.TOO_LARGE : ErrorCode.BAD_REQUEST;
+                current.sendError(code.exception("malformed request: " + cause.getMessage()));
             } else {
                 current.body(consumerFor(current));
             }

@@ -8,9 +8,11 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.channel.ChannelFuture;
 import java.io.Closeable;
+import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +32,6 @@ public final class HttpFrontEnd implements Closeable {
     static final String FILES = "/files";
     /** Threads that may block on storage at once; more tasks wait in the queue. */
     private static final int BLOCKING_THREADS = 64;
-    private static final int BLOCKING_QUEUE = 10_000;
 
     private final HttpConfig config;
     private final Accounts accounts;
@@ -60,13 +61,20 @@ public final class HttpFrontEnd implements Closeable {
                 .upload(HttpMethod.POST, RouteTable.under(FILES), MultipartUpload.handler(FILES));
     }
 
-    /** Binds and accepts connections; returns the bound address (port 0 picks a free one). */
-    public synchronized InetSocketAddress start() throws InterruptedException {
+    /**
+     * Binds and accepts connections; returns the bound address (port 0 picks a free one).
+     * Whether HTTP is enabled at all is the caller's decision.
+     *
+     * @throws IOException when the address cannot be bound (in use, not local)
+     */
+    public synchronized InetSocketAddress start() throws IOException, InterruptedException {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
+        // The queue needs no bound of its own: each connection has at most a few tasks
+        // waiting (one socket read's worth of chunks), since it reads only when they are done.
         blocking = new ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 30, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(BLOCKING_QUEUE), threads("http-blocking-"));
+                new LinkedBlockingQueue<>(), threads("http-blocking-"));
         blocking.allowCoreThreadTimeOut(true);
         boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
@@ -77,12 +85,14 @@ public final class HttpFrontEnd implements Closeable {
                 // Reads happen on demand, paced by storage: see ConnectionHandler.
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new HttpInitializer(config, services, routes()));
-        try {
-            server = b.bind(config.host(), config.port()).sync().channel();
-        } catch (RuntimeException | InterruptedException e) {
+        ChannelFuture bound = b.bind(config.host(), config.port()).await();
+        if (!bound.isSuccess()) {
             close();
-            throw e;
+            Throwable cause = bound.cause();
+            throw new IOException("http: cannot listen on " + config.host() + ":" + config.port() + ": "
+                    + cause.getMessage(), cause);
         }
+        server = bound.channel();
         InetSocketAddress address = (InetSocketAddress) server.localAddress();
         log.info("HTTP listening on {}:{}", address.getHostString(), address.getPort());
         return address;

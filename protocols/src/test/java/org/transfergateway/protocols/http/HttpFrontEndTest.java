@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +18,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
@@ -38,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.HttpConfig;
 
 /**
  * The HTTP front end over real local storage, driven by Apache HttpClient 5 and raw
@@ -583,5 +586,29 @@ class HttpFrontEndTest {
         JsonNode t = stats(ADMIN).get("transferred");
         assertEquals(1, t.get("failedIn").asLong());
         assertEquals(0, t.get("filesIn").asLong());
+    }
+
+    @Test
+    void startingOnAPortInUseFailsNamingTheAddress() {
+        HttpConfig taken = new HttpConfig(true, "127.0.0.1", gw.address.getPort(), 16 * 1024, Duration.ofSeconds(30));
+        HttpFrontEnd second = new HttpFrontEnd(taken, gw.accounts, () -> "");
+        try {
+            IOException e = assertThrows(IOException.class, second::start);
+            assertTrue(e.getMessage().startsWith("http: cannot listen on 127.0.0.1:" + gw.address.getPort()), e.getMessage());
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
+    void headersOverTheLimitGet413AndTheConnectionCloses() throws IOException {
+        try (Socket s = gw.socket()) {
+            HttpFixture.send(s.getOutputStream(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(20_000)
+                    + "\r\n\r\n");
+            HttpFixture.RawResponse r = HttpFixture.read(s.getInputStream());
+            assertEquals(413, r.status(), r.body());
+            assertEquals("too_large", parse(r.body()).get("error").asText());
+            assertEquals("close", r.connection());
+        }
     }
 }
