@@ -9,9 +9,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.transfergateway.config.ConfigLoader;
 import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.local.LocalStorage;
 import org.transfergateway.storage.meter.TransferMeter;
 
@@ -24,10 +26,15 @@ final class HttpFixture implements AutoCloseable {
     final InetSocketAddress address;
 
     HttpFixture(Path dir, Supplier<String> prometheusText) throws Exception {
+        this(dir, prometheusText, UnaryOperator.identity());
+    }
+
+    /** With the local backend wrapped, to stage what a real backend does (stall, fail). */
+    HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap) throws Exception {
         this.root = dir.resolve("files");
         GatewayConfig config = config(dir);
         this.meter = TransferMeter.inMemory();
-        this.accounts = accounts(config, root, meter);
+        this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
         this.frontEnd = new HttpFrontEnd(config.http(), accounts, prometheusText);
         this.address = frontEnd.start();
     }
