@@ -31,17 +31,23 @@ final class UserPaths {
         return uri.substring(0, end);
     }
 
-    /** Decodes %XX escapes once; '+' stays a plus sign, as in any URI path. */
+    /**
+     * Decodes %XX escapes once; '+' stays a plus sign, as in any URI path. Netty reads the
+     * request line as ISO-8859-1, so unescaped UTF-8 bytes arrive as chars up to 0xFF and
+     * are taken back as bytes.
+     */
     static String decode(String raw) throws GatewayException {
-        if (raw.indexOf('%') < 0) {
+        if (raw.chars().allMatch(c -> c != '%' && c < 0x80)) {
             return raw;
         }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
+            if (c > 0xFF) {
+                throw ErrorCode.BAD_PATH.exception("the path has a character outside ISO-8859-1 unescaped");
+            }
             if (c != '%') {
-                byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-                bytes.write(b, 0, b.length);
+                bytes.write(c);
                 continue;
             }
             if (i + 2 >= raw.length()) {

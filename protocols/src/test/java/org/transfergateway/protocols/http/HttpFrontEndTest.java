@@ -379,6 +379,14 @@ class HttpFrontEndTest {
         assertEquals("ü", Files.readString(aliceFile("données/überweisung ✓.txt")));
         assertEquals("ü", get(encoded).text());
         assertEquals("überweisung ✓.txt", parse(get("/files/donn%C3%A9es/").text()).get("entries").get(0).get("name").asText());
+        try (Socket s = gw.socket()) {
+            // Unescaped UTF-8 in the request line, as some clients send it.
+            s.getOutputStream().write(("GET /files/données/ HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE
+                    + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            HttpFixture.RawResponse raw = HttpFixture.read(s.getInputStream());
+            assertEquals(200, raw.status(), raw.body());
+            assertEquals("/données/", parse(raw.body()).get("path").asText());
+        }
     }
 
     @Test
@@ -501,6 +509,13 @@ class HttpFrontEndTest {
                 assertEquals(200, got.status());
                 assertEquals("k" + (i % 10), got.body());
             }
+            // Pipelined: three requests in one write, answered in order.
+            HttpFixture.send(s.getOutputStream(), ("GET /files/k1 HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE + "\r\n\r\n")
+                    + "PUT /files/k1 HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE + "\r\nContent-Length: 3\r\n\r\nnew"
+                    + "GET /files/k1 HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE + "\r\n\r\n");
+            assertEquals("k1", HttpFixture.read(s.getInputStream()).body());
+            assertEquals(200, HttpFixture.read(s.getInputStream()).status());
+            assertEquals("new", HttpFixture.read(s.getInputStream()).body());
         }
     }
 
