@@ -14,6 +14,12 @@ interface BodyConsumer {
     /** True when this consumer is ready for more of the body. */
     boolean wantsRead();
 
+    /**
+     * True while storage works on what it was handed: the connection is then idle because
+     * of the backend, not the client, and must not be closed for it.
+     */
+    boolean busy();
+
     /** The connection closed before the exchange finished. */
     void closed();
 }

@@ -132,6 +132,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
+            if (current != null && current.body().busy()) {
+                return; // storage is slow, not the client
+            }
             log.debug("closing idle connection {}", ctx.channel().remoteAddress());
             ctx.close();
             return;

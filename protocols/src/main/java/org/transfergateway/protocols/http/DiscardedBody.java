@@ -47,6 +47,11 @@ final class DiscardedBody implements BodyConsumer {
     }
 
     @Override
+    public boolean busy() {
+        return exchange.bodyDone() && !exchange.responded();
+    }
+
+    @Override
     public void closed() {
         // nothing was started
     }

@@ -137,6 +137,11 @@ final class StreamedBody implements BodyConsumer {
     }
 
     @Override
+    public boolean busy() {
+        return pending > 0 || (exchange.bodyDone() && !exchange.responded());
+    }
+
+    @Override
     public void closed() {
         if (exchange.bodyDone() && exchange.responded()) {
             return;

@@ -9,12 +9,14 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.HttpConfig;
 
 /** Uploads against a backend that stalls or fails: the gateway reads no faster than storage takes. */
 class BackpressureTest {
@@ -29,9 +31,12 @@ class BackpressureTest {
         long size = 64L * 1024 * 1024;
         AtomicLong sent = new AtomicLong();
         try (HttpFixture gw = new HttpFixture(dir, () -> "", s -> new GatedStorage(s, gate, false));
+                HttpFrontEnd impatient = new HttpFrontEnd(new HttpConfig(true, "127.0.0.1", 0, 16 * 1024,
+                        Duration.ofMillis(300)), gw.accounts, () -> "");
                 Socket socket = new Socket()) {
             socket.setSendBufferSize(64 * 1024);
-            socket.connect(gw.address);
+            // A stall of storage longer than the idle timeout must not close the connection.
+            socket.connect(impatient.start());
             socket.setSoTimeout(30_000);
             CompletableFuture<HttpFixture.RawResponse> answer = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -80,5 +85,34 @@ class BackpressureTest {
             assertEquals(1, t.failedIn());
             assertEquals(0, t.filesIn());
         }
+    }
+
+    @Test
+    void aClientIdleLongerThanTheTimeoutIsDisconnected() throws Exception {
+        try (HttpFixture gw = new HttpFixture(dir, () -> "");
+                HttpFrontEnd impatient = new HttpFrontEnd(new HttpConfig(true, "127.0.0.1", 0, 16 * 1024,
+                        Duration.ofMillis(300)), gw.accounts, () -> "");
+                Socket socket = new Socket()) {
+            socket.connect(impatient.start());
+            socket.setSoTimeout(5_000);
+            HttpFixture.send(socket.getOutputStream(), "PUT /files/idle.bin HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE
+                    + "\r\nContent-Length: 10\r\n\r\nhalf ");
+            long start = System.nanoTime();
+            assertEquals(-1, socket.getInputStream().read());
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(4));
+            awaitNoActive(gw);
+            var t = gw.meter.statistics(u -> true).transferred();
+            assertEquals(1, t.failedIn());
+            assertEquals(5, t.bytesIn());
+            assertFalse(Files.exists(gw.root.resolve("alice/idle.bin")));
+        }
+    }
+
+    /** Waits until the meter has no transfer in progress. */
+    private static void awaitNoActive(HttpFixture gw) throws InterruptedException {
+        for (int i = 0; i < 100 && !gw.meter.active().isEmpty(); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(gw.meter.active().isEmpty());
     }
 }
