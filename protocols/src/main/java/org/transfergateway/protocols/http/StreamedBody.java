@@ -51,10 +51,10 @@ final class StreamedBody implements BodyConsumer {
             return;
         }
         if (content.decoderResult().isFailure()) {
+            Throwable cause = content.decoderResult().cause();
             content.release();
             stopped = true;
-            serial.execute(() -> fail(ErrorCode.BAD_REQUEST.exception("the request body is malformed: "
-                    + content.decoderResult().cause())));
+            serial.execute(() -> fail(ErrorCode.BAD_REQUEST.exception("the request body is malformed: " + cause.getMessage())));
             return;
         }
         boolean last = content instanceof LastHttpContent;

@@ -626,4 +626,23 @@ class HttpFrontEndTest {
             assertEquals("close", r.connection());
         }
     }
+
+    @Test
+    void aMalformedChunkedBodyGets400AndStoresNothing() throws Exception {
+        try (Socket s = gw.socket()) {
+            HttpFixture.send(s.getOutputStream(), "PUT /files/bad-chunks.bin HTTP/1.1\r\nHost: x\r\nAuthorization: " + ALICE
+                    + "\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nzz\r\nnope\r\n0\r\n\r\n");
+            HttpFixture.RawResponse r = HttpFixture.read(s.getInputStream());
+            assertEquals(400, r.status(), r.body());
+            assertEquals("bad_request", parse(r.body()).get("error").asText());
+            assertEquals("close", r.connection());
+        }
+        JsonNode stats = stats(ADMIN);
+        for (int i = 0; i < 100 && stats.get("active").size() > 0; i++) {
+            Thread.sleep(50);
+            stats = stats(ADMIN);
+        }
+        assertEquals(parse(aliceOnly(counters(4, 0, 0, 0, 1, 0))), stats.get("transferred"));
+        assertFalse(Files.exists(aliceFile("bad-chunks.bin")));
+    }
 }
