@@ -22,7 +22,12 @@ final class Authenticator {
         this.accounts = accounts;
     }
 
-    Caller authenticate(HttpHeaders headers) throws GatewayException {
+    /** The caller named by the Basic credentials, checked against the login guard of {@code client}. */
+    Caller authenticate(HttpHeaders headers, java.net.InetAddress client) throws GatewayException {
+        java.time.Duration ban = accounts.guard().banRemaining(client);
+        if (!ban.isZero()) {
+            throw ErrorCode.BANNED.exception("too many failed logins from this address; try again in " + (ban.toSeconds() + 1) + " s");
+        }
         String header = headers.get(HttpHeaderNames.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
             throw ErrorCode.UNAUTHORIZED.exception("credentials are required");
@@ -37,9 +42,9 @@ final class Authenticator {
         if (colon < 0) {
             throw ErrorCode.UNAUTHORIZED.exception("the credentials have no password");
         }
-        Optional<UserConfig> user = accounts.authenticate(decoded.substring(0, colon), decoded.substring(colon + 1));
+        Optional<UserConfig> user = accounts.authenticate(decoded.substring(0, colon), decoded.substring(colon + 1), client);
         if (user.isEmpty()) {
-            throw ErrorCode.UNAUTHORIZED.exception("unknown user or wrong password");
+            throw ErrorCode.LOGIN_FAILED.exception("unknown user or wrong password");
         }
         return new Caller(user.get(), accounts.files(user.get(), Protocol.HTTP));
     }

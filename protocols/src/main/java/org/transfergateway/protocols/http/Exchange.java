@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.stream.ChunkedInput;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 
 /**
@@ -86,7 +87,9 @@ final class Exchange {
     Caller caller() throws GatewayException {
         Caller c = caller;
         if (c == null) {
-            c = services.authenticator().authenticate(request.headers());
+            java.net.SocketAddress remote = ctx.channel().remoteAddress();
+            c = services.authenticator().authenticate(request.headers(),
+                    remote instanceof java.net.InetSocketAddress a ? a.getAddress() : null);
             caller = c;
         }
         return c;
@@ -127,6 +130,12 @@ final class Exchange {
     }
 
     void sendError(Throwable failure) {
+        if (GatewayException.codeOf(failure) == ErrorCode.LOGIN_FAILED) {
+            // A wrong password is answered late, without holding a thread meanwhile.
+            long delay = services.accounts().guard().failureDelay().toMillis();
+            ctx.executor().schedule(() -> send(services.responses().error(failure)), delay, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
         send(services.responses().error(failure));
     }
 

@@ -52,6 +52,7 @@ public final class HttpFrontEnd implements Closeable {
         return new RouteTable()
                 .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
                 .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))
                 .simple(HttpMethod.GET, RouteTable.under(FILES), new DownloadHandler(FILES))
@@ -96,6 +97,14 @@ public final class HttpFrontEnd implements Closeable {
         InetSocketAddress address = (InetSocketAddress) server.localAddress();
         log.info("HTTP listening on {}:{}", address.getHostString(), address.getPort());
         return address;
+    }
+
+    /** Stops accepting connections; open connections and their transfers go on. */
+    public synchronized void stopAccepting() {
+        if (server != null) {
+            server.close().syncUninterruptibly();
+            server = null;
+        }
     }
 
     /** Stops accepting, lets the event loops finish and waits for the blocking tasks briefly. */

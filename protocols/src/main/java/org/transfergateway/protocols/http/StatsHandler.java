@@ -3,22 +3,24 @@ package org.transfergateway.protocols.http;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.function.Predicate;
 import org.transfergateway.storage.meter.Counters;
 import org.transfergateway.storage.meter.Statistics;
 import org.transfergateway.storage.meter.StoredTotals;
 
 /**
  * {@code GET /api/stats}: the statistics JSON of the SPEC, section 5. An admin sees every
- * user; anyone else only itself.
+ * user; anyone else only itself. {@code ?since=} and {@code ?until=} (ISO-8601) limit the
+ * transfer totals to the transfers that ended in that window; {@code ?user=} narrows an
+ * admin's view to one user.
  */
 final class StatsHandler implements SimpleHandler {
 
     @Override
     public void handle(Exchange ex) throws Exception {
-        Caller caller = ex.caller();
-        boolean admin = caller.user().admin();
-        String name = caller.name();
-        Statistics s = ex.services().accounts().meter().statistics(u -> admin || u.equals(name));
+        Query q = Query.of(ex);
+        Predicate<String> visible = q.visibleUsers(ex.caller());
+        Statistics s = ex.services().accounts().meter().statistics(visible, q.instant("since"), q.instant("until"));
         ex.send(ex.services().responses().json(HttpResponseStatus.OK, render(ex.services().json()
                 .createObjectNode(), s)));
     }

@@ -356,8 +356,9 @@ class FtpFrontEndTest {
         data.getOutputStream().write(random(100_000, 6));
         data.getOutputStream().flush();
         Thread.sleep(100);
-        // As when the client process is killed: the kernel closes both connections in order.
+        // The client goes away: its control connection ends before the data connection does.
         control.close();
+        Thread.sleep(200);
         data.close();
         long deadline = System.currentTimeMillis() + 5000;
         while (totals().failedIn() == before.failedIn() && System.currentTimeMillis() < deadline) {
