@@ -265,7 +265,8 @@ public final class S3Storage implements Storage {
         }
         try {
             HeadObjectResponse h = client.headObject(b -> b.bucket(bucket).key(full(key)));
-            return ObjectInfo.file(key, h.contentLength(), h.lastModified() != null ? h.lastModified() : Instant.EPOCH,
+            long size = h.contentLength() != null ? h.contentLength() : 0L;
+            return ObjectInfo.file(key, size, h.lastModified() != null ? h.lastModified() : Instant.EPOCH,
                     unquote(h.eTag()));
         } catch (NoSuchKeyException e) {
             return null;
@@ -786,8 +787,9 @@ public final class S3Storage implements Storage {
                 if (info != null) {
                     return info;
                 }
-            } catch (GatewayException e) {
-                log.debug("{}: could not read back {}: {}", name, key, e.getMessage());
+            } catch (GatewayException | RuntimeException e) {
+                // Stored all the same: answer with what is known.
+                log.debug("{}: could not read back {}: {}", name, key, e.toString());
             }
             return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
         }

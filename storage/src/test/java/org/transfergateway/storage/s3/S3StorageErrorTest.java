@@ -18,6 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,8 +33,9 @@ import org.transfergateway.storage.Upload;
 
 /**
  * How the S3 backend meets answers that a healthy S3 server does not give on demand:
- * 5xx, 403, an error inside a 200, a body that never ends. A scripted HTTP server plays
- * the bucket; everything it is not told to fail answers as S3 would.
+ * 5xx, 403, an error inside a 200, a body that never ends, slow parts, objects over
+ * 5 GiB. A scripted HTTP server plays the bucket; everything it is not told otherwise
+ * answers as S3 would.
  */
 class S3StorageErrorTest {
     private static final int PART = S3StorageTest.PART;
@@ -74,7 +78,8 @@ class S3StorageErrorTest {
             String query = exchange.getRequestURI().getRawQuery();
             String request = exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath()
                     + (query != null ? "?" + query : "");
-            requests.add(request);
+            String range = exchange.getRequestHeaders().getFirst("x-amz-copy-source-range");
+            requests.add(range != null ? request + " " + range : request);
             if (script.handle(exchange, request)) {
                 return;
             }
@@ -196,5 +201,121 @@ class S3StorageErrorTest {
         InputStream in = storage.read("endless", 0, -1);
         assertEquals(0, in.read());
         assertTimeoutPreemptively(Duration.ofSeconds(5), in::close);
+    }
+
+    @Test
+    void noMoreThanPartConcurrencyPartsOfOneUploadAreInFlight() throws IOException {
+        AtomicInteger inFlight = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        script = (exchange, request) -> {
+            if (request.startsWith("PUT /bucket/k?partNumber")) {
+                most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                sleep(150);
+                inFlight.decrementAndGet();
+            }
+            return false;
+        };
+        MemoryBudget roomy = new MemoryBudget(8L * PART);
+        try (S3Storage two = openWith(roomy, 2)) {
+            S3StorageTest.upload(two, "k", new byte[6 * PART]);
+        }
+        assertEquals(2, most.get(), "parts run in parallel, two at a time");
+        assertEquals(6, requests.stream().filter(r -> r.startsWith("PUT /bucket/k?partNumber")).count());
+    }
+
+    @Test
+    void aWriterBlocksWhileTheBudgetIsHeldBySlowPartsAndFinishesOnceTheyAreDone() throws Exception {
+        CountDownLatch partsMayFinish = new CountDownLatch(1);
+        script = (exchange, request) -> {
+            if (request.startsWith("PUT /bucket/k?partNumber")) {
+                try {
+                    partsMayFinish.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return false;
+        };
+        MemoryBudget twoParts = new MemoryBudget(2L * PART);
+        try (S3Storage tight = openWith(twoParts, 4)) {
+            Upload u = tight.create("k");
+            AtomicLong writtenBeforeBlocking = new AtomicLong();
+            Thread writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 5; i++) {
+                        u.write(ByteBuffer.wrap(new byte[PART]));
+                        writtenBeforeBlocking.set(u.written());
+                    }
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            writer.start();
+            // Two buffers: one part in flight, one full and waiting to be sent; then the writer waits.
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (writer.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(300);
+            assertEquals(Thread.State.WAITING, writer.getState(), "the writer waits for memory");
+            assertEquals(2L * PART, writtenBeforeBlocking.get());
+            assertEquals(2L * PART, twoParts.inUseBytes());
+
+            partsMayFinish.countDown();
+            writer.join(10_000);
+            assertEquals(5L * PART, u.written());
+            u.commit();
+            assertEquals(5, requests.stream().filter(r -> r.startsWith("PUT /bucket/k?partNumber")).count());
+        }
+        assertEquals(0, twoParts.inUseBytes());
+    }
+
+    @Test
+    void movingAnObjectOverFiveGibIsAMultipartCopy() throws IOException {
+        long size = 6 * PartPlan.GIB;
+        script = (exchange, request) -> {
+            if (request.equals("HEAD /bucket/big")) {
+                exchange.getResponseHeaders().add("Content-Length", String.valueOf(size));
+                exchange.getResponseHeaders().add("ETag", "\"e\"");
+                exchange.sendResponseHeaders(200, -1);
+                return true;
+            }
+            if (request.startsWith("GET /bucket?list-type=2")) {
+                xml(exchange, 200, "<ListBucketResult><Name>bucket</Name><IsTruncated>false</IsTruncated><KeyCount>0</KeyCount></ListBucketResult>");
+                return true;
+            }
+            if (request.startsWith("PUT /bucket/moved?partNumber")) {
+                xml(exchange, 200, "<CopyPartResult><ETag>\"p\"</ETag></CopyPartResult>");
+                return true;
+            }
+            if (request.startsWith("POST /bucket/moved?uploadId")) {
+                xml(exchange, 200, "<CompleteMultipartUploadResult><Bucket>bucket</Bucket><Key>moved</Key><ETag>\"m-12\"</ETag></CompleteMultipartUploadResult>");
+                return true;
+            }
+            return false;
+        };
+        storage.move("big", "moved");
+
+        List<String> copies = requests.stream().filter(r -> r.startsWith("PUT /bucket/moved?partNumber")).sorted().toList();
+        assertEquals(PartPlan.copyParts(size).size(), copies.size());
+        assertTrue(copies.contains("PUT /bucket/moved?partNumber=12&uploadId=up1 bytes=" + 11 * 512 * PartPlan.MIB + "-" + (size - 1)),
+                copies.toString());
+        assertEquals(1, count("POST /bucket/moved?uploadId=up1"));
+        assertEquals(1, count("DELETE /bucket/big"), "the source goes once the copy is complete");
+    }
+
+    private S3Storage openWith(MemoryBudget budget, int concurrency) throws IOException {
+        URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        S3BackendConfig cfg = new S3BackendConfig("fake", "bucket", "", "us-east-1", endpoint, true,
+                "access", "secret", S3BackendConfig.Checksums.WHEN_REQUIRED);
+        return S3Storage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), PART, concurrency, Duration.ofDays(1)), budget);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
