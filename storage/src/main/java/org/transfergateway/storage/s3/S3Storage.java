@@ -567,8 +567,14 @@ public final class S3Storage implements Storage {
             if (isStatus(e, 404)) {
                 return; // already gone
             }
-            log.warn("{}: could not abort the upload of {} ({}), will try again: {}", name, strip(fullKey), uploadId, reason(e));
-            pendingAborts.add(new PendingAbort(fullKey, uploadId));
+            if (e instanceof SdkClientException) {
+                // Unreachable for now: try again once it may be back.
+                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", name, strip(fullKey), uploadId, reason(e));
+                pendingAborts.add(new PendingAbort(fullKey, uploadId));
+            } else {
+                // Refused: retrying will not help; the start-up clean-up gets it eventually.
+                log.warn("{}: could not abort the upload of {} ({}): {}", name, strip(fullKey), uploadId, reason(e));
+            }
         }
     }
 
@@ -629,8 +635,10 @@ public final class S3Storage implements Storage {
 
     /**
      * One upload: a part buffer being filled by the writer and the parts in flight on the
-     * executor. The writer's methods are synchronized; part tasks report back through
-     * {@link #parts} and {@link #partFailure}.
+     * executor. The writer's methods are synchronized, so an {@link #abort()} from another
+     * thread waits for a write blocked on the budget; part tasks report back through
+     * {@link #parts} and {@link #partFailure}. An abort waits for the parts in flight, so
+     * that none lands after the AbortMultipartUpload.
      */
     private final class S3Upload implements Upload {
         private final String key;

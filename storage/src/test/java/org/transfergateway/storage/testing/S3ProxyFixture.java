@@ -155,6 +155,15 @@ public final class S3ProxyFixture implements AutoCloseable {
         return client;
     }
 
+    /**
+     * Stores an object straight into the server's blob store, past HTTP and signing:
+     * the quick way to fill a bucket with many keys.
+     */
+    public void seed(String bucket, String key, byte[] content) {
+        var store = context.getBlobStore();
+        store.putBlob(bucket, store.blobBuilder(key).payload(content).contentLength((long) content.length).build());
+    }
+
     /** Removes the bucket {@code name} and everything in it, to give memory back. */
     public void deleteBucket(String name) {
         context.getBlobStore().deleteContainer(name);
