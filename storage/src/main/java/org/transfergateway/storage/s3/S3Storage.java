@@ -554,8 +554,9 @@ public final class S3Storage implements Storage {
     @Override
     public Upload create(String key) throws IOException {
         retryPendingAborts();
-        if (key.isEmpty()) {
-            throw ErrorCode.CONFLICT.exception("the root is a folder");
+        if (isFolder(key)) {
+            // As on local disk: a file and a folder of the same name would confuse every client.
+            throw ErrorCode.CONFLICT.exception("a folder exists at " + (key.isEmpty() ? "the root" : key));
         }
         return new S3Upload(key);
     }

@@ -398,6 +398,14 @@ class S3StorageTest {
     }
 
     @Test
+    void anUploadOntoAFolderIsAConflict() throws IOException {
+        storage.makeFolder("dir");
+        GatewayException e = assertThrows(GatewayException.class, () -> storage.create("dir"));
+        assertEquals(ErrorCode.CONFLICT, e.code());
+        assertEquals(List.of(PREFIX + "dir/"), plainKeys());
+    }
+
+    @Test
     void bytesWrittenAfterCommitAreRefused() throws IOException {
         Upload u = storage.create("once.bin");
         u.write(ByteBuffer.wrap(new byte[] {1}));
