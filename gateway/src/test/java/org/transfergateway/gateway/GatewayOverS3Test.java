@@ -91,6 +91,7 @@ class GatewayOverS3Test {
                       path-style: true
                       access-key: ${S3_ACCESS_KEY}
                       secret-key: ${S3_SECRET_KEY}
+                      checksums: when-required
                     - name: local
                       type: local
                       root: %s
