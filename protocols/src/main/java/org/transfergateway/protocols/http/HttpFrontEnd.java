@@ -95,7 +95,7 @@ public final class HttpFrontEnd implements Closeable {
         }
         server = bound.channel();
         InetSocketAddress address = (InetSocketAddress) server.localAddress();
-        log.info("HTTP listening on {}:{}", address.getHostString(), address.getPort());
+        log.debug("HTTP bound to {}:{}", address.getHostString(), address.getPort());
         return address;
     }
 
