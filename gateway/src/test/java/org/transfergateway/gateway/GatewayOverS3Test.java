@@ -347,7 +347,7 @@ class GatewayOverS3Test {
     }
 
     /** A deterministic stream of any length, never held in memory. */
-    static final class PatternStream extends InputStream {
+    static class PatternStream extends InputStream {
         private long remaining;
         private int x;
 
