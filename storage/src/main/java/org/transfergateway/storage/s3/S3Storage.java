@@ -94,6 +94,15 @@ public final class S3Storage implements Storage {
     static final int MAX_ATTEMPTS = 5;
     /** A heap buffer holds under 2 GiB; a part is never bigger than this. */
     static final long MAX_BUFFER_SIZE = PartPlan.GIB;
+    /**
+     * Every attempt to send a body gets this long plus {@link #SLOWEST_BYTES_PER_SECOND}
+     * for its bytes. The socket timeout guards reads only: without this, a backend that
+     * keeps a connection open but stops reading would hold a part (and its buffer) for
+     * ever.
+     */
+    static final Duration ATTEMPT_TIMEOUT_BASE = Duration.ofSeconds(10);
+    /** The slowest upload that still counts as alive: 1 MiB/s. */
+    static final long SLOWEST_BYTES_PER_SECOND = PartPlan.MIB;
     /** At least this many pooled connections; the budget may call for more. */
     private static final int MIN_CONNECTIONS = 16;
 
@@ -624,6 +633,11 @@ public final class S3Storage implements Storage {
         client.close();
     }
 
+    /** How long one attempt to send {@code bytes} may take before it is abandoned and retried. */
+    static Duration attemptTimeout(long bytes) {
+        return ATTEMPT_TIMEOUT_BASE.plusSeconds(bytes / SLOWEST_BYTES_PER_SECOND);
+    }
+
     /** A request body over the filled part of a buffer; replayable for retries. */
     private static RequestBody body(ByteBuffer filled) {
         byte[] array = filled.array();
@@ -734,7 +748,8 @@ public final class S3Storage implements Storage {
                     return;
                 }
                 UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
-                        .partNumber(number).contentLength((long) part.limit()), body(part));
+                        .partNumber(number).contentLength((long) part.limit())
+                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(part.limit()))), body(part));
                 parts.put(number, CompletedPart.builder().partNumber(number).eTag(r.eTag())
                         .checksumCRC32(r.checksumCRC32()).checksumCRC32C(r.checksumCRC32C())
                         .checksumCRC64NVME(r.checksumCRC64NVME()).checksumSHA1(r.checksumSHA1())
@@ -812,7 +827,8 @@ public final class S3Storage implements Storage {
                     return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength(0L), RequestBody.empty()).eTag();
                 }
                 whole.flip();
-                return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength((long) whole.limit()), body(whole)).eTag();
+                return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength((long) whole.limit())
+                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(whole.limit()))), body(whole)).eTag();
             } finally {
                 if (whole != null) {
                     budget.release(whole);

@@ -46,6 +46,13 @@ class PartPlanTest {
     }
 
     @Test
+    void anAttemptToSendAPartMayTakeLongerTheBiggerThePart() {
+        assertEquals(java.time.Duration.ofSeconds(10), S3Storage.attemptTimeout(0));
+        assertEquals(java.time.Duration.ofSeconds(15), S3Storage.attemptTimeout(5 * MIB));
+        assertEquals(java.time.Duration.ofSeconds(10 + 1024), S3Storage.attemptTimeout(GIB));
+    }
+
+    @Test
     void copyOfJustOverFiveGibTakesElevenParts() {
         long size = 5 * GIB + 1;
         List<PartPlan.CopyPart> parts = PartPlan.copyParts(size);

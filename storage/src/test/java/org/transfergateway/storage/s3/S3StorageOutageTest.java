@@ -47,10 +47,17 @@ class S3StorageOutageTest {
     }
 
     @Test
-    void uploadCutOffMidwayByTheBackendFailsClearlyAndLeavesNothing() throws IOException {
+    void uploadCutOffMidwayByTheBackendFailsClearlyAndLeavesNothing() throws Exception {
         byte[] content = random(4 * PART, 21);
         Upload cut = storage.create("cut.bin");
         cut.write(ByteBuffer.wrap(content, 0, 2 * PART + 1));
+        // Let the two parts land first: S3Proxy's stop() leaves a request that is being
+        // received hanging, which only the attempt timeout would end (slowly).
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (budget.inUseBytes() > PART && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(PART, budget.inUseBytes(), "only the buffer being filled is held");
         s3.stop();
 
         GatewayException e = assertThrows(GatewayException.class, () -> {
