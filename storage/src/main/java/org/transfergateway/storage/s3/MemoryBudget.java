@@ -32,6 +32,33 @@ public final class MemoryBudget {
         this.capacityBytes = capacityBytes;
     }
 
+    /**
+     * A budget of {@code configured} bytes, or half the JVM's direct memory limit when that
+     * is smaller (the limit is {@code -XX:MaxDirectMemorySize}, by default the heap size),
+     * so that part buffers leave room for the network's own direct buffers.
+     */
+    public static MemoryBudget fitting(long configured) {
+        long limit = maxDirectMemory();
+        long capacity = Math.min(configured, limit / 2);
+        if (capacity < configured) {
+            org.slf4j.LoggerFactory.getLogger(MemoryBudget.class).warn(
+                    "storage.memory-budget lowered from {} MiB to {} MiB: half of the JVM's direct memory limit"
+                            + " (raise it with -XX:MaxDirectMemorySize)", configured >> 20, capacity >> 20);
+        }
+        return new MemoryBudget(capacity);
+    }
+
+    /** -XX:MaxDirectMemorySize, or the heap limit when it is not set (the JVM's own default). */
+    static long maxDirectMemory() {
+        try {
+            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            long set = Long.parseLong(bean.getVMOption("MaxDirectMemorySize").getValue());
+            return set > 0 ? set : Runtime.getRuntime().maxMemory();
+        } catch (RuntimeException e) {
+            return Runtime.getRuntime().maxMemory();
+        }
+    }
+
     public long capacityBytes() {
         return capacityBytes;
     }
@@ -47,7 +74,7 @@ public final class MemoryBudget {
     }
 
     /**
-     * A cleared heap buffer of exactly {@code size} bytes, waiting until the budget has
+     * A cleared direct buffer of exactly {@code size} bytes, waiting until the budget has
      * room for it.
      *
      * @throws IllegalArgumentException when {@code size} exceeds the whole budget, as it
@@ -71,7 +98,9 @@ public final class MemoryBudget {
             if (allocatedBytes + size <= capacityBytes) {
                 allocatedBytes += size;
                 inUseBytes += size;
-                return ByteBuffer.allocate(size);
+                // Off the heap: the budget is sized apart from -Xmx, and the parts never
+                // compete with the heap (a 256 MiB budget must work with -Xmx256m).
+                return ByteBuffer.allocateDirect(size);
             }
             wait();
         }

@@ -1,6 +1,5 @@
 package org.transfergateway.storage.s3;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -638,12 +637,40 @@ public final class S3Storage implements Storage {
         return ATTEMPT_TIMEOUT_BASE.plusSeconds(bytes / SLOWEST_BYTES_PER_SECOND);
     }
 
-    /** A request body over the filled part of a buffer; replayable for retries. */
+    /** A request body over the filled part of a buffer; replayable for retries, never copied whole. */
     private static RequestBody body(ByteBuffer filled) {
-        byte[] array = filled.array();
         int length = filled.limit();
-        return RequestBody.fromContentProvider(() -> new ByteArrayInputStream(array, 0, length), length,
-                "application/octet-stream");
+        return RequestBody.fromContentProvider(() -> new ByteBufferInputStream(filled.duplicate().position(0).limit(length)),
+                length, "application/octet-stream");
+    }
+
+    /** Reads a buffer (direct or not) without copying it first. */
+    private static final class ByteBufferInputStream extends java.io.InputStream {
+        private final ByteBuffer buf;
+
+        ByteBufferInputStream(ByteBuffer buf) {
+            this.buf = buf;
+        }
+
+        @Override
+        public int read() {
+            return buf.hasRemaining() ? buf.get() & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (!buf.hasRemaining()) {
+                return len == 0 ? 0 : -1;
+            }
+            int n = Math.min(len, buf.remaining());
+            buf.get(b, off, n);
+            return n;
+        }
+
+        @Override
+        public int available() {
+            return buf.remaining();
+        }
     }
 
     private enum State { OPEN, COMMITTED, ABORTED }
