@@ -65,6 +65,11 @@ public final class UserFiles {
         return user;
     }
 
+    /** What this user may do. */
+    public UserPolicy policy() {
+        return policy;
+    }
+
     public String backendName() {
         return backend.name();
     }

@@ -84,19 +84,20 @@ final class GatewayFtpFile implements FtpFile {
         return info() != null;
     }
 
+    /** MINA's RETR answers 550 when this is false: the user's policy decides. */
     @Override
     public boolean isReadable() {
-        return true;
+        return files.policy().read();
     }
 
     @Override
     public boolean isWritable() {
-        return true;
+        return files.policy().write();
     }
 
     @Override
     public boolean isRemovable() {
-        return !path.equals("/");
+        return !path.equals("/") && files.policy().delete();
     }
 
     @Override
