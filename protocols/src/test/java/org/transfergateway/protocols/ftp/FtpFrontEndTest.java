@@ -370,6 +370,51 @@ class FtpFrontEndTest {
     }
 
     @Test
+    void aPassiveDataConnectionFromAnotherAddressIsDropped() throws Exception {
+        Socket control = new Socket("127.0.0.1", port);
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(control.getInputStream(), StandardCharsets.UTF_8));
+        OutputStream out = control.getOutputStream();
+        in.readLine();
+        command(in, out, "USER alice");
+        command(in, out, "PASS secret");
+        String pasv = command(in, out, "PASV");
+        String[] nums = pasv.substring(pasv.indexOf('(') + 1, pasv.indexOf(')')).split(",");
+        int dataPort = Integer.parseInt(nums[4].trim()) * 256 + Integer.parseInt(nums[5].trim());
+        try (Socket foreign = new Socket()) {
+            foreign.bind(new InetSocketAddress("127.0.0.2", 0));
+            foreign.connect(new InetSocketAddress("127.0.0.1", dataPort));
+            foreign.setSoTimeout(5000);
+            String reply = command(in, out, "STOR stolen.bin");
+            if (reply.startsWith("150")) {
+                reply = in.readLine();
+            }
+            assertTrue(reply.startsWith("425") || reply.startsWith("426"), reply);
+            foreign.getOutputStream().write("sneaky".getBytes());
+            assertEquals(-1, foreign.getInputStream().read(), "the foreign connection is closed");
+        } catch (java.net.SocketException expected) {
+            // reset by the gateway: dropped as well
+        }
+        assertFalse(Files.exists(aliceHome.resolve("stolen.bin")));
+        control.close();
+    }
+
+    @Test
+    void aNameWithABareCarriageReturnCannotSmuggleASecondCommand() throws Exception {
+        assertTrue(client.storeFile("victim.txt", new ByteArrayInputStream("keep".getBytes())));
+        Socket control = new Socket("127.0.0.1", port);
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(control.getInputStream(), StandardCharsets.UTF_8));
+        OutputStream out = control.getOutputStream();
+        in.readLine();
+        command(in, out, "USER alice");
+        command(in, out, "PASS secret");
+        String reply = command(in, out, "MKD a\rDELE victim.txt");
+        assertTrue(reply.startsWith("553") || reply.startsWith("550") || reply.startsWith("501"), reply);
+        assertEquals("200 Command NOOP okay.", command(in, out, "NOOP"));
+        control.close();
+        assertEquals("keep", Files.readString(aliceHome.resolve("victim.txt")));
+    }
+
+    @Test
     void usersDoNotSeeEachOther() throws IOException {
         assertTrue(client.storeFile("private.txt", new ByteArrayInputStream("a".getBytes())));
         FTPClient bob = connect("bob", "hunter2");
