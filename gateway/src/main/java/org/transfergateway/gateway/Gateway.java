@@ -157,6 +157,13 @@ public final class Gateway implements AutoCloseable {
         }
         if (!meter.active().isEmpty()) {
             log.warn("aborting {} transfers still running after {} s", meter.active().size(), grace.toSeconds());
+        } else if (running > 0) {
+            // A transfer ends just before its reply (226, 201) is written: let the replies go out.
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         close();
     }

@@ -31,10 +31,11 @@ final class ServeCommand implements Callable<Integer> {
             cfg = new ConfigLoader().load(config);
         }
         CountDownLatch stop = new CountDownLatch(1);
+        Gateway gateway = Gateway.start(cfg);
         // Our own handlers, so that a SIGTERM is an orderly stop with status 0, not 143.
+        // Installed after start: a library loaded on the way may have installed its own.
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        Gateway gateway = Gateway.start(cfg);
         try {
             stop.await();
             log.info("stopping: no new connections; running transfers have {} s to finish", cfg.shutdownGrace().toSeconds());

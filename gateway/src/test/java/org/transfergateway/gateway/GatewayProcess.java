@@ -23,10 +23,11 @@ final class GatewayProcess implements AutoCloseable {
     private final List<String> log = new ArrayList<>();
     private int ftpPort = -1;
     private int httpPort = -1;
+    private final Thread reader;
 
     private GatewayProcess(Process process) {
         this.process = process;
-        Thread reader = new Thread(this::readLog, "gateway-process-log");
+        this.reader = new Thread(this::readLog, "gateway-process-log");
         reader.setDaemon(true);
         reader.start();
     }
@@ -36,7 +37,7 @@ final class GatewayProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(jvmOptions));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve", "--config", config.toString()));
+        cmd.addAll(List.of("-cp", runtimeClasspath(), Main.class.getName(), "serve", "--config", config.toString()));
         GatewayProcess g = new GatewayProcess(new ProcessBuilder(cmd).redirectErrorStream(true).start());
         long deadline = System.currentTimeMillis() + 60_000;
         while (!g.ready()) {
@@ -47,6 +48,16 @@ final class GatewayProcess implements AutoCloseable {
             Thread.sleep(50);
         }
         return g;
+    }
+
+    /**
+     * The gateway's own classes and runtime dependencies, as the build wrote them: the test
+     * classpath's extra jars (S3Proxy's server stack) change how the JVM handles signals.
+     */
+    private static String runtimeClasspath() throws IOException {
+        Path classes = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        Path listed = classes.resolveSibling("runtime-classpath.txt");
+        return classes + java.io.File.pathSeparator + Files.readString(listed).trim();
     }
 
     static Path writeConfig(Path dir, String yaml) throws IOException {
@@ -111,6 +122,7 @@ final class GatewayProcess implements AutoCloseable {
             process.destroyForcibly();
             return -1;
         }
+        reader.join(5_000); // the last lines of its log
         return process.exitValue();
     }
 
