@@ -415,6 +415,46 @@ class FtpFrontEndTest {
     }
 
     @Test
+    void everyCommandOfTheContractAnswersAsItsRfcSays() throws IOException {
+        assertTrue(client.storeFile("cmd.txt", new ByteArrayInputStream("12345".getBytes())));
+        assertEquals(215, client.sendCommand("SYST"));
+        assertEquals(211, client.sendCommand("FEAT"));
+        assertTrue(client.getReplyString().contains("UTF8"), client.getReplyString());
+        assertTrue(client.getReplyString().contains("MLST"), client.getReplyString());
+        assertEquals(200, client.sendCommand("OPTS", "UTF8 ON"));
+        assertEquals(257, client.sendCommand("PWD"));
+        assertEquals(200, client.sendCommand("TYPE", "A"));
+        assertEquals(200, client.sendCommand("TYPE", "I"));
+        assertEquals(200, client.sendCommand("MODE", "S"));
+        assertEquals(200, client.sendCommand("STRU", "F"));
+        assertEquals(213, client.sendCommand("SIZE", "cmd.txt"));
+        assertEquals(213, client.sendCommand("MDTM", "cmd.txt"));
+        assertEquals(5, client.mlistFile("cmd.txt").getSize());
+        assertEquals(250, client.getReplyCode());
+        assertEquals(211, client.sendCommand("STAT"));
+        assertEquals(200, client.sendCommand("NOOP"));
+        assertEquals(229, client.sendCommand("EPSV"));
+        assertTrue(FTPReply.isPositiveCompletion(client.sendCommand("ABOR")), client.getReplyString());
+        assertEquals(250, client.sendCommand("CWD", "/"));
+        assertEquals(350, client.sendCommand("REST", "2"));
+        assertEquals(350, client.sendCommand("RNFR", "cmd.txt"));
+        assertEquals(250, client.sendCommand("RNTO", "cmd2.txt"));
+        assertEquals(550, client.sendCommand("SIZE", "cmd.txt"));
+        // EPSV data connections work end to end
+        client.setUseEPSVwithIPv4(true);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertTrue(client.retrieveFile("cmd2.txt", out), client.getReplyString());
+        assertEquals("12345", out.toString());
+        // active mode to the client's own address works
+        client.enterLocalActiveMode();
+        client.setActivePortRange(51300, 51400);
+        out.reset();
+        assertTrue(client.retrieveFile("cmd2.txt", out), client.getReplyString());
+        assertEquals("12345", out.toString());
+        assertEquals(221, client.sendCommand("QUIT"));
+    }
+
+    @Test
     void usersDoNotSeeEachOther() throws IOException {
         assertTrue(client.storeFile("private.txt", new ByteArrayInputStream("a".getBytes())));
         FTPClient bob = connect("bob", "hunter2");
