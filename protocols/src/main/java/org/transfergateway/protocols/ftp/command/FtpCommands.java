@@ -29,9 +29,9 @@ public final class FtpCommands {
                 "STOR", new Store(Store.Mode.STOR),
                 "APPE", new Store(Store.Mode.APPE),
                 "STOU", new Store(Store.Mode.STOU),
-                "DELE", new Dele(),
-                "MKD", new Mkd(),
-                "RMD", new Rmd(),
+                "DELE", PathCommand.dele(),
+                "MKD", PathCommand.mkd(),
+                "RMD", PathCommand.rmd(),
                 "RNTO", new Rnto());
     }
 
