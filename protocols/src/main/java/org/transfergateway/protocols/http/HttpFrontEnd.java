@@ -21,6 +21,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.HttpConfig;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
 
 /**
@@ -34,6 +35,7 @@ public final class HttpFrontEnd implements Closeable {
     private static final int BLOCKING_THREADS = 64;
 
     private final HttpConfig config;
+    private final LimitsConfig limits;
     private final Accounts accounts;
     private final Supplier<String> prometheusText;
     private EventLoopGroup boss;
@@ -41,8 +43,9 @@ public final class HttpFrontEnd implements Closeable {
     private ThreadPoolExecutor blocking;
     private Channel server;
 
-    public HttpFrontEnd(HttpConfig config, Accounts accounts, Supplier<String> prometheusText) {
+    public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
         this.config = config;
+        this.limits = limits;
         this.accounts = accounts;
         this.prometheusText = prometheusText;
     }
@@ -85,7 +88,7 @@ public final class HttpFrontEnd implements Closeable {
                 .channel(NioServerSocketChannel.class)
                 // Reads happen on demand, paced by storage: see ConnectionHandler.
                 .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new HttpInitializer(config, services, routes()));
+                .childHandler(new HttpInitializer(config, limits, services, routes()));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
             close();

@@ -31,16 +31,30 @@ final class HttpFixture implements AutoCloseable {
 
     /** With the local backend wrapped, to stage what a real backend does (stall, fail). */
     HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap) throws Exception {
+        this(dir, prometheusText, wrap, "");
+    }
+
+    /** With a {@code limits:} section, given as its indented YAML lines. */
+    HttpFixture(Path dir, String limitsYaml) throws Exception {
+        this(dir, () -> "", UnaryOperator.identity(), limitsYaml);
+    }
+
+    private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String limitsYaml)
+            throws Exception {
         this.root = dir.resolve("files");
-        GatewayConfig config = config(dir);
+        GatewayConfig config = config(dir, limitsYaml);
         this.meter = TransferMeter.inMemory();
         this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
-        this.frontEnd = new HttpFrontEnd(config.http(), accounts, prometheusText);
+        this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText);
         this.address = frontEnd.start();
     }
 
     /** Users alice (password secret) and admin (admin-secret, an admin) on local disk under {@code dir/files}. */
     static GatewayConfig config(Path dir) {
+        return config(dir, "");
+    }
+
+    private static GatewayConfig config(Path dir, String limitsYaml) {
         String yaml = """
                 data-dir: %s
                 http:
@@ -58,7 +72,8 @@ final class HttpFixture implements AutoCloseable {
                   - name: admin
                     password: admin-secret
                     admin: true
-                """.formatted(dir.resolve("data"), dir.resolve("files"));
+                """.formatted(dir.resolve("data"), dir.resolve("files"))
+                + (limitsYaml.isEmpty() ? "" : "limits:\n" + limitsYaml);
         return new ConfigLoader(Map.of()).parse(yaml);
     }
 
@@ -72,6 +87,13 @@ final class HttpFixture implements AutoCloseable {
 
     Socket socket() throws IOException {
         Socket s = new Socket(address.getAddress(), address.getPort());
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /** A socket from another loopback address, such as 127.0.0.2. */
+    Socket socketFrom(String localAddress) throws IOException {
+        Socket s = new Socket(address.getAddress(), address.getPort(), java.net.InetAddress.getByName(localAddress), 0);
         s.setSoTimeout(10_000);
         return s;
     }
