@@ -19,12 +19,15 @@ import org.transfergateway.config.LimitsConfig;
 final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpConfig config;
     private final LimitsConfig limits;
+    private final ConnectionLimiter limiter;
     private final HttpServices services;
     private final RouteTable routes;
 
-    HttpInitializer(HttpConfig config, LimitsConfig limits, HttpServices services, RouteTable routes) {
+    HttpInitializer(HttpConfig config, LimitsConfig limits, ConnectionLimiter limiter, HttpServices services,
+            RouteTable routes) {
         this.config = config;
         this.limits = limits;
+        this.limiter = limiter;
         this.services = services;
         this.routes = routes;
     }
@@ -32,6 +35,7 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        p.addLast("limits", limiter);
         // Body chunks of up to 64 KiB: one storage write per socket read, not eight.
         // Strict framing: CR LF line ends only, one Content-Length (see RequestValidator).
         p.addLast("decoder", new StrictRequestDecoder(new HttpDecoderConfig()
