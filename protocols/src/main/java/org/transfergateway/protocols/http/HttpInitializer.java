@@ -46,6 +46,9 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
                 .setAllowDuplicateContentLengths(false)));
         p.addLast("encoder", new HttpResponseEncoder());
         p.addLast("validator", new RequestValidator(limits.maxUploadBytes()));
+        if (limits.minTransferRate() > 0) {
+            p.addLast("rate", new RateGuard(limits.minTransferRate(), limits.rateGrace()));
+        }
         p.addLast("continue", new HttpServerExpectContinueHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         p.addLast("chunked", new ChunkedWriteHandler());

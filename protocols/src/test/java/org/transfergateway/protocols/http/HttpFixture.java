@@ -105,6 +105,13 @@ final class HttpFixture implements AutoCloseable {
 
     /** Reads one response with a Content-Length body from a raw socket. */
     static RawResponse read(InputStream in) throws IOException {
+        RawResponse head = readHead(in);
+        byte[] body = in.readNBytes(head.length());
+        return new RawResponse(head.status(), head.connection(), new String(body, StandardCharsets.UTF_8), head.length());
+    }
+
+    /** Reads the head of one response, leaving its body unread. */
+    static RawResponse readHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int c = in.read();
@@ -126,11 +133,10 @@ final class HttpFixture implements AutoCloseable {
                 connection = line.substring(11).trim();
             }
         }
-        byte[] body = in.readNBytes(length);
-        return new RawResponse(status, connection, new String(body, StandardCharsets.UTF_8));
+        return new RawResponse(status, connection, "", length);
     }
 
-    record RawResponse(int status, String connection, String body) {
+    record RawResponse(int status, String connection, String body, int length) {
     }
 
     static String basic(String user, String password) {
