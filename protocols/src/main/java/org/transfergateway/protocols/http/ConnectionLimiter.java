@@ -40,7 +40,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         InetAddress address = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
         String refusal = admit(address);
         if (refusal != null) {
-            log.info("refusing an HTTP connection from {}: {}", address.getHostAddress(), refusal);
+            log.debug("refusing an HTTP connection from {}: {}", address.getHostAddress(), refusal);
             // Not passed on: the rest of the pipeline never starts reading this connection.
             FullHttpResponse busy = responses.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "too_many_connections", refusal);
             HttpUtil.setKeepAlive(busy, false);
