@@ -84,7 +84,7 @@ public final class Gateway implements AutoCloseable {
                         g.ftpAddress.getPort(), config.ftp().passivePorts(), config.ftp().passiveAddress());
             }
             if (config.http().enabled()) {
-                g.http = new HttpFrontEnd(config.http(), accounts, g.metrics::scrape);
+                g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape);
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 log.info("listening: http on {}:{}", config.http().host(), g.httpAddress.getPort());

@@ -11,6 +11,7 @@ import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
 
 /**
  * One connection's requests, one at a time: hands each request to its route's body
@@ -57,9 +58,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
             current = new Exchange(ctx, request, services, this);
             if (request.decoderResult().isFailure()) {
                 current.body(new DiscardedBody(current, ex -> { }));
-                Throwable cause = request.decoderResult().cause();
-                ErrorCode code = cause instanceof TooLongFrameException ? ErrorCode.TOO_LARGE : ErrorCode.BAD_REQUEST;
-                current.sendError(code.exception("malformed request: " + cause.getMessage()));
+                current.sendError(refusal(request.decoderResult().cause()));
             } else {
                 current.body(consumerFor(current));
             }
@@ -73,6 +72,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
         } else if (!(msg instanceof HttpRequest)) {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /** Why a request the decoder or the validator refused is answered as it is; the connection closes after it. */
+    private static GatewayException refusal(Throwable cause) {
+        if (cause instanceof GatewayException e) {
+            return e;
+        }
+        ErrorCode code = cause instanceof TooLongFrameException ? ErrorCode.TOO_LARGE : ErrorCode.BAD_REQUEST;
+        return code.exception("malformed request: " + cause.getMessage());
     }
 
     private BodyConsumer consumerFor(Exchange exchange) {

@@ -1,9 +1,11 @@
 package org.transfergateway.protocols.http;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -104,10 +106,21 @@ final class Exchange {
             response.release();
             return;
         }
+        FullHttpResponse r = HttpMethod.HEAD.equals(request.method()) ? headersOnly(response) : response;
         onLoop(() -> {
-            boolean keep = keepAlive(response);
-            watch(ctx.writeAndFlush(response), keep);
+            boolean keep = keepAlive(r);
+            watch(ctx.writeAndFlush(r), keep);
         });
+    }
+
+    /** The answer to HEAD has the headers of the GET answer and never a body. */
+    private static FullHttpResponse headersOnly(FullHttpResponse response) {
+        if (!response.content().isReadable()) {
+            return response;
+        }
+        FullHttpResponse empty = response.replace(Unpooled.EMPTY_BUFFER);
+        response.release();
+        return empty;
     }
 
     /** Sends a response head followed by a streamed body; the input is closed by the writer. */

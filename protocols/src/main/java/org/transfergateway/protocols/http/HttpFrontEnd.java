@@ -21,6 +21,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.HttpConfig;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
 
 /**
@@ -34,15 +35,18 @@ public final class HttpFrontEnd implements Closeable {
     private static final int BLOCKING_THREADS = 64;
 
     private final HttpConfig config;
+    private final LimitsConfig limits;
     private final Accounts accounts;
     private final Supplier<String> prometheusText;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private ThreadPoolExecutor blocking;
     private Channel server;
+    private ConnectionLimiter limiter;
 
-    public HttpFrontEnd(HttpConfig config, Accounts accounts, Supplier<String> prometheusText) {
+    public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
         this.config = config;
+        this.limits = limits;
         this.accounts = accounts;
         this.prometheusText = prometheusText;
     }
@@ -80,12 +84,13 @@ public final class HttpFrontEnd implements Closeable {
         boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         HttpServices services = HttpServices.of(accounts, blocking, prometheusText);
+        limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(), services.responses());
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(NioServerSocketChannel.class)
                 // Reads happen on demand, paced by storage: see ConnectionHandler.
                 .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new HttpInitializer(config, services, routes()));
+                .childHandler(new HttpInitializer(config, limits, limiter, services, routes()));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
             close();
@@ -97,6 +102,11 @@ public final class HttpFrontEnd implements Closeable {
         InetSocketAddress address = (InetSocketAddress) server.localAddress();
         log.debug("HTTP bound to {}:{}", address.getHostString(), address.getPort());
         return address;
+    }
+
+    /** The connections open now, as the connection limits count them. */
+    synchronized int openConnections() {
+        return limiter == null ? 0 : limiter.open();
     }
 
     /** Stops accepting connections; open connections and their transfers go on. */

@@ -4,12 +4,13 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 import org.transfergateway.config.HttpConfig;
+import org.transfergateway.config.LimitsConfig;
 
 /**
  * The pipeline of one HTTP connection, in order. No aggregator: bodies stream through
@@ -17,11 +18,16 @@ import org.transfergateway.config.HttpConfig;
  */
 final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpConfig config;
+    private final LimitsConfig limits;
+    private final ConnectionLimiter limiter;
     private final HttpServices services;
     private final RouteTable routes;
 
-    HttpInitializer(HttpConfig config, HttpServices services, RouteTable routes) {
+    HttpInitializer(HttpConfig config, LimitsConfig limits, ConnectionLimiter limiter, HttpServices services,
+            RouteTable routes) {
         this.config = config;
+        this.limits = limits;
+        this.limiter = limiter;
         this.services = services;
         this.routes = routes;
     }
@@ -29,11 +35,20 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        p.addLast("limits", limiter);
         // Body chunks of up to 64 KiB: one storage write per socket read, not eight.
-        p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+        // Strict framing: CR LF line ends only, one Content-Length (see RequestValidator).
+        p.addLast("decoder", new StrictRequestDecoder(new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxHeaderBytes())
                 .setMaxHeaderSize(config.maxHeaderBytes())
-                .setMaxChunkSize(64 * 1024)));
+                .setMaxChunkSize(64 * 1024)
+                .setStrictLineParsing(true)
+                .setAllowDuplicateContentLengths(false)));
+        p.addLast("encoder", new HttpResponseEncoder());
+        p.addLast("validator", new RequestValidator(limits.maxUploadBytes()));
+        if (limits.minTransferRate() > 0) {
+            p.addLast("rate", new RateGuard(limits.minTransferRate(), limits.rateGrace()));
+        }
         p.addLast("continue", new HttpServerExpectContinueHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         p.addLast("chunked", new ChunkedWriteHandler());

@@ -12,5 +12,12 @@
  * the client down instead of filling memory. A download is read ahead by at most two
  * 64 KiB chunks on the pool and written by {@code ChunkedWriteHandler} only while the
  * channel is writable.
+ *
+ * <p>Hostile input. Before a request reaches the {@code ConnectionHandler}, a shared
+ * {@code ConnectionLimiter} turns away connections over the configured limits as they are
+ * accepted; the {@code StrictRequestDecoder} and the {@code RequestValidator} refuse
+ * ambiguous or unsupported framing (the connection handler answers 400 or 413 and closes,
+ * and nothing after the refused request is served); when a minimum transfer rate is set,
+ * a {@code RateGuard} per connection checks it once a second on the event loop.
  */
 package org.transfergateway.protocols.http;

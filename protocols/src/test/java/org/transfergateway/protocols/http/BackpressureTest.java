@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.HttpConfig;
+import org.transfergateway.config.LimitsConfig;
 
 /** Uploads against a backend that stalls or fails: the gateway reads no faster than storage takes. */
 class BackpressureTest {
@@ -32,7 +33,7 @@ class BackpressureTest {
         AtomicLong sent = new AtomicLong();
         try (HttpFixture gw = new HttpFixture(dir, () -> "", s -> new GatedStorage(s, gate, false));
                 HttpFrontEnd impatient = new HttpFrontEnd(new HttpConfig(true, "127.0.0.1", 0, 16 * 1024,
-                        Duration.ofMillis(300)), gw.accounts, () -> "");
+                        Duration.ofMillis(300)), LimitsConfig.DEFAULTS, gw.accounts, () -> "");
                 Socket socket = new Socket()) {
             socket.setSendBufferSize(64 * 1024);
             // A stall of storage longer than the idle timeout must not close the connection.
@@ -91,7 +92,7 @@ class BackpressureTest {
     void aClientIdleLongerThanTheTimeoutIsDisconnected() throws Exception {
         try (HttpFixture gw = new HttpFixture(dir, () -> "");
                 HttpFrontEnd impatient = new HttpFrontEnd(new HttpConfig(true, "127.0.0.1", 0, 16 * 1024,
-                        Duration.ofMillis(300)), gw.accounts, () -> "");
+                        Duration.ofMillis(300)), LimitsConfig.DEFAULTS, gw.accounts, () -> "");
                 Socket socket = new Socket()) {
             socket.connect(impatient.start());
             socket.setSoTimeout(5_000);

@@ -45,7 +45,7 @@ class HttpApiTest {
                 """.formatted(dir.resolve("files")));
         Accounts accounts = new Accounts(config, Map.of("local", new LocalStorage("local", dir.resolve("files"))),
                 TransferMeter.inMemory());
-        http = new HttpFrontEnd(config.http(), accounts, () -> "");
+        http = new HttpFrontEnd(config.http(), config.limits(), accounts, () -> "");
         address = http.start();
     }
 

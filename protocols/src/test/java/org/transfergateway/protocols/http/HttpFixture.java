@@ -31,16 +31,30 @@ final class HttpFixture implements AutoCloseable {
 
     /** With the local backend wrapped, to stage what a real backend does (stall, fail). */
     HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap) throws Exception {
+        this(dir, prometheusText, wrap, "");
+    }
+
+    /** With a {@code limits:} section, given as its indented YAML lines. */
+    HttpFixture(Path dir, String limitsYaml) throws Exception {
+        this(dir, () -> "", UnaryOperator.identity(), limitsYaml);
+    }
+
+    private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String limitsYaml)
+            throws Exception {
         this.root = dir.resolve("files");
-        GatewayConfig config = config(dir);
+        GatewayConfig config = config(dir, limitsYaml);
         this.meter = TransferMeter.inMemory();
         this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
-        this.frontEnd = new HttpFrontEnd(config.http(), accounts, prometheusText);
+        this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText);
         this.address = frontEnd.start();
     }
 
     /** Users alice (password secret) and admin (admin-secret, an admin) on local disk under {@code dir/files}. */
     static GatewayConfig config(Path dir) {
+        return config(dir, "");
+    }
+
+    private static GatewayConfig config(Path dir, String limitsYaml) {
         String yaml = """
                 data-dir: %s
                 http:
@@ -58,7 +72,8 @@ final class HttpFixture implements AutoCloseable {
                   - name: admin
                     password: admin-secret
                     admin: true
-                """.formatted(dir.resolve("data"), dir.resolve("files"));
+                """.formatted(dir.resolve("data"), dir.resolve("files"))
+                + (limitsYaml.isEmpty() ? "" : "limits:\n" + limitsYaml);
         return new ConfigLoader(Map.of()).parse(yaml);
     }
 
@@ -76,6 +91,13 @@ final class HttpFixture implements AutoCloseable {
         return s;
     }
 
+    /** A socket from another loopback address, such as 127.0.0.2. */
+    Socket socketFrom(String localAddress) throws IOException {
+        Socket s = new Socket(address.getAddress(), address.getPort(), java.net.InetAddress.getByName(localAddress), 0);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
     static void send(OutputStream out, String text) throws IOException {
         out.write(text.getBytes(StandardCharsets.UTF_8));
         out.flush();
@@ -83,6 +105,13 @@ final class HttpFixture implements AutoCloseable {
 
     /** Reads one response with a Content-Length body from a raw socket. */
     static RawResponse read(InputStream in) throws IOException {
+        RawResponse head = readHead(in);
+        byte[] body = in.readNBytes(head.length());
+        return new RawResponse(head.status(), head.connection(), new String(body, StandardCharsets.UTF_8), head.length());
+    }
+
+    /** Reads the head of one response, leaving its body unread. */
+    static RawResponse readHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int c = in.read();
@@ -104,11 +133,10 @@ final class HttpFixture implements AutoCloseable {
                 connection = line.substring(11).trim();
             }
         }
-        byte[] body = in.readNBytes(length);
-        return new RawResponse(status, connection, new String(body, StandardCharsets.UTF_8));
+        return new RawResponse(status, connection, "", length);
     }
 
-    record RawResponse(int status, String connection, String body) {
+    record RawResponse(int status, String connection, String body, int length) {
     }
 
     static String basic(String user, String password) {

@@ -41,6 +41,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.HttpConfig;
+import org.transfergateway.config.LimitsConfig;
 
 /**
  * The HTTP front end over real local storage, driven by Apache HttpClient 5 and raw
@@ -606,7 +607,7 @@ class HttpFrontEndTest {
     @Test
     void startingOnAPortInUseFailsNamingTheAddress() {
         HttpConfig taken = new HttpConfig(true, "127.0.0.1", gw.address.getPort(), 16 * 1024, Duration.ofSeconds(30));
-        HttpFrontEnd second = new HttpFrontEnd(taken, gw.accounts, () -> "");
+        HttpFrontEnd second = new HttpFrontEnd(taken, LimitsConfig.DEFAULTS, gw.accounts, () -> "");
         try {
             IOException e = assertThrows(IOException.class, second::start);
             assertTrue(e.getMessage().startsWith("http: cannot listen on 127.0.0.1:" + gw.address.getPort()), e.getMessage());

@@ -1,0 +1,144 @@
+package org.transfergateway.protocols.http;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.FullHttpMessage;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drops a connection whose transfer is too slow: a request body being received or a
+ * streamed response body being sent, averaging fewer than the minimum bytes per second
+ * since it started, once the grace period has passed. Checked once a second on the
+ * connection's event loop; closing the connection aborts the transfer the usual way.
+ *
+ * <p>While the gateway itself holds an upload back (no read asked for, because storage
+ * has not yet taken what it was given), the clock does not run: a slow backend is not
+ * the client's fault.
+ */
+final class RateGuard extends ChannelDuplexHandler {
+    private static final Logger log = LoggerFactory.getLogger(RateGuard.class);
+    private static final long CHECK_MILLIS = 1000;
+
+    private final long minBytesPerSecond;
+    private final long graceNanos;
+    private ScheduledFuture<?> check;
+    /** What is being transferred now, or null; event loop only, like every field below. */
+    private String transfer;
+    private boolean upload;
+    private long startedAt;
+    private long bytes;
+    private long heldBackNanos;
+    /** When the gateway stopped asking for input, or -1 while it is asking. */
+    private long heldBackSince = -1;
+
+    RateGuard(long minBytesPerSecond, Duration grace) {
+        this.minBytesPerSecond = minBytesPerSecond;
+        this.graceNanos = grace.toNanos();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        long period = Math.min(CHECK_MILLIS, Math.max(1, graceNanos / 1_000_000));
+        check = ctx.executor().scheduleAtFixedRate(() -> check(ctx), period, period, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        check.cancel(false);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        check.cancel(false);
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof HttpRequest request && !(msg instanceof FullHttpMessage) && hasBody(request)) {
+            start("upload of " + request.uri(), true);
+        }
+        if (msg instanceof HttpContent content && transfer != null) {
+            bytes += content.content().readableBytes();
+            if (msg instanceof LastHttpContent) {
+                transfer = null;
+            }
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (transfer != null && upload && heldBackSince < 0) {
+            heldBackSince = System.nanoTime();
+        }
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
+    public void read(ChannelHandlerContext ctx) throws Exception {
+        if (heldBackSince >= 0) {
+            heldBackNanos += System.nanoTime() - heldBackSince;
+            heldBackSince = -1;
+        }
+        super.read(ctx);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        if (msg instanceof HttpResponse response && !(msg instanceof FullHttpMessage)
+                && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
+            start("download", false);
+        } else if (msg instanceof HttpContent content && !(msg instanceof FullHttpMessage) && transfer != null) {
+            bytes += content.content().readableBytes();
+            if (msg instanceof LastHttpContent) {
+                transfer = null;
+            }
+        }
+        super.write(ctx, msg, promise);
+    }
+
+    private static boolean hasBody(HttpRequest request) {
+        return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    }
+
+    private void start(String what, boolean in) {
+        transfer = what;
+        upload = in;
+        startedAt = System.nanoTime();
+        bytes = 0;
+        heldBackNanos = 0;
+        heldBackSince = -1;
+    }
+
+    private void check(ChannelHandlerContext ctx) {
+        if (transfer == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        long heldBack = heldBackNanos + (heldBackSince >= 0 ? now - heldBackSince : 0);
+        long elapsed = now - startedAt - heldBack;
+        if (elapsed < graceNanos) {
+            return;
+        }
+        double rate = bytes / (elapsed / 1e9);
+        if (rate >= minBytesPerSecond) {
+            return;
+        }
+        log.info("dropping the connection from {}: {} at {} bytes/s ({} bytes in {} ms), below the minimum of {}",
+                ctx.channel().remoteAddress(), transfer, (long) rate, bytes, elapsed / 1_000_000, minBytesPerSecond);
+        transfer = null;
+        ctx.close();
+    }
+}
