@@ -362,6 +362,7 @@ public final class UserFiles {
         private final Transfer transfer;
         private long sent;
         private boolean closed;
+        private volatile boolean abandoned;
 
         private Outbound(InputStream in, ObjectInfo info, long length, Transfer transfer) {
             super(in);
@@ -409,6 +410,14 @@ public final class UserFiles {
             transfer.add(n);
         }
 
+        /**
+         * Marks the download as not delivered although every byte may have been read: the
+         * front end read ahead, and the client left before taking the last of it.
+         */
+        public void abandon() {
+            abandoned = true;
+        }
+
         @Override
         public void close() throws IOException {
             if (closed) {
@@ -418,7 +427,7 @@ public final class UserFiles {
             try {
                 in.close();
             } finally {
-                meter.end(transfer, sent == length, null);
+                meter.end(transfer, !abandoned && sent == length, null);
             }
         }
     }

@@ -64,7 +64,8 @@ final class DownloadHandler implements SimpleHandler {
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
         headers(head.headers(), out.info(), range, out.length());
         ChunkedWriteHandler writer = ex.ctx().pipeline().get(ChunkedWriteHandler.class);
-        ex.send(head, new HttpChunkedInput(new OutboundChunks(out, ex.services().blocking(), writer)));
+        OutboundChunks chunks = new OutboundChunks(out, ex.services().blocking(), writer);
+        ex.send(head, new HttpChunkedInput(chunks), chunks::delivered);
     }
 
     private static void headers(HttpHeaders h, ObjectInfo info, ByteRange range, long length) {

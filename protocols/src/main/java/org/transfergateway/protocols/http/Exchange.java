@@ -125,8 +125,14 @@ final class Exchange {
 
     /** Sends a response head followed by a streamed body; the input is closed by the writer. */
     void send(HttpResponse head, ChunkedInput<HttpContent> content) throws Exception {
+        send(head, content, ok -> { });
+    }
+
+    /** Like {@link #send(HttpResponse, ChunkedInput)}, telling {@code delivered} whether the body reached the client. */
+    void send(HttpResponse head, ChunkedInput<HttpContent> content, java.util.function.Consumer<Boolean> delivered) throws Exception {
         if (!responded.compareAndSet(false, true)) {
             content.close();
+            delivered.accept(false);
             return;
         }
         onLoop(() -> {
@@ -137,6 +143,7 @@ final class Exchange {
                 if (!done.isSuccess()) {
                     closeQuietly(content);
                 }
+                delivered.accept(done.isSuccess());
             });
             watch(f, keep);
         });

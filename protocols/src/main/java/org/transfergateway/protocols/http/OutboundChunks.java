@@ -16,8 +16,9 @@ import org.transfergateway.storage.UserFiles;
  * A download as chunks for {@link ChunkedWriteHandler}, read ahead on the blocking pool
  * (reading a backend stream may block). At most {@link #AHEAD} chunks wait; the handler
  * asks for chunks only while the channel is writable, so a client that stops reading
- * stops the reading from storage. The download is closed as soon as its last byte was
- * read (counted as completed) or when this input is closed early (counted as failed).
+ * stops the reading from storage. The download is counted when the response has been
+ * written to the end ({@link #delivered}): completed when the client took it all, failed
+ * when the connection broke first, also if every byte had been read from storage.
  */
 final class OutboundChunks implements ChunkedInput<ByteBuf> {
     private static final Logger log = LoggerFactory.getLogger(OutboundChunks.class);
@@ -63,10 +64,6 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
                     chunk = Unpooled.wrappedBuffer(bytes, 0, n);
                 }
                 end = n < CHUNK;
-                if (end) {
-                    // Counted as completed now, before the client can see the last byte.
-                    source.close();
-                }
             } catch (IOException e) {
                 error = e;
             }
@@ -128,11 +125,26 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
                 ready.poll().release();
             }
             if (eof) {
-                return; // closed by the reader already
+                return; // all read: delivered() tells how it ended
             }
         }
         // Closing an S3 stream may block too.
         pool.execute(() -> {
+            try {
+                source.close();
+            } catch (IOException e) {
+                log.debug("closing a download failed: {}", e.toString());
+            }
+        });
+    }
+
+    /** The response was written to the end ({@code true}) or its connection broke. */
+    void delivered(boolean ok) {
+        close();
+        pool.execute(() -> {
+            if (!ok) {
+                source.abandon();
+            }
             try {
                 source.close();
             } catch (IOException e) {
