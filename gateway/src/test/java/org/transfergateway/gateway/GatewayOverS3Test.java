@@ -289,6 +289,17 @@ class GatewayOverS3Test {
     }
 
     @Test
+    void aFolderJustMadeOverFtpCanBeEnteredAndFilled() throws IOException {
+        assertTrue(ftp.makeDirectory("fresh"), ftp.getReplyString());
+        assertTrue(ftp.changeWorkingDirectory("fresh"), ftp.getReplyString());
+        assertTrue(ftp.storeFile("inside.txt", new ByteArrayInputStream("in".getBytes())), ftp.getReplyString());
+        assertArrayEquals("in".getBytes(), object("gw/alice/fresh/inside.txt"));
+        assertTrue(ftp.changeToParentDirectory());
+        assertTrue(ftp.makeDirectory("empty-one"));
+        assertTrue(ftp.removeDirectory("empty-one"), ftp.getReplyString());
+    }
+
+    @Test
     void emptyFilesAreObjectsOfZeroBytes() throws IOException {
         assertTrue(ftp.storeFile("/empty-ftp.bin", new ByteArrayInputStream(new byte[0])));
         assertEquals(201, put("/empty-http.bin", new byte[0]));

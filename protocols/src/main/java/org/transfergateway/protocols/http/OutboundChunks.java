@@ -138,10 +138,14 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
         });
     }
 
-    /** The response was written to the end ({@code true}) or its connection broke. */
+    /**
+     * The response was written to the end ({@code true}) or its connection broke. A
+     * finished download is counted at once, on the event loop (its stream is at its end,
+     * closing it does not block), so that totals read right after it include it.
+     */
     void delivered(boolean ok) {
         close();
-        pool.execute(() -> {
+        Runnable finish = () -> {
             if (!ok) {
                 source.abandon();
             }
@@ -150,7 +154,16 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
             } catch (IOException e) {
                 log.debug("closing a download failed: {}", e.toString());
             }
-        });
+        };
+        boolean atEnd;
+        synchronized (this) {
+            atEnd = eof;
+        }
+        if (ok && atEnd) {
+            finish.run();
+        } else {
+            pool.execute(finish); // closing a stream cut short may block (S3)
+        }
     }
 
     @Override

@@ -292,7 +292,20 @@ public final class S3Storage implements Storage {
             return true;
         }
         try {
-            return !client.listObjectsV2(b -> b.bucket(bucket).prefix(under(dirKey)).maxKeys(1)).contents().isEmpty();
+            if (!client.listObjectsV2(b -> b.bucket(bucket).prefix(under(dirKey)).maxKeys(1)).contents().isEmpty()) {
+                return true;
+            }
+            // An empty folder is its marker alone, which some services (S3Proxy on a file
+            // system) leave out of a listing under that very prefix.
+            client.headObject(b -> b.bucket(bucket).key(under(dirKey)));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw failure("listing " + dirKey, e);
         } catch (SdkException e) {
             throw failure("listing " + dirKey, e);
         }
@@ -543,10 +556,10 @@ public final class S3Storage implements Storage {
         } catch (SdkException e) {
             throw failure("listing " + dirKey, e);
         }
-        boolean marker = found.stream().anyMatch(o -> o.key().equals(dir));
         if (found.stream().anyMatch(o -> !o.key().equals(dir))) {
             throw ErrorCode.NOT_EMPTY.exception("the folder " + dirKey + " is not empty");
         }
+        boolean marker = !found.isEmpty() || isFolder(dirKey);
         if (!marker) {
             if (headFile(dirKey) != null) {
                 throw ErrorCode.CONFLICT.exception(dirKey + " is a file, not a folder");
