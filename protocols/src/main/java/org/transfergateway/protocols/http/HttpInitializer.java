@@ -6,6 +6,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,7 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpConfig config;
     private final HttpServices services;
     private final RouteTable routes;
+    private SslContext tls;
 
     HttpInitializer(HttpConfig config, HttpServices services, RouteTable routes) {
         this.config = config;
@@ -26,9 +28,18 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
         this.routes = routes;
     }
 
+    /** Speaks HTTPS with {@code tls}: TLS wraps everything else in the pipeline. */
+    HttpInitializer withTls(SslContext tls) {
+        this.tls = tls;
+        return this;
+    }
+
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        if (tls != null) {
+            p.addLast("tls", tls.newHandler(ch.alloc()));
+        }
         // Body chunks of up to 64 KiB: one storage write per socket read, not eight.
         p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxHeaderBytes())
