@@ -143,7 +143,8 @@ public final class ServerTls {
                 return converter.getPrivateKey(info);
             }
             if (found instanceof PEMKeyPair pair) {
-                return converter.getKeyPair(pair).getPrivate();
+                // Only the private part: a SEC1 EC key need not carry its public key.
+                return converter.getPrivateKey(pair.getPrivateKeyInfo());
             }
         } catch (IOException | RuntimeException e) {
             if (e instanceof ConfigException c) {
