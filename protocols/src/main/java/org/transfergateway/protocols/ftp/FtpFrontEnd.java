@@ -21,7 +21,8 @@ import org.transfergateway.protocols.tls.ServerTls;
 /**
  * The FTP listener: MINA FtpServer with the gateway's users, file system and upload
  * commands, and safe settings in place of MINA's defaults (no anonymous login, data
- * connections only with the client's own address).
+ * connections only with the client's own address). With {@code ftp.tls} it speaks FTPS:
+ * explicit (AUTH TLS, then PROT P for data) or implicit (TLS from the first byte).
  */
 public final class FtpFrontEnd implements AutoCloseable {
     private final FtpConfig config;
