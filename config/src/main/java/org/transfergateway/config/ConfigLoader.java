@@ -57,6 +57,7 @@ public final class ConfigLoader {
                 new LedgerConfig(dataDir.toString()),
                 SecurityConfig.DEFAULTS,
                 LimitsConfig.DEFAULTS,
+                TlsConfig.NONE,
                 dataDir,
                 Duration.ofSeconds(30),
                 true);
@@ -93,12 +94,14 @@ public final class ConfigLoader {
         ledgerNode.rejectUnknownKeys();
         SecurityConfig security = security(root.child("security"));
         LimitsConfig limits = limits(root.child("limits"));
+        TlsConfig tls = tls(root.child("tls"));
+        requireCertificate(tls, ftp, http);
         Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, storage, users, ledger, security, limits, dataDir, grace, false);
+        return new GatewayConfig(ftp, http, storage, users, ledger, security, limits, tls, dataDir, grace, false);
     }
 
     private FtpConfig ftp(ConfigNode n) {
@@ -109,7 +112,17 @@ public final class ConfigLoader {
                 n.integer("port", 2121, 0, 65535),
                 n.parsed("passive-ports", DEFAULT_PASSIVE_PORTS, PortRange::parse),
                 n.string("passive-address", host),
-                positive(n, "idle-timeout", Duration.ofMinutes(5)));
+                positive(n, "idle-timeout", Duration.ofMinutes(5)),
+                n.parsed("tls", FtpConfig.Tls.OFF, v -> switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+                    case "off", "false", "no" -> FtpConfig.Tls.OFF;
+                    case "explicit" -> FtpConfig.Tls.EXPLICIT;
+                    case "implicit" -> FtpConfig.Tls.IMPLICIT;
+                    default -> throw new IllegalArgumentException(v + " is not off, explicit or implicit");
+                }),
+                n.bool("require-tls", false));
+        if (c.requireTls() && c.tls() == FtpConfig.Tls.OFF) {
+            throw new ConfigException(n.path("require-tls"), "true needs ftp.tls: explicit or implicit");
+        }
         n.rejectUnknownKeys();
         return c;
     }
@@ -120,9 +133,56 @@ public final class ConfigLoader {
                 host(n, "127.0.0.1"),
                 n.integer("port", 8080, 0, 65535),
                 (int) Math.min(Integer.MAX_VALUE, n.parsed("max-header-size", 16L * 1024, Units::parseSize)),
-                positive(n, "idle-timeout", Duration.ofMinutes(5)));
+                positive(n, "idle-timeout", Duration.ofMinutes(5)),
+                n.bool("tls", false));
         n.rejectUnknownKeys();
         return c;
+    }
+
+    private static TlsConfig tls(ConfigNode n) {
+        Path certificate = readableFile(n, "certificate");
+        Path privateKey = readableFile(n, "private-key");
+        Path keystore = readableFile(n, "keystore");
+        String password = n.string("keystore-password", "");
+        n.rejectUnknownKeys();
+        if (keystore != null && (certificate != null || privateKey != null)) {
+            throw new ConfigException(n.path("keystore"), "give either certificate and private-key, or keystore, not both");
+        }
+        if ((certificate == null) != (privateKey == null)) {
+            throw new ConfigException(n.path(certificate == null ? "certificate" : "private-key"),
+                    "is required when " + (certificate == null ? "private-key" : "certificate") + " is set");
+        }
+        return new TlsConfig(certificate, privateKey, keystore, password);
+    }
+
+    /** A file named by {@code key} that exists and can be read, or null when the key is absent. */
+    private static Path readableFile(ConfigNode n, String key) {
+        String name = n.string(key);
+        if (name == null) {
+            return null;
+        }
+        Path file = Path.of(name);
+        if (!Files.exists(file)) {
+            throw new ConfigException(n.path(key), name + " cannot be read: no such file");
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new ConfigException(n.path(key), name + " cannot be read: not a readable file");
+        }
+        return file;
+    }
+
+    /** Turning TLS on anywhere needs the certificate it would present. */
+    private static void requireCertificate(TlsConfig tls, FtpConfig ftp, HttpConfig http) {
+        if (tls.configured()) {
+            return;
+        }
+        String need = " needs a certificate: set tls.certificate and tls.private-key, or tls.keystore";
+        if (ftp.enabled() && ftp.tls() != FtpConfig.Tls.OFF) {
+            throw new ConfigException("ftp.tls", ftp.tls().name().toLowerCase(java.util.Locale.ROOT) + need);
+        }
+        if (http.enabled() && http.tls()) {
+            throw new ConfigException("http.tls", "true" + need);
+        }
     }
 
     private static SecurityConfig security(ConfigNode n) {

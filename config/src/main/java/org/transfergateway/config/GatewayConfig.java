@@ -7,6 +7,7 @@ import java.util.Optional;
 /**
  * The whole configuration of one gateway, immutable and already validated.
  *
+ * @param tls     the certificate and key for the listeners that speak TLS
  * @param dataDir where the gateway keeps its own state (the ledger by default)
  * @param shutdownGrace how long running transfers may go on after SIGTERM before they are aborted
  * @param demo    true when running on the embedded defaults with the demo user
@@ -19,6 +20,7 @@ public record GatewayConfig(
         LedgerConfig ledger,
         SecurityConfig security,
         LimitsConfig limits,
+        TlsConfig tls,
         Path dataDir,
         java.time.Duration shutdownGrace,
         boolean demo) {

@@ -181,4 +181,49 @@ class ConfigLoaderTest {
         assertNull(s3.endpoint());
         assertFalse(s3.pathStyle());
     }
+
+    @Test
+    void tlsIsOffUnlessConfigured() {
+        GatewayConfig c = loader.parse(FULL);
+        assertEquals(FtpConfig.Tls.OFF, c.ftp().tls());
+        assertFalse(c.ftp().requireTls());
+        assertFalse(c.http().tls());
+        assertFalse(c.tls().configured());
+    }
+
+    @Test
+    void tlsSettingsAreReadWithAPemPair(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path cert = java.nio.file.Files.writeString(dir.resolve("cert.pem"), "x");
+        Path key = java.nio.file.Files.writeString(dir.resolve("key.pem"), "x");
+        GatewayConfig c = loader.parse("tls: {certificate: " + cert + ", private-key: " + key + "}\n"
+                + "ftp: {tls: implicit, require-tls: true}\nhttp: {tls: true}\nusers: [{name: a, password: b}]\n");
+        assertEquals(FtpConfig.Tls.IMPLICIT, c.ftp().tls());
+        assertTrue(c.ftp().requireTls());
+        assertTrue(c.http().tls());
+        assertEquals(cert, c.tls().certificate());
+        assertEquals(key, c.tls().privateKey());
+    }
+
+    @Test
+    void tlsWithoutACertificateIsAnErrorNamingTheKey() {
+        assertEquals("ftp.tls: explicit needs a certificate: set tls.certificate and tls.private-key, or tls.keystore",
+                error("ftp: {tls: explicit}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("http.tls: true needs a certificate: set tls.certificate and tls.private-key, or tls.keystore",
+                error("http: {tls: true}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("ftp.tls: sometimes is not off, explicit or implicit",
+                error("ftp: {tls: sometimes}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("ftp.require-tls: true needs ftp.tls: explicit or implicit",
+                error("ftp: {require-tls: true}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
+    void tlsFilesMustExistAndComeInPairs(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path cert = java.nio.file.Files.writeString(dir.resolve("cert.pem"), "x");
+        assertEquals("tls.private-key: " + dir.resolve("nope.pem") + " cannot be read: no such file",
+                error("tls: {certificate: " + cert + ", private-key: " + dir.resolve("nope.pem") + "}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("tls.private-key: is required when certificate is set",
+                error("tls: {certificate: " + cert + "}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("tls.keystore: give either certificate and private-key, or keystore, not both",
+                error("tls: {certificate: " + cert + ", keystore: " + cert + "}\nusers: [{name: a, password: b}]\n"));
+    }
 }

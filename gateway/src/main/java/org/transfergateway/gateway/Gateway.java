@@ -13,10 +13,12 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.ConfigException;
+import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.FtpFrontEnd;
 import org.transfergateway.protocols.http.HttpFrontEnd;
+import org.transfergateway.protocols.tls.ServerTls;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.meter.JdbcLedger;
 import org.transfergateway.storage.meter.Ledger;
@@ -48,6 +50,10 @@ public final class Gateway implements AutoCloseable {
      * backend) is a {@link ConfigException} with one line naming the key or resource.
      */
     public static Gateway start(GatewayConfig config) throws IOException {
+        // The certificate first: a bad key file is a config mistake, found before anything opens.
+        boolean tlsWanted = config.ftp().enabled() && config.ftp().tls() != FtpConfig.Tls.OFF
+                || config.http().enabled() && config.http().tls();
+        ServerTls tls = tlsWanted ? ServerTls.load(config.tls()) : null;
         Ledger ledger;
         try {
             ledger = JdbcLedger.open(config.ledger().jdbcUrl(), Clock.systemUTC());
@@ -77,17 +83,24 @@ public final class Gateway implements AutoCloseable {
             g.metrics.bindBackends(backends.keySet());
             Accounts accounts = new Accounts(config, backends, meter);
             if (config.ftp().enabled()) {
-                g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts);
+                g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
                 g.open.add(g.ftp);
                 g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), g.ftp::start);
-                log.info("listening: ftp on {}:{} (passive ports {}, announced as {})", config.ftp().host(),
-                        g.ftpAddress.getPort(), config.ftp().passivePorts(), config.ftp().passiveAddress());
+                log.info("listening: ftp on {}:{} (passive ports {}, announced as {}){}", config.ftp().host(),
+                        g.ftpAddress.getPort(), config.ftp().passivePorts(), config.ftp().passiveAddress(),
+                        switch (config.ftp().tls()) {
+                            case OFF -> "";
+                            case EXPLICIT -> config.ftp().requireTls() ? ", TLS required (AUTH TLS)" : ", TLS on AUTH TLS";
+                            case IMPLICIT -> ", implicit TLS";
+                        });
             }
             if (config.http().enabled()) {
-                g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape);
+                g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape,
+                        config.http().tls() ? tls.nettyContext() : null);
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
-                log.info("listening: http on {}:{}", config.http().host(), g.httpAddress.getPort());
+                log.info("listening: http on {}:{}{}", config.http().host(), g.httpAddress.getPort(),
+                        config.http().tls() ? " (HTTPS)" : "");
             }
             return g;
         } catch (IOException | RuntimeException e) {

@@ -6,12 +6,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code gateway.jar} command line: {@code serve}, {@code stats}, {@code reconcile}, {@code hash-password}.
+ * The {@code gateway.jar} command line: {@code serve}, {@code stats}, {@code reconcile}, {@code hash-password}, {@code gen-cert}.
  * User mistakes end with status 2 and one line on standard error, never a stack trace.
  */
 @Command(name = "gateway", mixinStandardHelpOptions = true, version = "Transfer Gateway 0.1.0",
         description = "Accepts FTP and HTTP uploads into S3 or local disk and counts every byte.",
-        subcommands = {ServeCommand.class, StatsCommand.class, ReconcileCommand.class, HashPasswordCommand.class})
+        subcommands = {ServeCommand.class, StatsCommand.class, ReconcileCommand.class, HashPasswordCommand.class,
+            GenCertCommand.class})
 public final class Main implements Runnable {
     /** Exit status of a user mistake: bad config, port in use, unreachable backend. */
     static final int USAGE = 2;

@@ -8,6 +8,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.ssl.SslContext;
 import io.netty.channel.ChannelFuture;
 import java.io.Closeable;
 import java.io.IOException;
@@ -38,6 +39,7 @@ public final class HttpFrontEnd implements Closeable {
     private final LimitsConfig limits;
     private final Accounts accounts;
     private final Supplier<String> prometheusText;
+    private final SslContext tls;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private ThreadPoolExecutor blocking;
@@ -45,10 +47,20 @@ public final class HttpFrontEnd implements Closeable {
     private ConnectionLimiter limiter;
 
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
+        this(config, limits, accounts, prometheusText, null);
+    }
+
+    /** @param tls the HTTPS context; required when {@code config.tls()} is true */
+    public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText,
+                        SslContext tls) {
+        if (config.tls() && tls == null) {
+            throw new IllegalArgumentException("http.tls is true but no certificate was given");
+        }
         this.config = config;
         this.limits = limits;
         this.accounts = accounts;
         this.prometheusText = prometheusText;
+        this.tls = config.tls() ? tls : null;
     }
 
     /** The routes of SPEC section 3. */
@@ -90,7 +102,7 @@ public final class HttpFrontEnd implements Closeable {
                 .channel(NioServerSocketChannel.class)
                 // Reads happen on demand, paced by storage: see ConnectionHandler.
                 .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new HttpInitializer(config, limits, limiter, services, routes()));
+                .childHandler(new HttpInitializer(config, limits, limiter, services, routes()).withTls(tls));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
             close();

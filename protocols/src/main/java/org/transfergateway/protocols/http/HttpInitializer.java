@@ -6,6 +6,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,7 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final ConnectionLimiter limiter;
     private final HttpServices services;
     private final RouteTable routes;
+    private SslContext tls;
 
     HttpInitializer(HttpConfig config, LimitsConfig limits, ConnectionLimiter limiter, HttpServices services,
             RouteTable routes) {
@@ -32,10 +34,20 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
         this.routes = routes;
     }
 
+    /** Speaks HTTPS with {@code tls}: TLS wraps everything else in the pipeline. */
+    HttpInitializer withTls(SslContext tls) {
+        this.tls = tls;
+        return this;
+    }
+
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        // Connections over the limits are refused before any TLS handshake is spent on them.
         p.addLast("limits", limiter);
+        if (tls != null) {
+            p.addLast("tls", tls.newHandler(ch.alloc()));
+        }
         // Body chunks of up to 64 KiB: one storage write per socket read, not eight.
         // Strict framing: CR LF line ends only, one Content-Length (see RequestValidator).
         p.addLast("decoder", new StrictRequestDecoder(new HttpDecoderConfig()
