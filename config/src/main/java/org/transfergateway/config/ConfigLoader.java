@@ -57,6 +57,7 @@ public final class ConfigLoader {
                 new LedgerConfig(dataDir.toString()),
                 SecurityConfig.DEFAULTS,
                 dataDir,
+                Duration.ofSeconds(30),
                 true);
     }
 
@@ -90,11 +91,12 @@ public final class ConfigLoader {
         LedgerConfig ledger = new LedgerConfig(ledgerNode.string("url", dataDir.toString()));
         ledgerNode.rejectUnknownKeys();
         SecurityConfig security = security(root.child("security"));
+        Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, storage, users, ledger, security, dataDir, false);
+        return new GatewayConfig(ftp, http, storage, users, ledger, security, dataDir, grace, false);
     }
 
     private FtpConfig ftp(ConfigNode n) {

@@ -8,6 +8,7 @@ import java.util.Optional;
  * The whole configuration of one gateway, immutable and already validated.
  *
  * @param dataDir where the gateway keeps its own state (the ledger by default)
+ * @param shutdownGrace how long running transfers may go on after SIGTERM before they are aborted
  * @param demo    true when running on the embedded defaults with the demo user
  */
 public record GatewayConfig(
@@ -18,6 +19,7 @@ public record GatewayConfig(
         LedgerConfig ledger,
         SecurityConfig security,
         Path dataDir,
+        java.time.Duration shutdownGrace,
         boolean demo) {
 
     public GatewayConfig {
@@ -32,14 +34,5 @@ public record GatewayConfig(
     public BackendConfig backendOf(UserConfig user) {
         return storage.backend(user.backend())
                 .orElseThrow(() -> new IllegalStateException("unknown backend " + user.backend()));
-    }
-
-    /** Port 0 everywhere, for tests that start several gateways side by side. */
-    public GatewayConfig withEphemeralPorts() {
-        return new GatewayConfig(
-                new FtpConfig(ftp.enabled(), ftp.host(), 0, ftp.passivePorts(), ftp.passiveAddress(),
-                        ftp.idleTimeout(), ftp.maxConnections()),
-                new HttpConfig(http.enabled(), http.host(), 0, http.maxHeaderBytes(), http.idleTimeout()),
-                storage, users, ledger, security, dataDir, demo);
     }
 }

@@ -31,7 +31,7 @@ final class Backends implements AutoCloseable {
 
     static Backends open(GatewayConfig config) {
         Backends opened = new Backends();
-        MemoryBudget budget = new MemoryBudget(config.storage().memoryBudgetBytes());
+        MemoryBudget budget = MemoryBudget.fitting(config.storage().memoryBudgetBytes());
         try {
             for (int i = 0; i < config.storage().backends().size(); i++) {
                 BackendConfig b = config.storage().backends().get(i);

@@ -33,6 +33,8 @@ public final class Gateway implements AutoCloseable {
     private final List<AutoCloseable> open = new ArrayList<>();
     private final TransferMeter meter;
     private final Metrics metrics;
+    private FtpFrontEnd ftp;
+    private HttpFrontEnd http;
     private InetSocketAddress ftpAddress;
     private InetSocketAddress httpAddress;
 
@@ -75,16 +77,16 @@ public final class Gateway implements AutoCloseable {
             g.metrics.bindBackends(backends.keySet());
             Accounts accounts = new Accounts(config, backends, meter);
             if (config.ftp().enabled()) {
-                FtpFrontEnd ftp = new FtpFrontEnd(config.ftp(), accounts);
-                g.open.add(ftp);
-                g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), ftp::start);
+                g.ftp = new FtpFrontEnd(config.ftp(), accounts);
+                g.open.add(g.ftp);
+                g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), g.ftp::start);
                 log.info("listening: ftp on {}:{} (passive ports {}, announced as {})", config.ftp().host(),
                         g.ftpAddress.getPort(), config.ftp().passivePorts(), config.ftp().passiveAddress());
             }
             if (config.http().enabled()) {
-                HttpFrontEnd http = new HttpFrontEnd(config.http(), accounts, g.metrics::scrape);
-                g.open.add(http);
-                g.httpAddress = bind("http.port", config.http().host(), config.http().port(), http::start);
+                g.http = new HttpFrontEnd(config.http(), accounts, g.metrics::scrape);
+                g.open.add(g.http);
+                g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 log.info("listening: http on {}:{}", config.http().host(), g.httpAddress.getPort());
             }
             return g;
@@ -126,6 +128,37 @@ public final class Gateway implements AutoCloseable {
     /** The bound HTTP address, or null when HTTP is off. */
     public InetSocketAddress httpAddress() {
         return httpAddress;
+    }
+
+    /**
+     * Stops accepting, lets the running transfers finish for up to {@code grace}, then
+     * closes everything: what is still running is aborted (counted as failed, nothing
+     * partial left behind).
+     */
+    public void shutdown(java.time.Duration grace) {
+        if (ftp != null) {
+            ftp.stopAccepting();
+        }
+        if (http != null) {
+            http.stopAccepting();
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        int running = meter.active().size();
+        if (running > 0) {
+            log.info("waiting up to {} s for {} running transfers", grace.toSeconds(), running);
+        }
+        while (!meter.active().isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!meter.active().isEmpty()) {
+            log.warn("aborting {} transfers still running after {} s", meter.active().size(), grace.toSeconds());
+        }
+        close();
     }
 
     @Override

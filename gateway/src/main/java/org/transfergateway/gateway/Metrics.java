@@ -14,7 +14,7 @@ import org.transfergateway.storage.meter.TransferRecord;
 /**
  * The Prometheus view of the {@link TransferMeter}, served at {@code /metrics}: transfer
  * and byte counters by protocol, direction, user and outcome, stored totals by backend,
- * and transfers in progress.
+ * transfers in progress, and the JVM's memory and threads.
  */
 final class Metrics implements TransferListener {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -23,6 +23,8 @@ final class Metrics implements TransferListener {
     Metrics(TransferMeter meter) {
         this.meter = meter;
         meter.addListener(this);
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
         Gauge.builder("gateway.transfers.active", meter, m -> m.active().size())
                 .description("transfers in progress").register(registry);
     }

@@ -34,9 +34,13 @@ final class ServeCommand implements Callable<Integer> {
         // Our own handlers, so that a SIGTERM is an orderly stop with status 0, not 143.
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        try (Gateway gateway = Gateway.start(cfg)) {
+        Gateway gateway = Gateway.start(cfg);
+        try {
             stop.await();
-            log.info("stopping");
+            log.info("stopping: no new connections; running transfers have {} s to finish", cfg.shutdownGrace().toSeconds());
+            gateway.shutdown(cfg.shutdownGrace());
+        } finally {
+            gateway.close();
         }
         log.info("stopped");
         return 0;

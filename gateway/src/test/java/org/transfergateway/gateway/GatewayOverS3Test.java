@@ -91,6 +91,7 @@ class GatewayOverS3Test {
                       path-style: true
                       access-key: ${S3_ACCESS_KEY}
                       secret-key: ${S3_SECRET_KEY}
+                      checksums: when-required
                     - name: local
                       type: local
                       root: %s
@@ -346,7 +347,7 @@ class GatewayOverS3Test {
     }
 
     /** A deterministic stream of any length, never held in memory. */
-    static final class PatternStream extends InputStream {
+    static class PatternStream extends InputStream {
         private long remaining;
         private int x;
 

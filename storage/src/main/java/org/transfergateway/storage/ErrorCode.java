@@ -8,6 +8,10 @@ public enum ErrorCode {
     BAD_PATH(400, 553, "bad_path"),
     BAD_REQUEST(400, 501, "bad_request"),
     UNAUTHORIZED(401, 530, "unauthorized"),
+    /** Credentials were given and are wrong; its answer is delayed. */
+    LOGIN_FAILED(401, 530, "unauthorized"),
+    /** Too many failed logins from the client's address. */
+    BANNED(429, 421, "banned"),
     FORBIDDEN(403, 550, "forbidden"),
     NOT_FOUND(404, 550, "not_found"),
     CONFLICT(409, 550, "conflict"),

@@ -75,6 +75,13 @@ public final class FtpFrontEnd implements AutoCloseable {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toSeconds()));
     }
 
+    /** Stops accepting connections; sessions already open go on. */
+    public void stopAccepting() {
+        if (server != null && !server.isSuspended()) {
+            server.suspend();
+        }
+    }
+
     @Override
     public void close() {
         if (server != null && !server.isStopped()) {

@@ -328,6 +328,47 @@ class FtpFrontEndTest {
         assertTrue(client.storeFile("after-cut.bin", new ByteArrayInputStream("ok".getBytes())));
     }
 
+    /** Sends one command on a raw control connection and reads its reply line(s). */
+    private static String command(java.io.BufferedReader in, OutputStream out, String line) throws IOException {
+        out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        String reply = in.readLine();
+        while (reply != null && reply.length() > 3 && reply.charAt(3) == '-') {
+            reply = in.readLine();
+        }
+        return reply;
+    }
+
+    @Test
+    void aClientThatDiesMidUploadLeavesNoFile() throws Exception {
+        Counters before = totals();
+        Socket control = new Socket("127.0.0.1", port);
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(control.getInputStream(), StandardCharsets.UTF_8));
+        OutputStream out = control.getOutputStream();
+        assertTrue(in.readLine().startsWith("220"));
+        assertTrue(command(in, out, "USER alice").startsWith("331"));
+        assertTrue(command(in, out, "PASS secret").startsWith("230"));
+        assertTrue(command(in, out, "TYPE I").startsWith("200"));
+        String pasv = command(in, out, "PASV");
+        String[] nums = pasv.substring(pasv.indexOf('(') + 1, pasv.indexOf(')')).split(",");
+        Socket data = new Socket("127.0.0.1", Integer.parseInt(nums[4].trim()) * 256 + Integer.parseInt(nums[5].trim()));
+        assertTrue(command(in, out, "STOR died.bin").startsWith("150"));
+        data.getOutputStream().write(random(100_000, 6));
+        data.getOutputStream().flush();
+        Thread.sleep(100);
+        // The client goes away: its control connection ends before the data connection does.
+        control.close();
+        Thread.sleep(200);
+        data.close();
+        long deadline = System.currentTimeMillis() + 5000;
+        while (totals().failedIn() == before.failedIn() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(before.failedIn() + 1, totals().failedIn());
+        assertEquals(before.filesIn(), totals().filesIn());
+        assertFalse(Files.exists(aliceHome.resolve("died.bin")));
+    }
+
     @Test
     void usersDoNotSeeEachOther() throws IOException {
         assertTrue(client.storeFile("private.txt", new ByteArrayInputStream("a".getBytes())));

@@ -84,6 +84,7 @@ final class Store extends AbstractCommand {
             try {
                 data = session.getDataConnection().openConnection();
             } catch (Exception e) {
+                upload.abort();
                 FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
                 return;
             }
@@ -92,6 +93,8 @@ final class Store extends AbstractCommand {
                 data.transferFromClient(session.getFtpletSession(), sink);
                 sink.flushToStorage();
             } catch (IOException e) {
+                // Counted (and cleaned up) before the reply, so that totals agree with what the client saw.
+                upload.abort();
                 if (sink.storageFailure != null) {
                     FtpCommands.replyError(session, command, sink.storageFailure);
                 } else {
@@ -101,10 +104,18 @@ final class Store extends AbstractCommand {
                 }
                 return;
             }
+            // In stream mode a client that dies closes the data connection just as one that
+            // finished does; only its control connection tells them apart.
+            if (session.isClosing() || !session.isConnected()) {
+                log.info("{} {}: the client left before the end of the upload was confirmed; nothing stored", command, path);
+                upload.abort();
+                return;
+            }
             ObjectInfo stored;
             try {
                 stored = upload.commit();
             } catch (IOException | RuntimeException e) {
+                upload.abort();
                 FtpCommands.replyError(session, command, e);
                 return;
             }

@@ -1,0 +1,150 @@
+package org.transfergateway.protocols.http;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.ErrorCode;
+
+/**
+ * One connection's requests, one at a time: hands each request to its route's body
+ * consumer and reads from the socket only on demand ({@code AUTO_READ} is off), so an
+ * upload is read no faster than storage takes it. Messages that arrive while a response
+ * is pending wait in a small backlog (one socket read at most).
+ */
+final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Exchange.Completion {
+    private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
+
+    private final HttpServices services;
+    private final RouteTable routes;
+    private final ArrayDeque<Object> backlog = new ArrayDeque<>();
+    private Exchange current;
+
+    ConnectionHandler(HttpServices services, RouteTable routes) {
+        this.services = services;
+        this.routes = routes;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        ctx.read();
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (current != null && current.bodyDone()) {
+            backlog.add(msg);
+            return;
+        }
+        dispatch(ctx, msg);
+    }
+
+    private void dispatch(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest request) {
+            if (current != null) {
+                // A new request inside an unfinished one cannot happen with a sane decoder.
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+                return;
+            }
+            current = new Exchange(ctx, request, services, this);
+            if (request.decoderResult().isFailure()) {
+                current.body(new DiscardedBody(current, ex -> { }));
+                Throwable cause = request.decoderResult().cause();
+                ErrorCode code = cause instanceof TooLongFrameException ? ErrorCode.TOO_LARGE : ErrorCode.BAD_REQUEST;
+                current.sendError(code.exception("malformed request: " + cause.getMessage()));
+            } else {
+                current.body(consumerFor(current));
+            }
+        }
+        if (msg instanceof HttpContent content) {
+            if (current == null || current.bodyDone()) {
+                content.release();
+                return;
+            }
+            current.body().content(content);
+        } else if (!(msg instanceof HttpRequest)) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private BodyConsumer consumerFor(Exchange exchange) {
+        HttpRequest request = exchange.request();
+        RouteTable.Route route = routes.resolve(request.method(), exchange.rawPath());
+        if (route.upload() != null) {
+            return new StreamedBody(exchange, route.upload());
+        }
+        SimpleHandler handler = route.simple();
+        if (!route.open()) {
+            SimpleHandler inner = handler;
+            handler = ex -> {
+                ex.caller();
+                inner.handle(ex);
+            };
+        }
+        return new DiscardedBody(exchange, handler);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (current == null || current.body().wantsRead()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void finished(Exchange exchange, boolean keepOpen) {
+        if (exchange != current) {
+            return;
+        }
+        ChannelHandlerContext ctx = exchange.ctx();
+        if (!keepOpen) {
+            ctx.close();
+            return;
+        }
+        current = null;
+        while (!backlog.isEmpty() && (current == null || !current.bodyDone())) {
+            dispatch(ctx, backlog.poll());
+        }
+        if (current == null || current.body().wantsRead()) {
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        while (!backlog.isEmpty()) {
+            ReferenceCountUtil.release(backlog.poll());
+        }
+        if (current != null) {
+            current.body().closed();
+        }
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            if (current != null && current.body().busy()) {
+                return; // storage is slow, not the client
+            }
+            log.debug("closing idle connection {}", ctx.channel().remoteAddress());
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+}

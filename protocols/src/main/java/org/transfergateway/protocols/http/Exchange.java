@@ -1,0 +1,167 @@
+package org.transfergateway.protocols.http;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.stream.ChunkedInput;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
+
+/**
+ * One request and its single response. Handlers may answer from any thread; the
+ * response is written on the event loop, where it is decided whether the connection
+ * can carry another request (only when the whole request body was read).
+ */
+final class Exchange {
+    /** Told on the event loop when the response was written, or failed. */
+    interface Completion {
+        void finished(Exchange exchange, boolean keepOpen);
+    }
+
+    private final ChannelHandlerContext ctx;
+    private final HttpRequest request;
+    private final HttpServices services;
+    private final Completion completion;
+    private final String rawPath;
+    private final AtomicBoolean responded = new AtomicBoolean();
+    /** Event loop only. */
+    private boolean bodyDone;
+    /** Event loop only. */
+    private BodyConsumer body;
+    /** Set by the first blocking task; later tasks see it through their executor. */
+    private volatile Caller caller;
+
+    Exchange(ChannelHandlerContext ctx, HttpRequest request, HttpServices services, Completion completion) {
+        this.ctx = ctx;
+        this.request = request;
+        this.services = services;
+        this.completion = completion;
+        this.rawPath = UserPaths.rawPath(request.uri());
+    }
+
+    HttpRequest request() {
+        return request;
+    }
+
+    HttpServices services() {
+        return services;
+    }
+
+    ChannelHandlerContext ctx() {
+        return ctx;
+    }
+
+    String rawPath() {
+        return rawPath;
+    }
+
+    /** The user path after {@code prefix}, decoded; "/" when nothing follows. */
+    String userPath(String prefix) throws GatewayException {
+        String rest = rawPath.length() > prefix.length() ? rawPath.substring(prefix.length()) : "/";
+        return UserPaths.decode(rest);
+    }
+
+    BodyConsumer body() {
+        return body;
+    }
+
+    void body(BodyConsumer body) {
+        this.body = body;
+    }
+
+    boolean bodyDone() {
+        return bodyDone;
+    }
+
+    /** Marks the end of the request body (event loop). */
+    void markBodyDone() {
+        bodyDone = true;
+    }
+
+    /** Authenticates once; blocking. */
+    Caller caller() throws GatewayException {
+        Caller c = caller;
+        if (c == null) {
+            java.net.SocketAddress remote = ctx.channel().remoteAddress();
+            c = services.authenticator().authenticate(request.headers(),
+                    remote instanceof java.net.InetSocketAddress a ? a.getAddress() : null);
+            caller = c;
+        }
+        return c;
+    }
+
+    boolean responded() {
+        return responded.get();
+    }
+
+    void send(FullHttpResponse response) {
+        if (!responded.compareAndSet(false, true)) {
+            response.release();
+            return;
+        }
+        onLoop(() -> {
+            boolean keep = keepAlive(response);
+            watch(ctx.writeAndFlush(response), keep);
+        });
+    }
+
+    /** Sends a response head followed by a streamed body; the input is closed by the writer. */
+    void send(HttpResponse head, ChunkedInput<HttpContent> content) throws Exception {
+        if (!responded.compareAndSet(false, true)) {
+            content.close();
+            return;
+        }
+        onLoop(() -> {
+            boolean keep = keepAlive(head);
+            ctx.write(head);
+            ChannelFuture f = ctx.writeAndFlush(content);
+            f.addListener(done -> {
+                if (!done.isSuccess()) {
+                    closeQuietly(content);
+                }
+            });
+            watch(f, keep);
+        });
+    }
+
+    void sendError(Throwable failure) {
+        if (GatewayException.codeOf(failure) == ErrorCode.LOGIN_FAILED) {
+            // A wrong password is answered late, without holding a thread meanwhile.
+            long delay = services.accounts().guard().failureDelay().toMillis();
+            ctx.executor().schedule(() -> send(services.responses().error(failure)), delay, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
+        send(services.responses().error(failure));
+    }
+
+    private boolean keepAlive(HttpResponse response) {
+        boolean keep = bodyDone && HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(response, keep);
+        return keep;
+    }
+
+    private void watch(ChannelFuture f, boolean keep) {
+        f.addListener(done -> completion.finished(this, keep && done.isSuccess()));
+    }
+
+    private void onLoop(Runnable r) {
+        if (ctx.executor().inEventLoop()) {
+            r.run();
+        } else {
+            ctx.executor().execute(r);
+        }
+    }
+
+    private static void closeQuietly(ChunkedInput<?> in) {
+        try {
+            in.close();
+        } catch (Exception e) {
+            // closing a finished or failed download; nothing left to do
+        }
+    }
+}

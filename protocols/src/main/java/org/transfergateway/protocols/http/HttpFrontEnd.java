@@ -1,0 +1,145 @@
+package org.transfergateway.protocols.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.channel.ChannelFuture;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.config.HttpConfig;
+import org.transfergateway.protocols.auth.Accounts;
+
+/**
+ * The HTTP front end: binds the listener, owns its event loops and the blocking-task
+ * pool on which every storage call runs, and declares the routes.
+ */
+public final class HttpFrontEnd implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(HttpFrontEnd.class);
+    static final String FILES = "/files";
+    /** Threads that may block on storage at once; more tasks wait in the queue. */
+    private static final int BLOCKING_THREADS = 64;
+
+    private final HttpConfig config;
+    private final Accounts accounts;
+    private final Supplier<String> prometheusText;
+    private EventLoopGroup boss;
+    private EventLoopGroup workers;
+    private ThreadPoolExecutor blocking;
+    private Channel server;
+
+    public HttpFrontEnd(HttpConfig config, Accounts accounts, Supplier<String> prometheusText) {
+        this.config = config;
+        this.accounts = accounts;
+        this.prometheusText = prometheusText;
+    }
+
+    /** The routes of SPEC section 3. */
+    static RouteTable routes() {
+        return new RouteTable()
+                .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
+                .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))
+                .simple(HttpMethod.GET, RouteTable.under(FILES), new DownloadHandler(FILES))
+                .simple(HttpMethod.HEAD, RouteTable.under(FILES), new DownloadHandler(FILES))
+                .simple(HttpMethod.DELETE, RouteTable.under(FILES), new DeleteHandler(FILES))
+                .upload(HttpMethod.PUT, RouteTable.under(FILES), PutUpload.handler(FILES))
+                .upload(HttpMethod.POST, RouteTable.under(FILES), MultipartUpload.handler(FILES));
+    }
+
+    /**
+     * Binds and accepts connections; returns the bound address (port 0 picks a free one).
+     * Whether HTTP is enabled at all is the caller's decision.
+     *
+     * @throws IOException when the address cannot be bound (in use, not local)
+     */
+    public synchronized InetSocketAddress start() throws IOException, InterruptedException {
+        if (server != null) {
+            throw new IllegalStateException("already started");
+        }
+        // The queue needs no bound of its own: each connection has at most a few tasks
+        // waiting (one socket read's worth of chunks), since it reads only when they are done.
+        blocking = new ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), threads("http-blocking-"));
+        blocking.allowCoreThreadTimeOut(true);
+        boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+        HttpServices services = HttpServices.of(accounts, blocking, prometheusText);
+        ServerBootstrap b = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(NioServerSocketChannel.class)
+                // Reads happen on demand, paced by storage: see ConnectionHandler.
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new HttpInitializer(config, services, routes()));
+        ChannelFuture bound = b.bind(config.host(), config.port()).await();
+        if (!bound.isSuccess()) {
+            close();
+            Throwable cause = bound.cause();
+            throw new IOException("http: cannot listen on " + config.host() + ":" + config.port() + ": "
+                    + cause.getMessage(), cause);
+        }
+        server = bound.channel();
+        InetSocketAddress address = (InetSocketAddress) server.localAddress();
+        log.debug("HTTP bound to {}:{}", address.getHostString(), address.getPort());
+        return address;
+    }
+
+    /** Stops accepting connections; open connections and their transfers go on. */
+    public synchronized void stopAccepting() {
+        if (server != null) {
+            server.close().syncUninterruptibly();
+            server = null;
+        }
+    }
+
+    /** Stops accepting, lets the event loops finish and waits for the blocking tasks briefly. */
+    @Override
+    public synchronized void close() {
+        if (server != null) {
+            server.close().syncUninterruptibly();
+            server = null;
+        }
+        if (boss != null) {
+            boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            boss = null;
+            workers = null;
+        }
+        if (blocking != null) {
+            blocking.shutdown();
+            try {
+                if (!blocking.awaitTermination(5, TimeUnit.SECONDS)) {
+                    blocking.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                blocking.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+            blocking = null;
+        }
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,19 @@
+package org.transfergateway.protocols.http;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.transfergateway.protocols.auth.Accounts;
+
+/**
+ * What the handlers of one HTTP front end share: the accounts, the blocking-task pool
+ * (storage calls may block and never run on an event loop), JSON and the metrics text.
+ */
+record HttpServices(Accounts accounts, Authenticator authenticator, Executor blocking, ObjectMapper json,
+        Responses responses, Supplier<String> prometheusText) {
+
+    static HttpServices of(Accounts accounts, Executor blocking, Supplier<String> prometheusText) {
+        ObjectMapper json = new ObjectMapper();
+        return new HttpServices(accounts, new Authenticator(accounts), blocking, json, new Responses(json), prometheusText);
+    }
+}

@@ -1,0 +1,46 @@
+package org.transfergateway.protocols.http;
+
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.UserFiles;
+
+/** {@code PUT /files/{path}}: the body becomes the file; 201 when created, 200 when replaced. */
+final class PutUpload implements UploadTarget {
+    private final Exchange exchange;
+    private final UserFiles.Inbound inbound;
+
+    private PutUpload(Exchange exchange, UserFiles.Inbound inbound) {
+        this.exchange = exchange;
+        this.inbound = inbound;
+    }
+
+    /** The handler for the route table. */
+    static UploadHandler handler(String prefix) {
+        return ex -> new PutUpload(ex, ex.caller().files().upload(ex.userPath(prefix)));
+    }
+
+    @Override
+    public void write(ByteBuffer chunk) throws IOException {
+        inbound.write(chunk);
+    }
+
+    @Override
+    public FullHttpResponse finish() throws IOException {
+        ObjectInfo info = inbound.commit();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("path", inbound.path());
+        body.put("size", info.size());
+        HttpResponseStatus status = inbound.replaced() ? HttpResponseStatus.OK : HttpResponseStatus.CREATED;
+        return exchange.services().responses().json(status, body);
+    }
+
+    @Override
+    public void abort() {
+        inbound.abort();
+    }
+}

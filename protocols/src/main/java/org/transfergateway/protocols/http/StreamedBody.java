@@ -1,0 +1,161 @@
+package org.transfergateway.protocols.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.nio.ByteBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.ErrorCode;
+
+/**
+ * Streams a request body to an {@link UploadTarget} with backpressure: chunks go, in
+ * order, to a serial executor on the blocking pool, and the next read is asked for only
+ * once storage has taken every chunk handed over. A body that ends early or a connection
+ * that closes aborts the upload.
+ */
+final class StreamedBody implements BodyConsumer {
+    private static final Logger log = LoggerFactory.getLogger(StreamedBody.class);
+
+    private final Exchange exchange;
+    private final UploadHandler handler;
+    private final SerialExecutor serial;
+    /** Chunks (and the open task) handed over but not yet written; event loop only. */
+    private int pending;
+    /** Event loop only. */
+    private boolean stopped;
+    /** Touched only by the serial tasks. */
+    private UploadTarget target;
+    private boolean failed;
+
+    StreamedBody(Exchange exchange, UploadHandler handler) {
+        this.exchange = exchange;
+        this.handler = handler;
+        this.serial = new SerialExecutor(exchange.services().blocking());
+        submit(this::open);
+    }
+
+    private void open() {
+        try {
+            exchange.caller();
+            target = handler.open(exchange);
+        } catch (Exception | Error e) {
+            fail(e);
+        }
+    }
+
+    @Override
+    public void content(HttpContent content) {
+        if (stopped) {
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            Throwable cause = content.decoderResult().cause();
+            content.release();
+            stopped = true;
+            serial.execute(() -> fail(ErrorCode.BAD_REQUEST.exception("the request body is malformed: " + cause.getMessage())));
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        ByteBuf buf = content.content();
+        if (buf.isReadable()) {
+            submit(() -> write(content));
+        } else {
+            content.release();
+        }
+        if (last) {
+            exchange.markBodyDone();
+            stopped = true;
+            serial.execute(this::finish);
+        }
+    }
+
+    private void write(HttpContent content) {
+        try {
+            if (failed || target == null) {
+                return;
+            }
+            ByteBuf buf = content.content();
+            for (ByteBuffer b : buf.nioBuffers()) {
+                target.write(b);
+            }
+        } catch (Exception | Error e) {
+            fail(e);
+        } finally {
+            content.release();
+        }
+    }
+
+    private void finish() {
+        if (failed || target == null) {
+            return;
+        }
+        try {
+            exchange.send(target.finish());
+        } catch (Exception | Error e) {
+            fail(e);
+        }
+    }
+
+    /** On a serial task: abort and answer the error; the connection closes after it. */
+    private void fail(Throwable e) {
+        if (failed) {
+            return;
+        }
+        failed = true;
+        if (target != null) {
+            target.abort();
+        }
+        log.debug("upload of {} failed: {}", exchange.rawPath(), e.toString());
+        exchange.sendError(e);
+        exchange.ctx().executor().execute(() -> stopped = true);
+    }
+
+    private void submit(Runnable task) {
+        pending++;
+        serial.execute(() -> {
+            try {
+                task.run();
+            } finally {
+                exchange.ctx().executor().execute(this::taken);
+            }
+        });
+    }
+
+    /** Event loop: storage took a chunk; read on when it took them all. */
+    private void taken() {
+        pending--;
+        if (wantsRead() && exchange.ctx().channel().isActive()) {
+            exchange.ctx().read();
+        }
+    }
+
+    @Override
+    public boolean wantsRead() {
+        return pending == 0 && !stopped;
+    }
+
+    @Override
+    public boolean busy() {
+        return pending > 0 || (exchange.bodyDone() && !exchange.responded());
+    }
+
+    @Override
+    public void closed() {
+        if (exchange.bodyDone() && exchange.responded()) {
+            return;
+        }
+        stopped = true;
+        serial.execute(() -> {
+            if (failed) {
+                return;
+            }
+            failed = true;
+            if (target != null) {
+                target.abort();
+            }
+            log.debug("upload of {} cut off by the client", exchange.rawPath());
+        });
+    }
+}

@@ -1,0 +1,122 @@
+package org.transfergateway.protocols.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.local.LocalStorage;
+import org.transfergateway.storage.meter.TransferMeter;
+
+/** A real HTTP front end on 127.0.0.1, port 0, over local disk in a temporary folder. */
+final class HttpFixture implements AutoCloseable {
+    final Path root;
+    final TransferMeter meter;
+    final Accounts accounts;
+    final HttpFrontEnd frontEnd;
+    final InetSocketAddress address;
+
+    HttpFixture(Path dir, Supplier<String> prometheusText) throws Exception {
+        this(dir, prometheusText, UnaryOperator.identity());
+    }
+
+    /** With the local backend wrapped, to stage what a real backend does (stall, fail). */
+    HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap) throws Exception {
+        this.root = dir.resolve("files");
+        GatewayConfig config = config(dir);
+        this.meter = TransferMeter.inMemory();
+        this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
+        this.frontEnd = new HttpFrontEnd(config.http(), accounts, prometheusText);
+        this.address = frontEnd.start();
+    }
+
+    /** Users alice (password secret) and admin (admin-secret, an admin) on local disk under {@code dir/files}. */
+    static GatewayConfig config(Path dir) {
+        String yaml = """
+                data-dir: %s
+                http:
+                  host: 127.0.0.1
+                  port: 0
+                  idle-timeout: 30s
+                storage:
+                  backends:
+                    - name: local
+                      type: local
+                      root: %s
+                users:
+                  - name: alice
+                    password: secret
+                  - name: admin
+                    password: admin-secret
+                    admin: true
+                """.formatted(dir.resolve("data"), dir.resolve("files"));
+        return new ConfigLoader(Map.of()).parse(yaml);
+    }
+
+    static Accounts accounts(GatewayConfig config, Path root, TransferMeter meter) throws IOException {
+        return new Accounts(config, Map.of("local", new LocalStorage("local", root)), meter);
+    }
+
+    String url(String path) {
+        return "http://127.0.0.1:" + address.getPort() + path;
+    }
+
+    Socket socket() throws IOException {
+        Socket s = new Socket(address.getAddress(), address.getPort());
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    static void send(OutputStream out, String text) throws IOException {
+        out.write(text.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    /** Reads one response with a Content-Length body from a raw socket. */
+    static RawResponse read(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("connection closed after " + head);
+            }
+            head.append((char) c);
+        }
+        String[] lines = head.toString().split("\r\n");
+        int status = Integer.parseInt(lines[0].split(" ")[1]);
+        int length = 0;
+        String connection = null;
+        for (String line : lines) {
+            String lower = line.toLowerCase();
+            if (lower.startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+            if (lower.startsWith("connection:")) {
+                connection = line.substring(11).trim();
+            }
+        }
+        byte[] body = in.readNBytes(length);
+        return new RawResponse(status, connection, new String(body, StandardCharsets.UTF_8));
+    }
+
+    record RawResponse(int status, String connection, String body) {
+    }
+
+    static String basic(String user, String password) {
+        return "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void close() {
+        frontEnd.close();
+    }
+}

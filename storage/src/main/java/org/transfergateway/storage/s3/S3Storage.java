@@ -1,0 +1,883 @@
+package org.transfergateway.storage.s3;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.config.S3BackendConfig;
+import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.Upload;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+
+/**
+ * A bucket of Amazon S3 or of an S3-compatible service, on the synchronous SDK client
+ * with the Apache 5 HTTP transport. Every key gets the configured prefix in front; keys
+ * handed out leave it off again. Folders are key prefixes, made to exist when empty by a
+ * zero-byte marker object {@code dir/}.
+ *
+ * <p>Uploads have no known length. A body that ends within its first part is sent as
+ * one PutObject on commit; a longer one becomes a multipart upload whose full parts
+ * are sent in parallel ({@code storage.part-concurrency} per upload) from buffers of
+ * the shared {@link MemoryBudget}, with part sizes that grow ({@link PartPlan#partSize})
+ * so that one stream can outgrow 10,000 first-size parts. Whatever fails, the multipart
+ * upload is aborted; an abort that the backend cannot take at that moment is retried
+ * on the next upload and on close, and abandoned uploads are aborted at start-up.
+ *
+ * <p>SDK failures become {@link GatewayException}s: no response at all is
+ * {@link ErrorCode#BACKEND_UNAVAILABLE}, 403 is {@link ErrorCode#FORBIDDEN}, any other
+ * error answer (5xx, or a 200 whose body is an error, which the SDK reports as an
+ * error too) is {@link ErrorCode#BACKEND_FAILED}.
+ */
+public final class S3Storage implements Storage {
+    private static final Logger log = LoggerFactory.getLogger(S3Storage.class);
+
+    /**
+     * Attempts per request, the first included. Throttling, 5xx answers and reset
+     * connections are retried with the SDK's standard jittered backoff; part bodies sit
+     * in memory, so every request can be replayed. Five attempts ride out a few seconds
+     * of trouble without holding a failing transfer for long.
+     */
+    static final int MAX_ATTEMPTS = 5;
+    /** A heap buffer holds under 2 GiB; a part is never bigger than this. */
+    static final long MAX_BUFFER_SIZE = PartPlan.GIB;
+    /**
+     * Every attempt to send a body gets this long plus {@link #SLOWEST_BYTES_PER_SECOND}
+     * for its bytes. The socket timeout guards reads only: without this, a backend that
+     * keeps a connection open but stops reading would hold a part (and its buffer) for
+     * ever.
+     */
+    static final Duration ATTEMPT_TIMEOUT_BASE = Duration.ofSeconds(10);
+    /** The slowest upload that still counts as alive: 1 MiB/s. */
+    static final long SLOWEST_BYTES_PER_SECOND = PartPlan.MIB;
+    /** At least this many pooled connections; the budget may call for more. */
+    private static final int MIN_CONNECTIONS = 16;
+
+    private final String name;
+    private final String bucket;
+    private final String prefix;
+    private final long firstPartSize;
+    private final long partCeiling;
+    private final int partConcurrency;
+    private final MemoryBudget budget;
+    private final S3Client client;
+    private final ExecutorService executor;
+    /** Multipart uploads whose abort failed (backend unreachable): retried later. */
+    private final Queue<PendingAbort> pendingAborts = new ConcurrentLinkedQueue<>();
+
+    private record PendingAbort(String fullKey, String uploadId) {
+    }
+
+    private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Client client) {
+        this.name = cfg.name();
+        this.bucket = cfg.bucket();
+        this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
+        this.firstPartSize = shared.partSizeBytes();
+        this.partCeiling = Math.min(budget.capacityBytes(), MAX_BUFFER_SIZE);
+        this.partConcurrency = shared.partConcurrency();
+        this.budget = budget;
+        this.client = client;
+        this.executor = Executors.newCachedThreadPool(threads("s3-" + name + "-"));
+    }
+
+    /**
+     * Connects to the bucket of {@code cfg}, checks that it answers (HeadBucket) and
+     * aborts the multipart uploads under the prefix older than
+     * {@link StorageConfig#abandonedUploadAge()}.
+     *
+     * <p>{@link S3BackendConfig.Checksums#WHEN_REQUIRED} makes the SDK send and check
+     * checksums only where the S3 API demands them, for S3-compatible services that
+     * reject the SDK's newer default (CRC32 checksums on every upload, sent as
+     * aws-chunked trailers).
+     *
+     * @param budget the memory budget shared by all S3 backends
+     * @throws GatewayException {@link ErrorCode#BACKEND_UNAVAILABLE} with a one-line
+     *                          message naming the backend, bucket and endpoint when the
+     *                          bucket cannot be reached
+     */
+    public static S3Storage open(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
+        S3Client client = buildClient(cfg, shared, budget);
+        try {
+            client.headBucket(b -> b.bucket(cfg.bucket()));
+        } catch (SdkException e) {
+            client.close();
+            String where = cfg.endpoint() != null ? cfg.endpoint().toString() : "AWS region " + cfg.region();
+            throw ErrorCode.BACKEND_UNAVAILABLE.exception(cfg.name() + ": bucket " + cfg.bucket() + " at " + where
+                    + " is unreachable: " + reason(e), e);
+        }
+        S3Storage storage = new S3Storage(cfg, shared, budget, client);
+        storage.abortAbandonedUploads(shared.abandonedUploadAge());
+        return storage;
+    }
+
+    private static S3Client buildClient(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget) {
+        // Enough connections for every part the budget can hold in flight, plus reads.
+        long parts = budget.capacityBytes() / shared.partSizeBytes();
+        int connections = (int) Math.max(MIN_CONNECTIONS, Math.min(512, parts + MIN_CONNECTIONS));
+        S3ClientBuilder b = S3Client.builder()
+                .httpClientBuilder(Apache5HttpClient.builder().maxConnections(connections))
+                .region(Region.of(cfg.region() == null ? "us-east-1" : cfg.region()))
+                .forcePathStyle(cfg.pathStyle())
+                .credentialsProvider(credentials(cfg))
+                .overrideConfiguration(o -> o.retryStrategy(
+                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(MAX_ATTEMPTS).build()));
+        if (cfg.endpoint() != null) {
+            b.endpointOverride(cfg.endpoint());
+        }
+        if (cfg.checksums() == S3BackendConfig.Checksums.WHEN_REQUIRED) {
+            b.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                    .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+        }
+        return b.build();
+    }
+
+    private static AwsCredentialsProvider credentials(S3BackendConfig cfg) {
+        if (cfg.accessKey() != null && cfg.secretKey() != null) {
+            return StaticCredentialsProvider.create(AwsBasicCredentials.create(cfg.accessKey(), cfg.secretKey()));
+        }
+        return DefaultCredentialsProvider.builder().build();
+    }
+
+    private static ThreadFactory threads(String namePrefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, namePrefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    // ---- keys and errors ----
+
+    private String full(String key) {
+        return prefix + key;
+    }
+
+    /** The prefix of everything under the folder {@code dirKey}. */
+    private String under(String dirKey) {
+        return dirKey.isEmpty() ? prefix : prefix + dirKey + "/";
+    }
+
+    private String strip(String fullKey) {
+        return fullKey.substring(prefix.length());
+    }
+
+    private static String unquote(String etag) {
+        return etag != null && etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")
+                ? etag.substring(1, etag.length() - 1) : etag;
+    }
+
+    private static boolean isStatus(SdkException e, int status) {
+        return e instanceof S3Exception s && s.statusCode() == status;
+    }
+
+    /** Why a request failed, in one line. */
+    static String reason(SdkException e) {
+        if (e instanceof S3Exception s) {
+            String code = s.awsErrorDetails() != null ? s.awsErrorDetails().errorCode() : null;
+            String what = switch (s.statusCode()) {
+                case 403 -> "access denied";
+                case 404 -> "not found";
+                case 301 -> "it lies in another region";
+                default -> "HTTP " + s.statusCode();
+            };
+            return oneLine(what + (code != null ? " (" + code + ")" : ""));
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+        return oneLine(root == e ? message : message + " (" + e.getMessage() + ")");
+    }
+
+    private static String oneLine(String s) {
+        return s.replaceAll("\\s+", " ").trim();
+    }
+
+    /** The gateway error for a failed request; {@code what} says what was attempted. */
+    private GatewayException failure(String what, SdkException e) {
+        String message = name + ": " + what + " failed: ";
+        if (e instanceof SdkClientException) {
+            return ErrorCode.BACKEND_UNAVAILABLE.exception(message + "the backend did not answer: " + reason(e), e);
+        }
+        if (isStatus(e, 403)) {
+            return ErrorCode.FORBIDDEN.exception(message + reason(e), e);
+        }
+        return ErrorCode.BACKEND_FAILED.exception(message + reason(e), e);
+    }
+
+    // ---- reading ----
+
+    /** The object at {@code key}, or null: HeadObject only, folders not considered. */
+    private ObjectInfo headFile(String key) throws GatewayException {
+        if (key.isEmpty()) {
+            return null;
+        }
+        try {
+            HeadObjectResponse h = client.headObject(b -> b.bucket(bucket).key(full(key)));
+            long size = h.contentLength() != null ? h.contentLength() : 0L;
+            return ObjectInfo.file(key, size, h.lastModified() != null ? h.lastModified() : Instant.EPOCH,
+                    unquote(h.eTag()));
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (SdkException e) {
+            if (isStatus(e, 404)) {
+                return null;
+            }
+            throw failure("reading the attributes of " + key, e);
+        }
+    }
+
+    /** True when a marker or any object lies under {@code dirKey/}. */
+    private boolean isFolder(String dirKey) throws GatewayException {
+        if (dirKey.isEmpty()) {
+            return true;
+        }
+        try {
+            return !client.listObjectsV2(b -> b.bucket(bucket).prefix(under(dirKey)).maxKeys(1)).contents().isEmpty();
+        } catch (SdkException e) {
+            throw failure("listing " + dirKey, e);
+        }
+    }
+
+    @Override
+    public ObjectInfo stat(String key) throws IOException {
+        if (key.isEmpty()) {
+            return ObjectInfo.folder("", Instant.EPOCH);
+        }
+        ObjectInfo file = headFile(key);
+        if (file != null) {
+            return file;
+        }
+        return isFolder(key) ? ObjectInfo.folder(key, Instant.EPOCH) : null;
+    }
+
+    @Override
+    public InputStream read(String key, long offset, long length) throws IOException {
+        if (length == 0) {
+            return headFile(key) == null ? null : InputStream.nullInputStream();
+        }
+        GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(bucket).key(full(key));
+        if (offset > 0 || length > 0) {
+            request.range("bytes=" + offset + "-" + (length > 0 ? String.valueOf(offset + length - 1) : ""));
+        }
+        try {
+            ResponseInputStream<GetObjectResponse> in = client.getObject(request.build());
+            return new AbortingInputStream(in);
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (SdkException e) {
+            if (isStatus(e, 404)) {
+                return null;
+            }
+            if (isStatus(e, 416)) {
+                // The range starts at or after the end: nothing to read, if the object exists.
+                return headFile(key) == null ? null : InputStream.nullInputStream();
+            }
+            throw failure("reading " + key, e);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String dirKey) throws IOException {
+        String dir = under(dirKey);
+        // By key: a folder can come both as a common prefix and as its marker.
+        Map<String, ObjectInfo> entries = new TreeMap<>();
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(dir).delimiter("/").build();
+            for (ListObjectsV2Response page : client.listObjectsV2Paginator(request)) {
+                for (S3Object o : page.contents()) {
+                    if (o.key().endsWith("/")) {
+                        // A marker one level down; some S3-compatible services list it as content.
+                        if (!o.key().equals(dir)) {
+                            entries.putIfAbsent(o.key(), folder(o.key()));
+                        }
+                    } else {
+                        entries.put(o.key(), info(o));
+                    }
+                }
+                page.commonPrefixes().forEach(p -> entries.put(p.prefix(), folder(p.prefix())));
+            }
+        } catch (SdkException e) {
+            throw failure("listing " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
+        }
+        List<ObjectInfo> out = new ArrayList<>(entries.values());
+        out.sort(Comparator.comparing(ObjectInfo::name));
+        return out;
+    }
+
+    @Override
+    public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(under(dirKey)).build();
+            for (ListObjectsV2Response page : client.listObjectsV2Paginator(request)) {
+                for (S3Object o : page.contents()) {
+                    if (!o.key().endsWith("/")) {
+                        sink.accept(info(o));
+                    }
+                }
+            }
+        } catch (SdkException e) {
+            throw failure("listing everything under " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
+        }
+    }
+
+    /** The folder of a full prefix ending in "/". */
+    private ObjectInfo folder(String fullPrefix) {
+        String key = strip(fullPrefix);
+        return ObjectInfo.folder(key.substring(0, key.length() - 1), Instant.EPOCH);
+    }
+
+    private ObjectInfo info(S3Object o) {
+        return ObjectInfo.file(strip(o.key()), o.size(), o.lastModified() != null ? o.lastModified() : Instant.EPOCH,
+                unquote(o.eTag()));
+    }
+
+    /** Every object under {@code dir} (a full prefix ending in "/"), markers included. */
+    private List<S3Object> everythingUnder(String dir, String what) throws GatewayException {
+        List<S3Object> all = new ArrayList<>();
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(dir).build();
+            for (ListObjectsV2Response page : client.listObjectsV2Paginator(request)) {
+                all.addAll(page.contents());
+            }
+        } catch (SdkException e) {
+            throw failure("listing " + what, e);
+        }
+        return all;
+    }
+
+    // ---- changing ----
+
+    @Override
+    public boolean delete(String key) throws IOException {
+        if (headFile(key) == null) {
+            if (isFolder(key)) {
+                throw ErrorCode.CONFLICT.exception(key + " is a folder");
+            }
+            return false;
+        }
+        deleteFull(full(key), key);
+        return true;
+    }
+
+    private void deleteFull(String fullKey, String what) throws GatewayException {
+        try {
+            client.deleteObject(b -> b.bucket(bucket).key(fullKey));
+        } catch (SdkException e) {
+            throw failure("deleting " + what, e);
+        }
+    }
+
+    @Override
+    public void move(String from, String to) throws IOException {
+        if (from.equals(to)) {
+            if (stat(from) == null) {
+                throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + from);
+            }
+            return;
+        }
+        if (to.startsWith(from + "/") || from.isEmpty()) {
+            throw ErrorCode.CONFLICT.exception("a folder cannot move into itself");
+        }
+        ObjectInfo source = headFile(from);
+        if (source != null) {
+            if (isFolder(to)) {
+                throw ErrorCode.CONFLICT.exception("a folder exists at " + to);
+            }
+            copy(full(from), full(to), source.size());
+            deleteFull(full(from), from);
+            return;
+        }
+        String fromDir = under(from);
+        List<S3Object> objects = everythingUnder(fromDir, from);
+        if (objects.isEmpty()) {
+            throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + from);
+        }
+        if (headFile(to) != null) {
+            throw ErrorCode.CONFLICT.exception("a file exists at " + to);
+        }
+        // Copy everything first, so that a failure part-way leaves the source whole.
+        String toDir = under(to);
+        for (S3Object o : objects) {
+            copy(o.key(), toDir + o.key().substring(fromDir.length()), o.size());
+        }
+        for (S3Object o : objects) {
+            deleteFull(o.key(), strip(o.key()));
+        }
+    }
+
+    /** A server-side copy: one CopyObject up to 5 GiB, a multipart copy above. */
+    private void copy(String fromFull, String toFull, long size) throws GatewayException {
+        String what = "copying " + strip(fromFull) + " to " + strip(toFull);
+        if (size <= PartPlan.MAX_PART_SIZE) {
+            try {
+                client.copyObject(b -> b.sourceBucket(bucket).sourceKey(fromFull).destinationBucket(bucket).destinationKey(toFull));
+            } catch (SdkException e) {
+                throw failure(what, e);
+            }
+            return;
+        }
+        String uploadId;
+        try {
+            uploadId = client.createMultipartUpload(b -> b.bucket(bucket).key(toFull)).uploadId();
+        } catch (SdkException e) {
+            throw failure(what, e);
+        }
+        try {
+            Map<Integer, CompletedPart> done = new ConcurrentSkipListMap<>();
+            Semaphore inFlight = new Semaphore(partConcurrency);
+            List<Future<?>> futures = new ArrayList<>();
+            for (PartPlan.CopyPart part : PartPlan.copyParts(size)) {
+                inFlight.acquireUninterruptibly();
+                futures.add(executor.submit(() -> {
+                    try {
+                        UploadPartCopyResponse r = client.uploadPartCopy(b -> b.sourceBucket(bucket).sourceKey(fromFull)
+                                .destinationBucket(bucket).destinationKey(toFull).uploadId(uploadId)
+                                .partNumber(part.number()).copySourceRange(part.range()));
+                        done.put(part.number(), CompletedPart.builder().partNumber(part.number())
+                                .eTag(r.copyPartResult().eTag()).build());
+                    } finally {
+                        inFlight.release();
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+            client.completeMultipartUpload(b -> b.bucket(bucket).key(toFull).uploadId(uploadId)
+                    .multipartUpload(m -> m.parts(done.values())));
+        } catch (SdkException | InterruptedException | ExecutionException e) {
+            abortQuietly(toFull, uploadId);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            if (cause instanceof SdkException s) {
+                throw failure(what, s);
+            }
+            throw ErrorCode.BACKEND_FAILED.exception(name + ": " + what + " failed: " + cause, cause);
+        }
+    }
+
+    @Override
+    public void makeFolder(String dirKey) throws IOException {
+        if (dirKey.isEmpty()) {
+            return;
+        }
+        if (headFile(dirKey) != null) {
+            throw ErrorCode.CONFLICT.exception("a file exists at " + dirKey);
+        }
+        try {
+            client.putObject(b -> b.bucket(bucket).key(under(dirKey)), RequestBody.empty());
+        } catch (SdkException e) {
+            throw failure("making the folder " + dirKey, e);
+        }
+    }
+
+    @Override
+    public boolean removeFolder(String dirKey) throws IOException {
+        String dir = under(dirKey);
+        List<S3Object> found;
+        try {
+            found = client.listObjectsV2(b -> b.bucket(bucket).prefix(dir).maxKeys(2)).contents();
+        } catch (SdkException e) {
+            throw failure("listing " + dirKey, e);
+        }
+        boolean marker = found.stream().anyMatch(o -> o.key().equals(dir));
+        if (found.stream().anyMatch(o -> !o.key().equals(dir))) {
+            throw ErrorCode.NOT_EMPTY.exception("the folder " + dirKey + " is not empty");
+        }
+        if (!marker) {
+            if (headFile(dirKey) != null) {
+                throw ErrorCode.CONFLICT.exception(dirKey + " is a file, not a folder");
+            }
+            return false;
+        }
+        deleteFull(dir, "the folder " + dirKey);
+        return true;
+    }
+
+    // ---- uploads ----
+
+    @Override
+    public Upload create(String key) throws IOException {
+        retryPendingAborts();
+        if (isFolder(key)) {
+            // As on local disk: a file and a folder of the same name would confuse every client.
+            throw ErrorCode.CONFLICT.exception("a folder exists at " + (key.isEmpty() ? "the root" : key));
+        }
+        return new S3Upload(key);
+    }
+
+    private void abortQuietly(String fullKey, String uploadId) {
+        try {
+            client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
+        } catch (SdkException e) {
+            if (isStatus(e, 404)) {
+                return; // already gone
+            }
+            if (e instanceof SdkClientException) {
+                // Unreachable for now: try again once it may be back.
+                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", name, strip(fullKey), uploadId, reason(e));
+                pendingAborts.add(new PendingAbort(fullKey, uploadId));
+            } else {
+                // Refused: retrying will not help; the start-up clean-up gets it eventually.
+                log.warn("{}: could not abort the upload of {} ({}): {}", name, strip(fullKey), uploadId, reason(e));
+            }
+        }
+    }
+
+    /** Aborts what could not be aborted before, e.g. while the backend was down. */
+    private void retryPendingAborts() {
+        for (int n = pendingAborts.size(); n > 0; n--) {
+            PendingAbort p = pendingAborts.poll();
+            if (p == null) {
+                return;
+            }
+            abortQuietly(p.fullKey(), p.uploadId());
+        }
+    }
+
+    /** Aborts the incomplete multipart uploads under the prefix initiated before {@code age} ago. */
+    int abortAbandonedUploads(Duration age) {
+        int aborted = 0;
+        try {
+            for (MultipartUpload u : client.listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(prefix)).uploads()) {
+                // The age as of when the page arrived, not when listing began.
+                Instant cutoff = Instant.now().minus(age);
+                if (u.initiated() != null && !u.initiated().isAfter(cutoff)) {
+                    client.abortMultipartUpload(b -> b.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+                    aborted++;
+                }
+            }
+        } catch (SdkException e) {
+            log.warn("{}: could not clean up abandoned multipart uploads: {}", name, reason(e));
+        }
+        log.info("{}: aborted {} incomplete multipart uploads older than {}", name, aborted, age);
+        return aborted;
+    }
+
+    @Override
+    public void close() {
+        retryPendingAborts();
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        client.close();
+    }
+
+    /** How long one attempt to send {@code bytes} may take before it is abandoned and retried. */
+    static Duration attemptTimeout(long bytes) {
+        return ATTEMPT_TIMEOUT_BASE.plusSeconds(bytes / SLOWEST_BYTES_PER_SECOND);
+    }
+
+    /** A request body over the filled part of a buffer; replayable for retries, never copied whole. */
+    private static RequestBody body(ByteBuffer filled) {
+        int length = filled.limit();
+        return RequestBody.fromContentProvider(() -> new ByteBufferInputStream(filled.duplicate().position(0).limit(length)),
+                length, "application/octet-stream");
+    }
+
+    /** Reads a buffer (direct or not) without copying it first. */
+    private static final class ByteBufferInputStream extends java.io.InputStream {
+        private final ByteBuffer buf;
+
+        ByteBufferInputStream(ByteBuffer buf) {
+            this.buf = buf;
+        }
+
+        @Override
+        public int read() {
+            return buf.hasRemaining() ? buf.get() & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (!buf.hasRemaining()) {
+                return len == 0 ? 0 : -1;
+            }
+            int n = Math.min(len, buf.remaining());
+            buf.get(b, off, n);
+            return n;
+        }
+
+        @Override
+        public int available() {
+            return buf.remaining();
+        }
+    }
+
+    private enum State { OPEN, COMMITTED, ABORTED }
+
+    /**
+     * One upload: a part buffer being filled by the writer and the parts in flight on the
+     * executor. The writer's methods are synchronized, so an {@link #abort()} from another
+     * thread waits for a write blocked on the budget; part tasks report back through
+     * {@link #parts} and {@link #partFailure}. An abort waits for the parts in flight, so
+     * that none lands after the AbortMultipartUpload.
+     */
+    private final class S3Upload implements Upload {
+        private final String key;
+        private final String fullKey;
+        /** Permits for parts in flight; all free means none is running. */
+        private final Semaphore inFlight = new Semaphore(partConcurrency);
+        private final Map<Integer, CompletedPart> parts = new ConcurrentSkipListMap<>();
+        private final AtomicReference<GatewayException> partFailure = new AtomicReference<>();
+        private volatile State state = State.OPEN;
+        private ByteBuffer buffer;
+        private int partsSent;
+        private long written;
+        private String uploadId;
+
+        S3Upload(String key) {
+            this.key = key;
+            this.fullKey = full(key);
+        }
+
+        @Override
+        public synchronized void write(ByteBuffer src) throws IOException {
+            ensureOpen();
+            failIfAPartFailed();
+            while (src.hasRemaining()) {
+                if (buffer != null && !buffer.hasRemaining()) {
+                    // More is coming, so the full buffer is not the whole body: send it as a part.
+                    sendPart();
+                }
+                if (buffer == null) {
+                    buffer = acquire((int) PartPlan.partSize(partsSent + 1, firstPartSize, partCeiling));
+                }
+                int n = Math.min(buffer.remaining(), src.remaining());
+                buffer.put(buffer.position(), src, src.position(), n);
+                buffer.position(buffer.position() + n);
+                src.position(src.position() + n);
+                written += n;
+            }
+        }
+
+        private ByteBuffer acquire(int size) throws IOException {
+            try {
+                return budget.acquire(size);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                abort();
+                throw new InterruptedIOException("interrupted while waiting for memory to upload " + key);
+            }
+        }
+
+        private void ensureOpen() throws IOException {
+            if (state != State.OPEN) {
+                throw new IOException("the upload of " + key + " is already " + (state == State.COMMITTED ? "committed" : "aborted"));
+            }
+        }
+
+        private void failIfAPartFailed() throws GatewayException {
+            GatewayException failed = partFailure.get();
+            if (failed != null) {
+                abort();
+                throw failed;
+            }
+        }
+
+        private void sendPart() throws IOException {
+            if (uploadId == null) {
+                try {
+                    uploadId = client.createMultipartUpload(b -> b.bucket(bucket).key(fullKey)).uploadId();
+                } catch (SdkException e) {
+                    abort();
+                    throw failure("starting the upload of " + key, e);
+                }
+            }
+            try {
+                inFlight.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                abort();
+                throw new InterruptedIOException("interrupted while uploading " + key);
+            }
+            int number = ++partsSent;
+            ByteBuffer part = buffer;
+            buffer = null;
+            part.flip();
+            executor.execute(() -> uploadPart(number, part));
+            failIfAPartFailed();
+        }
+
+        /** Runs on the executor; always gives the buffer and the permit back. */
+        private void uploadPart(int number, ByteBuffer part) {
+            try {
+                if (state == State.ABORTED || partFailure.get() != null) {
+                    return;
+                }
+                UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
+                        .partNumber(number).contentLength((long) part.limit())
+                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(part.limit()))), body(part));
+                parts.put(number, CompletedPart.builder().partNumber(number).eTag(r.eTag())
+                        .checksumCRC32(r.checksumCRC32()).checksumCRC32C(r.checksumCRC32C())
+                        .checksumCRC64NVME(r.checksumCRC64NVME()).checksumSHA1(r.checksumSHA1())
+                        .checksumSHA256(r.checksumSHA256()).build());
+            } catch (SdkException e) {
+                partFailure.compareAndSet(null, failure("uploading part " + number + " of " + key, e));
+            } catch (RuntimeException e) {
+                partFailure.compareAndSet(null, ErrorCode.INTERNAL.exception(
+                        name + ": uploading part " + number + " of " + key + " failed: " + e, e));
+            } finally {
+                budget.release(part);
+                inFlight.release();
+            }
+        }
+
+        /** Waits until no part is in flight. */
+        private void awaitParts() {
+            inFlight.acquireUninterruptibly(partConcurrency);
+            inFlight.release(partConcurrency);
+        }
+
+        @Override
+        public long written() {
+            return written;
+        }
+
+        @Override
+        public synchronized ObjectInfo commit() throws IOException {
+            ensureOpen();
+            failIfAPartFailed();
+            String etag;
+            try {
+                if (uploadId == null) {
+                    etag = putWhole();
+                } else {
+                    if (buffer != null && buffer.position() > 0) {
+                        sendPart();
+                    }
+                    awaitParts();
+                    failIfAPartFailed();
+                    if (parts.size() != partsSent) {
+                        throw ErrorCode.INTERNAL.exception(name + ": " + parts.size() + " of " + partsSent
+                                + " parts of " + key + " were confirmed");
+                    }
+                    etag = client.completeMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
+                            .multipartUpload(m -> m.parts(parts.values()))).eTag();
+                }
+            } catch (SdkException e) {
+                abort();
+                throw failure("completing the upload of " + key, e);
+            } catch (IOException | RuntimeException e) {
+                abort();
+                throw e;
+            }
+            state = State.COMMITTED;
+            log.debug("{}: stored {} ({} bytes, {} parts)", name, key, written, partsSent);
+            try {
+                ObjectInfo info = headFile(key);
+                if (info != null) {
+                    return info;
+                }
+            } catch (GatewayException | RuntimeException e) {
+                // Stored all the same: answer with what is known.
+                log.debug("{}: could not read back {}: {}", name, key, e.toString());
+            }
+            return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
+        }
+
+        /** The whole body in one PutObject: it ended within the first part. */
+        private String putWhole() {
+            ByteBuffer whole = buffer;
+            buffer = null;
+            try {
+                if (whole == null) {
+                    return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength(0L), RequestBody.empty()).eTag();
+                }
+                whole.flip();
+                return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength((long) whole.limit())
+                        .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(whole.limit()))), body(whole)).eTag();
+            } finally {
+                if (whole != null) {
+                    budget.release(whole);
+                }
+            }
+        }
+
+        @Override
+        public synchronized void abort() {
+            if (state != State.OPEN) {
+                return;
+            }
+            state = State.ABORTED;
+            if (buffer != null) {
+                budget.release(buffer);
+                buffer = null;
+            }
+            // Parts still running would otherwise land after the abort and linger.
+            awaitParts();
+            if (uploadId != null) {
+                abortQuietly(fullKey, uploadId);
+            }
+        }
+    }
+}
