@@ -177,6 +177,12 @@ class Memory:
             self.peak_kib = max(self.peak_kib, sum(pss_kib(p) for p in pids))
         return False
 
+    def current_mib(self):
+        """What the server holds now: VmRSS of a single process, else the summed PSS of the tree."""
+        if self.single:
+            return status_kib(self.roots[0], "VmRSS") / 1024.0
+        return sum(pss_kib(p) for p in tree(self.roots)) / 1024.0
+
     @property
     def mib(self):
         return self.peak_kib / 1024.0
@@ -836,13 +842,14 @@ force_path_style = true
                 raise BenchError("idle connections to %s: %s %s" % ("+".join(t.name for t in targets), line, p.stderr.read().strip()))
             t1 = time.monotonic()
             time.sleep(3)   # let the servers settle with every connection open
+            held = m.current_mib()
             p.stdin.close()
             tail = p.stdout.read().strip()
             p.wait(60)
         expect = self.idle_n * ((1 if ftp_t else 0) + (1 if http_t else 0))
         if tail != "closed %d alive" % expect:
             raise BenchError("idle connections to %s: %s (expected %d alive)" % ("+".join(t.name for t in targets), tail, expect))
-        return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=0, files=expect, rss_mib=m.mib)
+        return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=0, files=expect, rss_mib=m.mib, held_mib=held)
 
     # ---- plan ------------------------------------------------------------------
 
@@ -908,7 +915,8 @@ force_path_style = true
                 for sid, ts, ftp_t, http_t, path in self.idle_plan:
                     res = self.w_idle(ts, ftp_t, http_t, path, r)
                     self.results.setdefault(("idle", sid), []).append(res)
-                    log("idle           run %d %-24s %d connections in %.2f s, rss %6.1f MiB" % (r, sid, res["files"], res["seconds"], res["rss_mib"]))
+                    log("idle           run %d %-24s %d connections in %.2f s, rss %6.1f MiB peak, %6.1f MiB held"
+                        % (r, sid, res["files"], res["seconds"], res["rss_mib"], res["held_mib"]))
         self.P, self.T = P, T
 
     # ---- report ------------------------------------------------------------------
@@ -970,15 +978,17 @@ force_path_style = true
             lines.append("Idle connections (%d FTP sessions logged in + %d HTTP keep-alive connections, each after one request):"
                          % (self.idle_n, self.idle_n))
             lines.append("")
-            lines.append("| system | connections held | peak RSS MiB (median) | target | met |")
-            lines.append("| --- | ---: | ---: | --- | --- |")
-            g = med([x["rss_mib"] for x in self.results[("idle", "gw-idle")]])
-            v = med([x["rss_mib"] for x in self.results[("idle", "vsftpd-idle")]])
-            n = med([x["rss_mib"] for x in self.results[("idle", "nginx-idle")]])
-            lines.append("| gateway (FTP + HTTP, one process) | %d | %.0f | < 512 MiB | %s |" % (2 * self.idle_n, g, "yes" if g < 512 else "**no**"))
-            lines.append("| vsftpd (FTP) | %d | %.0f | | |" % (self.idle_n, v))
-            lines.append("| nginx (HTTP) | %d | %.0f | | |" % (self.idle_n, n))
-            lines.append("| vsftpd + nginx together | %d | %.0f | | |" % (2 * self.idle_n, v + n))
+            lines.append("| system | connections held | peak RSS MiB | RSS MiB while held | seconds to open them | target | met |")
+            lines.append("| --- | ---: | ---: | ---: | ---: | --- | --- |")
+            I = lambda sid, k: med([x[k] for x in self.results[("idle", sid)]])
+            g = I("gw-idle", "rss_mib")
+            lines.append("| gateway (FTP + HTTP, one process) | %d | %.0f | %.0f | %.1f | < 512 MiB | %s |" % (
+                2 * self.idle_n, g, I("gw-idle", "held_mib"), I("gw-idle", "seconds"), "yes" if g < 512 else "**no**"))
+            for sid, name in (("vsftpd-idle", "vsftpd (FTP)"), ("nginx-idle", "nginx (HTTP)")):
+                lines.append("| %s | %d | %.0f | %.0f | %.1f | | |" % (name, self.idle_n, I(sid, "rss_mib"), I(sid, "held_mib"), I(sid, "seconds")))
+            lines.append("| vsftpd + nginx together | %d | %.0f | %.0f | | | |" % (
+                2 * self.idle_n, I("vsftpd-idle", "rss_mib") + I("nginx-idle", "rss_mib"),
+                I("vsftpd-idle", "held_mib") + I("nginx-idle", "held_mib")))
             verdicts.append(("idle connections", "gateway", "peak RSS %.0f MiB" % g, None, 512, g < 512))
         par_rss = []
         for wid in ("par-local", "par-s3"):
