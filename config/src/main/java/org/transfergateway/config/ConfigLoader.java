@@ -49,13 +49,14 @@ public final class ConfigLoader {
      */
     public static GatewayConfig defaults(Path dataDir) {
         return new GatewayConfig(
-                new FtpConfig(true, "127.0.0.1", 2121, DEFAULT_PASSIVE_PORTS, "127.0.0.1", Duration.ofMinutes(5), 1000),
+                new FtpConfig(true, "127.0.0.1", 2121, DEFAULT_PASSIVE_PORTS, "127.0.0.1", Duration.ofMinutes(5)),
                 new HttpConfig(true, "127.0.0.1", 8080, 16 * 1024, Duration.ofMinutes(5)),
                 new StorageConfig(List.of(new LocalBackendConfig("local", dataDir.resolve("files"))),
                         DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, DEFAULT_PART_CONCURRENCY, Duration.ofDays(1)),
-                List.of(new UserConfig("demo", "demo", null, "local", "/demo", true)),
+                List.of(new UserConfig("demo", "demo", null, "local", "/demo", true, UserPolicy.UNLIMITED)),
                 new LedgerConfig(dataDir.toString()),
                 SecurityConfig.DEFAULTS,
+                LimitsConfig.DEFAULTS,
                 dataDir,
                 Duration.ofSeconds(30),
                 true);
@@ -91,12 +92,13 @@ public final class ConfigLoader {
         LedgerConfig ledger = new LedgerConfig(ledgerNode.string("url", dataDir.toString()));
         ledgerNode.rejectUnknownKeys();
         SecurityConfig security = security(root.child("security"));
+        LimitsConfig limits = limits(root.child("limits"));
         Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, storage, users, ledger, security, dataDir, grace, false);
+        return new GatewayConfig(ftp, http, storage, users, ledger, security, limits, dataDir, grace, false);
     }
 
     private FtpConfig ftp(ConfigNode n) {
@@ -107,8 +109,7 @@ public final class ConfigLoader {
                 n.integer("port", 2121, 0, 65535),
                 n.parsed("passive-ports", DEFAULT_PASSIVE_PORTS, PortRange::parse),
                 n.string("passive-address", host),
-                positive(n, "idle-timeout", Duration.ofMinutes(5)),
-                n.integer("max-connections", 1000, 1, 1_000_000));
+                positive(n, "idle-timeout", Duration.ofMinutes(5)));
         n.rejectUnknownKeys();
         return c;
     }
@@ -132,6 +133,47 @@ public final class ConfigLoader {
                 positive(n, "ban-duration", d.banDuration()));
         n.rejectUnknownKeys();
         return c;
+    }
+
+    private static LimitsConfig limits(ConfigNode n) {
+        LimitsConfig d = LimitsConfig.DEFAULTS;
+        int max = n.integer("max-connections", d.maxConnections(), 1, 1_000_000);
+        LimitsConfig c = new LimitsConfig(
+                max,
+                n.integer("max-connections-per-address", Math.min(max, d.maxConnectionsPerAddress()), 1, max),
+                n.parsed("min-transfer-rate", d.minTransferRate(), Units::parseSize),
+                positive(n, "rate-grace", d.rateGrace()),
+                n.parsed("max-upload-size", d.maxUploadBytes(), Units::parseSize));
+        n.rejectUnknownKeys();
+        return c;
+    }
+
+    private static UserPolicy policy(ConfigNode u) {
+        String access = u.string("access", "read-write");
+        boolean read;
+        boolean write;
+        switch (access) {
+            case "read-write" -> { read = true; write = true; }
+            case "read-only" -> { read = true; write = false; }
+            case "write-only" -> { read = false; write = true; }
+            default -> throw new ConfigException(u.path("access"), access + " is not read-write, read-only or write-only");
+        }
+        ConfigNode quota = u.child("quota");
+        UserPolicy p = new UserPolicy(read, write, u.bool("delete", write),
+                quota.parsed("bytes", 0L, Units::parseSize),
+                quota.parsed("files", 0L, v -> {
+                    try {
+                        long n = Long.parseLong(v.trim());
+                        if (n < 0) {
+                            throw new NumberFormatException();
+                        }
+                        return n;
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException(v + " is not a number of files");
+                    }
+                }));
+        quota.rejectUnknownKeys();
+        return p;
     }
 
     private static String host(ConfigNode n, String fallback) {
@@ -268,7 +310,7 @@ public final class ConfigLoader {
                 throw new ConfigException(u.path("home"), home + " is not an absolute path without . or ..");
             }
             home = "/" + String.join("/", java.util.Arrays.stream(home.split("/")).filter(s -> !s.isEmpty()).toList());
-            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false)));
+            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false), policy(u)));
             u.rejectUnknownKeys();
         }
         if (users.isEmpty()) {

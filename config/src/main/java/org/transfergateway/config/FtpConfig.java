@@ -14,6 +14,5 @@ public record FtpConfig(
         int port,
         PortRange passivePorts,
         String passiveAddress,
-        Duration idleTimeout,
-        int maxConnections) {
+        Duration idleTimeout) {
 }

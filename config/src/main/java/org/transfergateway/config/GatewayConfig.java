@@ -18,6 +18,7 @@ public record GatewayConfig(
         List<UserConfig> users,
         LedgerConfig ledger,
         SecurityConfig security,
+        LimitsConfig limits,
         Path dataDir,
         java.time.Duration shutdownGrace,
         boolean demo) {

@@ -8,6 +8,7 @@ package org.transfergateway.config;
  * @param backend      the name of the backend holding the user's files
  * @param home         where "/" of this user lies in the backend, starting with "/"
  * @param admin        admins read every user's statistics and the metrics
+ * @param policy       the user's permissions and quota
  */
 public record UserConfig(
         String name,
@@ -15,7 +16,8 @@ public record UserConfig(
         String passwordHash,
         String backend,
         String home,
-        boolean admin) {
+        boolean admin,
+        UserPolicy policy) {
 
     @Override
     public String toString() {

@@ -77,7 +77,7 @@ public final class Gateway implements AutoCloseable {
             g.metrics.bindBackends(backends.keySet());
             Accounts accounts = new Accounts(config, backends, meter);
             if (config.ftp().enabled()) {
-                g.ftp = new FtpFrontEnd(config.ftp(), accounts);
+                g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts);
                 g.open.add(g.ftp);
                 g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), g.ftp::start);
                 log.info("listening: ftp on {}:{} (passive ports {}, announced as {})", config.ftp().host(),

@@ -26,7 +26,7 @@ class CommandLineTest {
     record Result(int status, String out, String err) {
     }
 
-    private static synchronized Result run(String stdin, String... args) {
+    static synchronized Result run(String stdin, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         InputStream oldIn = System.in;

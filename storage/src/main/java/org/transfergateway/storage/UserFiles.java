@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.List;
+import org.transfergateway.config.UserPolicy;
 import org.transfergateway.storage.meter.Direction;
 import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.storage.meter.StoredChange;
@@ -25,13 +26,39 @@ public final class UserFiles {
     private final String home;
     private final Protocol protocol;
     private final TransferMeter meter;
+    private final UserPolicy policy;
+    private final long maxUploadBytes;
 
-    public UserFiles(Storage backend, String user, String home, Protocol protocol, TransferMeter meter) {
+    /**
+     * @param policy         what the user may do; refusals are {@link ErrorCode#FORBIDDEN},
+     *                       a quota or size overrun {@link ErrorCode#TOO_LARGE}
+     * @param maxUploadBytes the largest file one upload may write, 0 for no limit
+     */
+    public UserFiles(Storage backend, String user, String home, Protocol protocol, TransferMeter meter,
+                     UserPolicy policy, long maxUploadBytes) {
         this.backend = backend;
         this.user = user;
         this.home = home;
         this.protocol = protocol;
         this.meter = meter;
+        this.policy = policy;
+        this.maxUploadBytes = maxUploadBytes;
+    }
+
+    public UserFiles(Storage backend, String user, String home, Protocol protocol, TransferMeter meter) {
+        this(backend, user, home, protocol, meter, UserPolicy.UNLIMITED, 0);
+    }
+
+    private void require(boolean allowed, String what) throws GatewayException {
+        if (!allowed) {
+            throw ErrorCode.FORBIDDEN.exception(user + " may not " + what);
+        }
+    }
+
+    /** Bytes the user may still add, or Long.MAX_VALUE without a quota. */
+    private long quotaRoom() {
+        return policy.quotaBytes() <= 0 ? Long.MAX_VALUE
+                : Math.max(0, policy.quotaBytes() - meter.storedOf(backend.name(), user).bytes());
     }
 
     public String user() {
@@ -62,6 +89,7 @@ public final class UserFiles {
 
     /** The entries of the folder {@code path}; NOT_FOUND when it is neither a folder nor the home. */
     public List<ObjectInfo> list(String path) throws IOException {
+        require(policy.read(), "list folders");
         String p = path(path);
         ObjectInfo dir = stat(p);
         if (dir == null) {
@@ -84,11 +112,22 @@ public final class UserFiles {
      * {@code keep = size}). Only the client's bytes count as transferred.
      */
     public Inbound upload(String path, long keep) throws IOException {
+        require(policy.write(), "upload");
         String p = path(path);
         if (p.equals("/")) {
             throw ErrorCode.CONFLICT.exception("the home folder cannot be written as a file");
         }
         String key = key(p);
+        if (!policy.delete()) {
+            ObjectInfo existing = backend.stat(key);
+            if (existing != null && !existing.folder() && keep < existing.size()) {
+                throw ErrorCode.FORBIDDEN.exception(user + " may not replace " + p + ": it may not delete");
+            }
+        }
+        if (policy.quotaFiles() > 0 && meter.storedOf(backend.name(), user).objects() >= policy.quotaFiles()
+                && backend.stat(key) == null) {
+            throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaFiles() + " files is used up");
+        }
         Upload upload = backend.create(key);
         Transfer t = null;
         try {
@@ -122,6 +161,7 @@ public final class UserFiles {
      * {@code length < 0} means to the end. NOT_FOUND when there is no such file.
      */
     public Outbound download(String path, long offset, long length) throws IOException {
+        require(policy.read(), "download");
         String p = path(path);
         String key = key(p);
         ObjectInfo info = backend.stat(key);
@@ -150,6 +190,7 @@ public final class UserFiles {
 
     /** Deletes the file at {@code path}; NOT_FOUND when there is none. */
     public void delete(String path) throws IOException {
+        require(policy.delete(), "delete");
         String p = path(path);
         String key = key(p);
         ObjectInfo old = backend.stat(key);
@@ -167,6 +208,7 @@ public final class UserFiles {
 
     /** Renames a file or folder; a file already at {@code to} is replaced. */
     public void move(String from, String to) throws IOException {
+        require(policy.write(), "rename");
         String f = path(from);
         String t = path(to);
         if (f.equals("/") || t.equals("/")) {
@@ -180,6 +222,7 @@ public final class UserFiles {
         if (replaced != null && replaced.folder()) {
             throw ErrorCode.CONFLICT.exception("a folder exists at " + t);
         }
+        require(replaced == null || policy.delete(), "replace " + t + " by renaming: it may not delete");
         backend.move(key(f), key(t));
         if (replaced != null && !source.folder()) {
             meter.changed(new StoredChange(backend.name(), user, -replaced.size(), -1));
@@ -187,6 +230,7 @@ public final class UserFiles {
     }
 
     public void makeFolder(String path) throws IOException {
+        require(policy.write(), "make folders");
         String p = path(path);
         ObjectInfo existing = stat(p);
         if (existing != null) {
@@ -196,6 +240,7 @@ public final class UserFiles {
     }
 
     public void removeFolder(String path) throws IOException {
+        require(policy.delete(), "remove folders");
         String p = path(path);
         if (p.equals("/")) {
             throw ErrorCode.CONFLICT.exception("the home folder cannot be removed");
@@ -220,17 +265,27 @@ public final class UserFiles {
         private final String key;
         private final Upload upload;
         private final Transfer transfer;
+        /** Bytes this upload may write in all (kept ones included): the smaller of quota room and size limit. */
+        private final long limit;
         private boolean replaced;
 
         private Inbound(String key, Upload upload, Transfer transfer) {
             this.key = key;
             this.upload = upload;
             this.transfer = transfer;
+            long room = quotaRoom();
+            this.limit = maxUploadBytes > 0 ? Math.min(room, maxUploadBytes) : room;
         }
 
         @Override
         public void write(ByteBuffer src) throws IOException {
             int n = src.remaining();
+            if (upload.written() + n > limit) {
+                // Refused before the bytes reach storage; the caller's abort leaves nothing.
+                throw ErrorCode.TOO_LARGE.exception(maxUploadBytes > 0 && limit == maxUploadBytes
+                        ? "the file is larger than the limit of " + maxUploadBytes + " bytes"
+                        : "the quota of " + policy.quotaBytes() + " bytes would be exceeded");
+            }
             try {
                 upload.write(src);
             } finally {
@@ -260,6 +315,7 @@ public final class UserFiles {
             try {
                 ObjectInfo old = backend.stat(key);
                 replaced = old != null && !old.folder();
+                checkQuotaAtCommit(replaced ? old.size() : 0, replaced);
                 info = upload.commit();
                 change = replaced
                         ? new StoredChange(backend.name(), user, info.size() - old.size(), 0)
@@ -277,6 +333,17 @@ public final class UserFiles {
         public void abort() {
             upload.abort();
             meter.end(transfer, false, null);
+        }
+
+        /** Other uploads of the same user may have finished meanwhile: the quota is checked again, exactly. */
+        private void checkQuotaAtCommit(long replacedSize, boolean replacing) throws GatewayException {
+            var stored = meter.storedOf(backend.name(), user);
+            if (policy.quotaBytes() > 0 && stored.bytes() - replacedSize + upload.written() > policy.quotaBytes()) {
+                throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaBytes() + " bytes would be exceeded");
+            }
+            if (policy.quotaFiles() > 0 && !replacing && stored.objects() + 1 > policy.quotaFiles()) {
+                throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaFiles() + " files is used up");
+            }
         }
     }
 

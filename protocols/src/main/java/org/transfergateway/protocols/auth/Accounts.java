@@ -29,9 +29,11 @@ public final class Accounts {
     private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
 
     private final LoginGuard guard;
+    private final long maxUploadBytes;
 
     public Accounts(GatewayConfig config, Map<String, Storage> backends, TransferMeter meter) {
         this.guard = new LoginGuard(config.security(), java.time.Clock.systemUTC());
+        this.maxUploadBytes = config.limits().maxUploadBytes();
         for (UserConfig u : config.users()) {
             if (u.passwordHash() != null && !Passwords.isHash(u.passwordHash())) {
                 throw new ConfigException("users: " + u.name() + ": password-hash is not the output of hash-password");
@@ -98,7 +100,7 @@ public final class Accounts {
         if (backend == null) {
             throw new IllegalStateException("no backend " + user.backend() + " for " + user.name());
         }
-        return new UserFiles(backend, user.name(), user.home(), protocol, meter);
+        return new UserFiles(backend, user.name(), user.home(), protocol, meter, user.policy(), maxUploadBytes);
     }
 
     public TransferMeter meter() {

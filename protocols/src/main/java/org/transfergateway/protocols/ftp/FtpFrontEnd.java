@@ -11,6 +11,7 @@ import org.apache.ftpserver.ftplet.FtpException;
 import org.apache.ftpserver.listener.Listener;
 import org.apache.ftpserver.listener.ListenerFactory;
 import org.transfergateway.config.FtpConfig;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.command.FtpCommands;
 
@@ -21,12 +22,14 @@ import org.transfergateway.protocols.ftp.command.FtpCommands;
  */
 public final class FtpFrontEnd implements AutoCloseable {
     private final FtpConfig config;
+    private final LimitsConfig limits;
     private final Accounts accounts;
     private FtpServer server;
     private Listener listener;
 
-    public FtpFrontEnd(FtpConfig config, Accounts accounts) {
+    public FtpFrontEnd(FtpConfig config, LimitsConfig limits, Accounts accounts) {
         this.config = config;
+        this.limits = limits;
         this.accounts = accounts;
     }
 
@@ -51,7 +54,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         ConnectionConfigFactory connections = new ConnectionConfigFactory();
         connections.setAnonymousLoginEnabled(false);
         connections.setMaxAnonymousLogins(0);
-        connections.setMaxLogins(config.maxConnections());
+        connections.setMaxLogins(limits.maxConnections());
         connections.setMaxThreads(0);
         connections.setLoginFailureDelay((int) Math.min(Integer.MAX_VALUE, accounts.guard().failureDelay().toMillis()));
 
@@ -65,7 +68,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.setFileSystem(GatewayFileSystem.factory(accounts));
         sf.setCommandFactory(commands.createCommandFactory());
         // MINA changes this map when it stops: it must be mutable.
-        sf.setFtplets(new java.util.LinkedHashMap<>(Map.of("gateway", new GatewayFtplet(accounts.guard()))));
+        sf.setFtplets(new java.util.LinkedHashMap<>(Map.of("gateway", new GatewayFtplet(accounts.guard(), limits))));
         server = sf.createServer();
         server.start();
         return new InetSocketAddress(config.host(), listener.getPort());

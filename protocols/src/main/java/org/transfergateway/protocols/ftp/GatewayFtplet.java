@@ -14,6 +14,7 @@ import org.apache.ftpserver.ftplet.FtpSession;
 import org.apache.ftpserver.ftplet.FtpletResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.LoginGuard;
 
 /**
@@ -25,21 +26,54 @@ import org.transfergateway.protocols.auth.LoginGuard;
 final class GatewayFtplet extends DefaultFtplet {
     private static final Logger log = LoggerFactory.getLogger(GatewayFtplet.class);
 
-    private final LoginGuard guard;
+    private static final String COUNTED = "gateway.counted";
 
-    GatewayFtplet(LoginGuard guard) {
+    private final LoginGuard guard;
+    private final LimitsConfig limits;
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.Map<InetAddress, java.util.concurrent.atomic.AtomicInteger> perAddress =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    GatewayFtplet(LoginGuard guard, LimitsConfig limits) {
         this.guard = guard;
+        this.limits = limits;
     }
 
-    /** A banned address is turned away before it can try again. */
+    /**
+     * A banned address is turned away before it can try again, and so is a connection over
+     * the limits, in total or from one address.
+     */
     @Override
     public FtpletResult onConnect(FtpSession session) throws FtpException, IOException {
         InetSocketAddress client = session.getClientAddress();
+        InetAddress address = client == null ? null : client.getAddress();
+        int total = open.incrementAndGet();
+        int fromAddress = address == null ? 0 : perAddress.computeIfAbsent(address, a -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        session.setAttribute(COUNTED, Boolean.TRUE);
+        if (total > limits.maxConnections() || fromAddress > limits.maxConnectionsPerAddress()) {
+            session.write(new DefaultFtpReply(FtpReply.REPLY_421_SERVICE_NOT_AVAILABLE_CLOSING_CONTROL_CONNECTION,
+                    total > limits.maxConnections() ? "Too many connections; try again later"
+                            : "Too many connections from this address; try again later"));
+            return FtpletResult.DISCONNECT;
+        }
         java.time.Duration ban = guard.banRemaining(client == null ? null : client.getAddress());
         if (!ban.isZero()) {
             session.write(new DefaultFtpReply(FtpReply.REPLY_421_SERVICE_NOT_AVAILABLE_CLOSING_CONTROL_CONNECTION,
                     "Too many failed logins from this address; try again in " + (ban.toSeconds() + 1) + " s"));
             return FtpletResult.DISCONNECT;
+        }
+        return FtpletResult.DEFAULT;
+    }
+
+    @Override
+    public FtpletResult onDisconnect(FtpSession session) throws FtpException, IOException {
+        if (session.getAttribute(COUNTED) != null) {
+            session.removeAttribute(COUNTED);
+            open.decrementAndGet();
+            InetSocketAddress client = session.getClientAddress();
+            if (client != null) {
+                perAddress.computeIfPresent(client.getAddress(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+            }
         }
         return FtpletResult.DEFAULT;
     }

@@ -66,7 +66,7 @@ class FtpFrontEndTest {
                 """.formatted(root));
         Storage local = new LocalStorage("local", root);
         meter = TransferMeter.inMemory();
-        ftp = new FtpFrontEnd(config.ftp(), new Accounts(config, Map.of("local", local), meter));
+        ftp = new FtpFrontEnd(config.ftp(), config.limits(), new Accounts(config, Map.of("local", local), meter));
         port = ftp.start().getPort();
         aliceHome = root.resolve("alice");
     }

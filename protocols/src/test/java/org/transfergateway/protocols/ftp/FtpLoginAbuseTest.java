@@ -36,7 +36,7 @@ class FtpLoginAbuseTest {
                 users: [{name: alice, password: secret}]
                 security: {login-failure-delay: 0s, max-login-failures: 3, ban-duration: 10m}
                 """.formatted(root));
-        ftp = new FtpFrontEnd(config.ftp(), new Accounts(config, Map.of("local", new LocalStorage("local", root)), TransferMeter.inMemory()));
+        ftp = new FtpFrontEnd(config.ftp(), config.limits(), new Accounts(config, Map.of("local", new LocalStorage("local", root)), TransferMeter.inMemory()));
         port = ftp.start().getPort();
     }
 
