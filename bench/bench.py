@@ -515,7 +515,6 @@ ftp:
   port: {ftp}
   passive-ports: {pasv}
   passive-address: {h}
-  max-connections: {maxc}
 http:
   host: {h}
   port: {http}
@@ -540,6 +539,9 @@ users:
   - name: {u3}
     password: {pw}
     backend: s3
+limits:
+  max-connections: {maxc}                 # per listener; every bench client comes from 127.0.0.1
+  max-connections-per-address: {maxc}
 ledger:
   url: {data}/ledger
 data-dir: {data}
