@@ -1,0 +1,1093 @@
+#!/usr/bin/env python3
+"""Transfer Gateway benchmark: the gateway against the peers a user would pick instead.
+
+Run it through bench/run.sh, which installs the peers and builds what is needed.
+Every server listens on 127.0.0.1 only; every client runs on this machine.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+MiB = 1 << 20
+HOST = "127.0.0.1"
+
+# Ports: away from the gateway's defaults (2121/8080) and from each other.
+GW_FTP, GW_PASV, GW_HTTP = 3121, "53000-53100", 9080
+VSFTPD, VSFTPD_PASV = 3021, (53200, 53300)
+VSFTPD_MNT, VSFTPD_MNT_PASV = 3022, (53400, 53500)
+NGINX, WEBDAV, S3PROXY = 9081, 9082, 9300
+
+S3_KEY, S3_SECRET = "benchkey", "benchsecret"
+GW_USER, GW_USER_S3, GW_PASS = "bench", "bench3", "bench-pw"
+FTP_SYS_USER, FTP_SYS_PASS = "tgwbench", "tgwbench-pw"
+BUCKET_GW, BUCKET_RC, BUCKET_MNT = "gwbench", "rcbench", "mntbench"
+
+NO_CA_ENV = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# processes and memory
+
+class Procs:
+    """Every process the harness starts, stopped at exit in reverse order."""
+
+    def __init__(self):
+        self.procs = []
+        self.mounts = []
+
+    def start(self, name, argv, logdir, env=None, cwd=None):
+        out = open(logdir / ("%s.log" % name), "ab")
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=env, cwd=cwd, start_new_session=True)
+        p.bench_name = name
+        p.bench_log = logdir / ("%s.log" % name)
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for m in reversed(self.mounts):
+            subprocess.run(["fusermount3", "-u", "-z", str(m)], stderr=subprocess.DEVNULL)
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 15
+        for p in reversed(self.procs):
+            try:
+                p.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
+        self.procs = []
+
+
+def children_map():
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                s = f.read()
+        except OSError:
+            continue
+        ppid = int(s[s.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def tree(roots):
+    kids = children_map()
+    seen, todo = [], list(roots)
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.append(p)
+        todo += kids.get(p, [])
+    return seen
+
+
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def status_kib(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Memory:
+    """Peak memory of one server during one measurement.
+
+    A single-process server (the gateway's JVM, rclone): its peak RSS, VmHWM, reset
+    through /proc/PID/clear_refs before the measurement. A server of many processes
+    (vsftpd forks per session, nginx has workers, vsftpd + rclone mount): the peak of
+    the summed PSS of its process tree (shared pages counted once), sampled every
+    0.1 s (0.5 s above 200 processes).
+    """
+
+    def __init__(self, roots, single):
+        self.roots, self.single = list(roots), single
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        if self.single:
+            with open("/proc/%d/clear_refs" % self.roots[0], "w") as f:
+                f.write("5")
+        else:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            pids = tree(self.roots)
+            self.peak_kib = max(self.peak_kib, sum(pss_kib(p) for p in pids))
+            self._stop.wait(0.1 if len(pids) <= 200 else 0.5)
+
+    def __exit__(self, *exc):
+        if self.single:
+            self.peak_kib = status_kib(self.roots[0], "VmHWM")
+        else:
+            self._stop.set()
+            self._thread.join()
+            pids = tree(self.roots)
+            self.peak_kib = max(self.peak_kib, sum(pss_kib(p) for p in pids))
+        return False
+
+    def current_mib(self):
+        """What the server holds now: VmRSS of a single process, else the summed PSS of the tree."""
+        if self.single:
+            return status_kib(self.roots[0], "VmRSS") / 1024.0
+        return sum(pss_kib(p) for p in tree(self.roots)) / 1024.0
+
+    @property
+    def mib(self):
+        return self.peak_kib / 1024.0
+
+
+def run(argv, timeout=900, env=None, check=True, what=None):
+    """Runs a client command; returns (stdout, rusage max RSS of the command in KiB)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise BenchError("%s: timed out after %d s" % (what or argv[0], timeout))
+    if check and p.returncode != 0:
+        raise BenchError("%s: exit %d: %s" % (what or " ".join(argv[:3]), p.returncode,
+                                             err.decode(errors="replace").strip()[-400:]))
+    return out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def run_many(argvs, timeout=900, env=None, what=None):
+    """Starts every command at once, waits for all; returns their standard outputs."""
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for a in argvs]
+    outs = []
+    deadline = time.time() + timeout
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=max(1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise BenchError("%s: timed out" % what)
+        if p.returncode != 0:
+            raise BenchError("%s: exit %d: %s" % (what, p.returncode, err.decode(errors="replace").strip()[-400:]))
+        outs.append(out.decode(errors="replace"))
+    return outs
+
+
+def run_measuring_child(argv, env=None, timeout=900, what=None):
+    """Runs one client command and returns its own peak RSS (KiB) from wait4()."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    err = b""
+    start = time.time()
+    # read stderr without blocking wait4: a thread drains it
+    chunks = []
+    t = threading.Thread(target=lambda: chunks.append(p.stderr.read()), daemon=True)
+    t.start()
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.time() - start > timeout:
+            p.kill()
+            raise BenchError("%s: timed out" % what)
+        time.sleep(0.01)
+    t.join()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = b"".join(chunks).decode(errors="replace")
+    if p.returncode != 0:
+        raise BenchError("%s: exit %d: %s" % (what, p.returncode, err.strip()[-400:]))
+    return ru.ru_maxrss
+
+
+# ---------------------------------------------------------------------------
+# storage checks
+
+class S3:
+    def __init__(self):
+        os.environ.pop("AWS_CA_BUNDLE", None)
+        import boto3
+        from botocore.config import Config
+        self.c = boto3.client("s3", endpoint_url="http://%s:%d" % (HOST, S3PROXY),
+                              aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
+                              region_name="us-east-1",
+                              config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
+
+    def size(self, bucket, key):
+        try:
+            return self.c.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        except Exception:
+            return None
+
+    def wait_complete(self, bucket, keys, size, timeout=300):
+        """Polls until every key is present with the full size; returns when that was."""
+        pending = set(keys)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for k in list(pending):
+                if self.size(bucket, k) == size:
+                    pending.discard(k)
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError("s3://%s: %d objects not complete after %d s (e.g. %s)"
+                                 % (bucket, len(pending), timeout, sorted(pending)[0]))
+            time.sleep(0.05)
+        return time.monotonic()
+
+    def delete_prefix(self, bucket, prefix):
+        pag = self.c.get_paginator("list_objects_v2")
+        for page in pag.paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                self.c.delete_object(Bucket=bucket, Key=o["Key"])
+
+    def ensure_bucket(self, name):
+        try:
+            self.c.create_bucket(Bucket=name)
+        except self.c.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        except self.c.exceptions.BucketAlreadyExists:
+            pass
+
+
+def check_local(path, size):
+    try:
+        got = os.path.getsize(path)
+    except OSError:
+        raise BenchError("%s: missing after a successful answer" % path)
+    if got != size:
+        raise BenchError("%s: %d bytes stored, %d sent" % (path, got, size))
+
+
+# ---------------------------------------------------------------------------
+# systems under test
+
+class Target:
+    """One server as a client sees it, and where its files land."""
+
+    def __init__(self, name, proto, port, user=None, password=None, url_prefix="",
+                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True):
+        self.name, self.proto, self.port = name, proto, port
+        self.user, self.password, self.url_prefix = user, password, url_prefix
+        self.local_root, self.bucket, self.key_prefix = local_root, bucket, key_prefix
+        self.single, self.roots = single, list(roots)
+
+    @property
+    def is_s3(self):
+        return self.bucket is not None
+
+    def url(self, path):
+        if self.proto == "ftp":
+            return "ftp://%s:%s@%s:%d/%s" % (self.user, self.password, HOST, self.port, path)
+        return "http://%s:%d%s/%s" % (HOST, self.port, self.url_prefix, path)
+
+    def auth_args(self):
+        return ["-u", "%s:%s" % (self.user, self.password)] if (self.proto == "http" and self.user) else []
+
+    def memory(self):
+        return Memory(self.roots, self.single)
+
+    def verify(self, path, size):
+        if self.is_s3:
+            got = S3_CLIENT.size(self.bucket, self.key_prefix + path)
+            if got != size:
+                raise BenchError("%s: s3://%s/%s%s has %s bytes, %d sent"
+                                 % (self.name, self.bucket, self.key_prefix, path, got, size))
+        else:
+            check_local(self.local_root / path, size)
+
+    def complete(self, paths, size):
+        if self.is_s3:
+            return S3_CLIENT.wait_complete(self.bucket, [self.key_prefix + p for p in paths], size)
+        for p in paths:
+            check_local(self.local_root / p, size)
+        return time.monotonic()
+
+    def remove(self, path, files=()):
+        """Removes a file, or a folder and the files in it (named, for S3: a listing is slow)."""
+        if self.is_s3:
+            for f in files or [path]:
+                S3_CLIENT.c.delete_object(Bucket=self.bucket, Key=self.key_prefix + f)
+            if files:
+                S3_CLIENT.c.delete_object(Bucket=self.bucket, Key=self.key_prefix + path + "/")
+        else:
+            p = self.local_root / path
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.exists():
+                p.unlink()
+
+
+S3_CLIENT = None
+
+
+# ---------------------------------------------------------------------------
+# clients
+
+def curl_put(t, src, path, codes=("201",)):
+    if t.proto == "ftp":
+        out, _ = run(["curl", "-sS", "--ftp-method", "nocwd", "-T", str(src), "-w", "%{response_code} %{size_upload}",
+                      t.url(path)], what="%s FTP STOR %s" % (t.name, path))
+        code, sent = out.split()
+        if code != "226" or int(sent) != src.stat().st_size:
+            raise BenchError("%s: FTP STOR %s answered %s after %s bytes" % (t.name, path, code, sent))
+        return
+    out, _ = run(["curl", "-sS", "-T", str(src), "-o", "/dev/null", "-w", "%{http_code} %{size_upload}"]
+                 + t.auth_args() + [t.url(path)], what="%s PUT %s" % (t.name, path))
+    code, sent = out.split()
+    if code not in codes or int(sent) != src.stat().st_size:
+        raise BenchError("%s: PUT %s answered %s after %s bytes" % (t.name, path, code, sent))
+
+
+def make_dir(t, d):
+    """A WebDAV server needs its folder made first (MKCOL), as a WebDAV client would; the
+    others make parent folders themselves (the gateway, nginx's create_full_put_path, curl's
+    --ftp-create-dirs)."""
+    if t.proto == "ftp":
+        # uploads then STOR dir/name straight (curl --ftp-method nocwd), no CWD per file
+        # (a folder that exists already answers 550: fine)
+        run(["curl", "-sS", "-Q", "MKD " + d, "-o", "/dev/null", t.url("")], what="%s MKD" % t.name, check=False)
+    elif t.proto == "http" and t.name.startswith("rclone serve webdav"):
+        out, _ = run(["curl", "-sS", "-X", "MKCOL", "-o", "/dev/null", "-w", "%{http_code}", t.url(d + "/")], what="MKCOL")
+        if out not in ("201", "405"):
+            raise BenchError("%s: MKCOL %s answered %s" % (t.name, d, out))
+
+
+def curl_put_argv(t, src, path):
+    return ["curl", "-sS", "--ftp-method", "nocwd", "-T", str(src), "-o", "/dev/null",
+            "-w", "%{response_code} %{size_upload}\n"] + t.auth_args() + [t.url(path)]
+
+
+def curl_get(t, path, size):
+    out, _ = run(["curl", "-sS", "--ftp-method", "nocwd", "-o", "/dev/null", "-w", "%{response_code} %{size_download}"]
+                 + t.auth_args() + [t.url(path)], what="%s GET %s" % (t.name, path))
+    code, got = out.split()
+    want = "226" if t.proto == "ftp" else "200"
+    if code != want or int(got) != size:
+        raise BenchError("%s: GET %s answered %s with %s of %d bytes" % (t.name, path, code, got, size))
+
+
+def rclone_argv(cfg, *args):
+    return ["rclone", "--config", str(cfg)] + list(args)
+
+
+# ---------------------------------------------------------------------------
+# the harness
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.work = Path(args.workdir)
+        self.logs = self.work / "logs"
+        self.procs = Procs()
+        self.results = {}   # (workload, system) -> list of dicts
+        self.quick = args.quick
+        self.big = (64 if self.quick else 1024) * MiB
+        self.par_n, self.par_size = 16, (8 if self.quick else 64) * MiB
+        self.small_n, self.small_size = (200 if self.quick else 2000), 64 * 1024
+        self.idle_n = 100 if self.quick else 1000
+
+    # ---- set-up ---------------------------------------------------------------
+
+    def setup(self):
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        for d in ["logs", "data", "gw/files", "gw/data", "vsftpd-files", "nginx/files", "nginx/temp",
+                  "s3", "mnt", "rclone-cache"]:
+            (self.work / d).mkdir(parents=True, exist_ok=True)
+        self.make_data()
+        self.start_s3proxy()
+        self.start_gateway()
+        self.start_vsftpd()
+        self.start_nginx()
+        self.start_rclone()
+
+    def make_data(self):
+        d = self.work / "data"
+        log("generating test files in %s" % d)
+        with open("/dev/urandom", "rb") as r:
+            def write(path, size):
+                with open(path, "wb") as f:
+                    left = size
+                    while left:
+                        n = min(left, 8 * MiB)
+                        f.write(r.read(n))
+                        left -= n
+            write(d / "big.bin", self.big)
+            (d / "par").mkdir()
+            write(d / "par" / "p00.bin", self.par_size)
+            for i in range(1, self.par_n):
+                os.link(d / "par" / "p00.bin", d / "par" / ("p%02d.bin" % i))
+            (d / "small").mkdir()
+            for i in range(self.small_n):
+                write(d / "small" / ("f%04d.bin" % i), self.small_size)
+        self.big_file = d / "big.bin"
+        self.par_files = sorted((d / "par").iterdir())
+        self.small_files = sorted((d / "small").iterdir())
+
+    def wait_port(self, port, proc, timeout=60):
+        import socket
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise BenchError("%s exited at start-up (status %s); see %s"
+                                 % (proc.bench_name, proc.returncode, proc.bench_log))
+            try:
+                socket.create_connection((HOST, port), 0.5).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise BenchError("%s does not listen on %d after %d s" % (proc.bench_name, port, timeout))
+
+    def start_s3proxy(self):
+        conf = self.work / "s3proxy.conf"
+        conf.write_text("\n".join([
+            "s3proxy.endpoint=http://%s:%d" % (HOST, S3PROXY),
+            "s3proxy.authorization=aws-v2-or-v4",
+            "s3proxy.identity=%s" % S3_KEY,
+            "s3proxy.credential=%s" % S3_SECRET,
+            # rclone sends parts and files below its 200 MiB cut-off as signed single PUTs
+            "s3proxy.v4-max-non-chunked-request-size=%d" % (256 * MiB),
+            "jclouds.provider=filesystem",
+            "jclouds.filesystem.basedir=%s" % (self.work / "s3"),
+            ""]))
+        cp = Path(self.a.s3proxy_classpath).read_text().strip()
+        p = self.procs.start("s3proxy", ["java", "-Xmx4g", "-Dlogback.configurationFile=%s" % (BENCH / "s3proxy" / "logback.xml"),
+                                         "-cp", cp, "org.gaul.s3proxy.Main", "--properties", str(conf)], self.logs)
+        self.wait_port(S3PROXY, p)
+        global S3_CLIENT
+        S3_CLIENT = S3()
+        for b in (BUCKET_GW, BUCKET_RC, BUCKET_MNT):
+            S3_CLIENT.ensure_bucket(b)
+        log("S3Proxy on %s:%d (filesystem provider)" % (HOST, S3PROXY))
+
+    def start_gateway(self):
+        cfg = self.work / "gateway.yaml"
+        cfg.write_text("""\
+ftp:
+  host: {h}
+  port: {ftp}
+  passive-ports: {pasv}
+  passive-address: {h}
+http:
+  host: {h}
+  port: {http}
+storage:
+  backends:
+    - name: local
+      type: local
+      root: {root}
+    - name: s3
+      type: s3
+      bucket: {bucket}
+      region: us-east-1
+      endpoint: http://{h}:{s3}
+      path-style: true
+      access-key: {key}
+      secret-key: {secret}
+      checksums: {checksums}
+users:
+  - name: {u}
+    password: {pw}
+    backend: local
+  - name: {u3}
+    password: {pw}
+    backend: s3
+limits:
+  max-connections: {maxc}                 # per listener; every bench client comes from 127.0.0.1
+  max-connections-per-address: {maxc}
+ledger:
+  url: {data}/ledger
+data-dir: {data}
+""".format(h=HOST, ftp=GW_FTP, pasv=GW_PASV, http=GW_HTTP, maxc=self.idle_n + 100,
+           root=self.work / "gw/files", bucket=BUCKET_GW, s3=S3PROXY, key=S3_KEY, secret=S3_SECRET,
+           checksums=self.a.gateway_s3_checksums, u=GW_USER, u3=GW_USER_S3, pw=GW_PASS, data=self.work / "gw/data"))
+        jar = Path(self.a.jar)
+        opts = self.a.gateway_java_opts.split()
+        logf = self.logs / "gateway.log"
+        offset = logf.stat().st_size if logf.exists() else 0
+        p = self.procs.start("gateway", ["java"] + opts + ["-jar", str(jar), "serve", "--config", str(cfg)],
+                             self.logs, cwd=str(self.work / "gw"))
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            text = p.bench_log.read_text(errors="replace")[offset:]
+            if "listening: ftp" in text and "listening: http" in text:
+                break
+            if p.poll() is not None:
+                raise BenchError("the gateway exited at start-up (status %d): %s" % (p.returncode, text.strip()[-600:]))
+            time.sleep(0.2)
+        else:
+            raise BenchError("the gateway did not log its listeners within 90 s")
+        self.gw = p
+        log("gateway (%s) on ftp %d, http %d" % (" ".join(opts), GW_FTP, GW_HTTP))
+
+    def restart_gateway(self):
+        self.gw.send_signal(signal.SIGTERM)
+        try:
+            self.gw.wait(30)
+        except subprocess.TimeoutExpired:
+            raise BenchError("the gateway did not stop within 30 s of SIGTERM")
+        self.procs.procs.remove(self.gw)
+        self.start_gateway()
+
+    def vsftpd_conf(self, name, port, pasv, root):
+        conf = self.work / ("%s.conf" % name)
+        conf.write_text("\n".join([
+            "listen=YES", "listen_ipv6=NO", "listen_address=%s" % HOST, "listen_port=%d" % port,
+            "background=NO", "anonymous_enable=NO", "local_enable=YES", "write_enable=YES",
+            "local_umask=022", "local_root=%s" % root, "chroot_local_user=NO",
+            "pasv_enable=YES", "pasv_min_port=%d" % pasv[0], "pasv_max_port=%d" % pasv[1],
+            "pasv_address=%s" % HOST, "seccomp_sandbox=NO", "secure_chroot_dir=/var/run/vsftpd/empty",
+            "pam_service_name=vsftpd", "max_clients=0", "max_per_ip=0", "idle_session_timeout=900",
+            "xferlog_enable=NO", "dirmessage_enable=NO", "ssl_enable=NO", "utf8_filesystem=YES", ""]))
+        return conf
+
+    def start_vsftpd(self):
+        root = self.work / "vsftpd-files"
+        shutil.chown(root, FTP_SYS_USER, FTP_SYS_USER)
+        p = self.procs.start("vsftpd", ["vsftpd", str(self.vsftpd_conf("vsftpd", VSFTPD, VSFTPD_PASV, root))], self.logs)
+        self.wait_port(VSFTPD, p)
+        self.vsftpd = p
+        log("vsftpd on %d" % VSFTPD)
+
+    def start_nginx(self):
+        n = self.work / "nginx"
+        (n / "files" / "idle.txt").write_text("ok\n")
+        conf = n / "nginx.conf"
+        conf.write_text("""\
+user root;
+worker_processes auto;
+daemon off;
+pid {n}/nginx.pid;
+error_log {n}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  sendfile on;
+  keepalive_timeout 900s;
+  keepalive_requests 1000000;
+  client_max_body_size 0;
+  client_body_temp_path {n}/files/.temp;
+  proxy_temp_path {n}/temp/proxy;
+  fastcgi_temp_path {n}/temp/fastcgi;
+  uwsgi_temp_path {n}/temp/uwsgi;
+  scgi_temp_path {n}/temp/scgi;
+  server {{
+    listen {h}:{port};
+    root {n}/files;
+    location / {{
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+    }}
+  }}
+}}
+""".format(n=n, h=HOST, port=NGINX))
+        p = self.procs.start("nginx", ["nginx", "-p", str(n), "-c", str(conf), "-e", str(n / "error.log")], self.logs)
+        self.wait_port(NGINX, p)
+        self.nginx = p
+        log("nginx on %d" % NGINX)
+
+    def start_rclone(self):
+        cfg = self.work / "rclone.conf"
+        cfg.write_text("""\
+[s3p]
+type = s3
+provider = Other
+env_auth = false
+access_key_id = {k}
+secret_access_key = {s}
+endpoint = http://{h}:{p}
+region = us-east-1
+force_path_style = true
+""".format(k=S3_KEY, s=S3_SECRET, h=HOST, p=S3PROXY))
+        self.rclone_cfg = cfg
+        p = self.procs.start("rclone-webdav", rclone_argv(cfg, "serve", "webdav", "s3p:" + BUCKET_RC,
+                                                          "--addr", "%s:%d" % (HOST, WEBDAV)), self.logs, env=NO_CA_ENV)
+        self.wait_port(WEBDAV, p)
+        self.webdav = p
+        mnt = self.work / "mnt"
+        import pwd
+        pw = pwd.getpwnam(FTP_SYS_USER)
+        m = self.procs.start("rclone-mount", rclone_argv(
+            cfg, "mount", "s3p:" + BUCKET_MNT, str(mnt), "--vfs-cache-mode", "writes",
+            "--cache-dir", str(self.work / "rclone-cache"), "--allow-other",
+            "--uid", str(pw.pw_uid), "--gid", str(pw.pw_gid), "--umask", "022"), self.logs, env=NO_CA_ENV)
+        self.procs.mounts.append(mnt)
+        deadline = time.time() + 30
+        while not os.path.ismount(mnt):
+            if m.poll() is not None or time.time() > deadline:
+                raise BenchError("rclone mount did not mount %s; see %s" % (mnt, m.bench_log))
+            time.sleep(0.2)
+        self.mount = m
+        p = self.procs.start("vsftpd-mount", ["vsftpd", str(self.vsftpd_conf("vsftpd-mount", VSFTPD_MNT, VSFTPD_MNT_PASV, mnt))],
+                             self.logs)
+        self.wait_port(VSFTPD_MNT, p)
+        self.vsftpd_mnt = p
+        log("rclone serve webdav on %d; vsftpd on %d over rclone mount --vfs-cache-mode writes" % (WEBDAV, VSFTPD_MNT))
+
+    # ---- targets ----------------------------------------------------------------
+
+    def targets(self):
+        gw_root = self.work / "gw/files"
+        g = [self.gw.pid]
+        T = {}
+        T["gw-ftp-local"] = Target("gateway FTP", "ftp", GW_FTP, GW_USER, GW_PASS, local_root=gw_root / GW_USER, roots=g)
+        T["gw-http-local"] = Target("gateway HTTP", "http", GW_HTTP, GW_USER, GW_PASS, "/files", local_root=gw_root / GW_USER, roots=g)
+        T["gw-ftp-s3"] = Target("gateway FTP", "ftp", GW_FTP, GW_USER_S3, GW_PASS, bucket=BUCKET_GW, key_prefix=GW_USER_S3 + "/", roots=g)
+        T["gw-http-s3"] = Target("gateway HTTP", "http", GW_HTTP, GW_USER_S3, GW_PASS, "/files", bucket=BUCKET_GW,
+                                 key_prefix=GW_USER_S3 + "/", roots=g)
+        T["vsftpd"] = Target("vsftpd", "ftp", VSFTPD, FTP_SYS_USER, FTP_SYS_PASS, local_root=self.work / "vsftpd-files",
+                             single=False, roots=[self.vsftpd.pid])
+        T["nginx"] = Target("nginx", "http", NGINX, local_root=self.work / "nginx/files", single=False, roots=[self.nginx.pid])
+        T["webdav"] = Target("rclone serve webdav", "http", WEBDAV, bucket=BUCKET_RC, roots=[self.webdav.pid])
+        T["vsftpd-mount"] = Target("vsftpd on rclone mount", "ftp", VSFTPD_MNT, FTP_SYS_USER, FTP_SYS_PASS, bucket=BUCKET_MNT,
+                                   single=False, roots=[self.vsftpd_mnt.pid, self.mount.pid])
+        T["rclone-copy"] = Target("rclone copy (direct)", "s3", 0, bucket=BUCKET_RC)
+        return T
+
+    # ---- workloads --------------------------------------------------------------
+    # Each returns a result dict: seconds (client saw success), done_seconds (the data
+    # complete in its storage), bytes, files, rss_mib.
+
+    def w_put_big(self, t, r):
+        path = "big-r%d.bin" % r
+        size = self.big
+        if t.proto == "s3":
+            t0 = time.monotonic()
+            kib = run_measuring_child(rclone_argv(self.rclone_cfg, "copyto", str(self.big_file), "s3p:%s/%s" % (t.bucket, path)),
+                                      env=NO_CA_ENV, what="rclone copyto")
+            t1 = time.monotonic()
+            done = t.complete([path], size)
+            res = dict(seconds=t1 - t0, done_seconds=done - t0, bytes=size, files=1, rss_mib=kib / 1024.0)
+        else:
+            with t.memory() as m:
+                t0 = time.monotonic()
+                curl_put(t, self.big_file, path)
+                t1 = time.monotonic()
+                done = t.complete([path], size)
+            res = dict(seconds=t1 - t0, done_seconds=done - t0, bytes=size, files=1, rss_mib=m.mib)
+        t.verify(path, size)
+        t.remove(path)
+        return res
+
+    def w_put_par(self, t, r):
+        d = "par-r%d" % r
+        paths = ["%s/%s" % (d, f.name) for f in self.par_files]
+        size = self.par_size
+        make_dir(t, d)
+        if t.proto == "s3":
+            t0 = time.monotonic()
+            kib = run_measuring_child(rclone_argv(self.rclone_cfg, "copy", str(self.par_files[0].parent),
+                                                  "s3p:%s/%s" % (t.bucket, d), "--transfers", str(self.par_n)),
+                                      env=NO_CA_ENV, what="rclone copy")
+            t1 = time.monotonic()
+            done = t.complete(paths, size)
+            res = dict(seconds=t1 - t0, done_seconds=done - t0, rss_mib=kib / 1024.0)
+        else:
+            if t.proto == "http" and t.local_root is not None and t.name.startswith("nginx"):
+                pass  # nginx creates the folder (create_full_put_path)
+            with t.memory() as m:
+                t0 = time.monotonic()
+                outs = run_many([curl_put_argv(t, f, p) for f, p in zip(self.par_files, paths)],
+                                what="%s parallel uploads" % t.name)
+                t1 = time.monotonic()
+                want = "226" if t.proto == "ftp" else "201"
+                for o, p in zip(outs, paths):
+                    code, sent = o.split()
+                    if code != want or int(sent) != size:
+                        raise BenchError("%s: upload of %s answered %s after %s bytes" % (t.name, p, code, sent))
+                done = t.complete(paths, size)
+            res = dict(seconds=t1 - t0, done_seconds=done - t0, rss_mib=m.mib)
+        c0 = time.monotonic()
+        for p in paths:
+            t.verify(p, size)
+        c1 = time.monotonic()
+        t.remove(d, paths)
+        if os.environ.get("BENCH_DEBUG"):
+            log("verify %.2f s, remove %.2f s" % (c1 - c0, time.monotonic() - c1))
+        res.update(bytes=size * self.par_n, files=self.par_n)
+        return res
+
+    def w_small(self, t, r):
+        d = "small-r%d" % r
+        n, size = self.small_n, self.small_size
+        if t.proto == "ftp":
+            if t.local_root is not None and not t.is_s3:
+                pass
+            script = ("set cmd:fail-exit yes; set ftp:ssl-allow no; set net:max-retries 1; set net:timeout 60; "
+                      "open -u %s,%s -p %d %s; mkdir -p %s; cd %s; lcd %s; mput *; quit"
+                      % (t.user, t.password, t.port, HOST, d, d, self.small_files[0].parent))
+            with t.memory() as m:
+                t0 = time.monotonic()
+                run(["lftp", "-c", script], what="%s lftp mput" % t.name)
+                t1 = time.monotonic()
+        else:
+            conns = 8
+            cfgs = []
+            for c in range(conns):
+                lines = []
+                for i in range(c, n, conns):
+                    f = self.small_files[i]
+                    lines += ['upload-file = "%s"' % f, 'url = "%s"' % t.url("%s/%s" % (d, f.name)), 'output = "/dev/null"']
+                cf = self.work / ("curl-small-%d.cfg" % c)
+                cf.write_text("\n".join(lines) + "\n")
+                cfgs.append(["curl", "-sS", "-w", "%{http_code} %{size_upload} %{num_connects}\n"] + t.auth_args() + ["-K", str(cf)])
+            with t.memory() as m:
+                t0 = time.monotonic()
+                outs = run_many(cfgs, what="%s small files" % t.name)
+                t1 = time.monotonic()
+            answers = [l.split() for o in outs for l in o.splitlines() if l.strip()]
+            bad = [a for a in answers if a[0] != "201" or int(a[1]) != size]
+            if len(answers) != n or bad:
+                raise BenchError("%s: %d answers for %d PUTs, %d not 201 with %d bytes (e.g. %s)"
+                                 % (t.name, len(answers), n, len(bad), size, bad[:1]))
+            new_conns = sum(int(a[2]) for a in answers)
+            if new_conns > conns:
+                raise BenchError("%s: curl opened %d connections for %d keep-alive streams" % (t.name, new_conns, conns))
+        done = t.complete(["%s/%s" % (d, f.name) for f in self.small_files], size)
+        t.remove(d, ["%s/%s" % (d, f.name) for f in self.small_files])
+        return dict(seconds=t1 - t0, done_seconds=done - t0, bytes=n * size, files=n, rss_mib=m.mib)
+
+    def prepare_download(self, t):
+        path = "get/big.bin"
+        if t.proto == "s3":
+            run(rclone_argv(self.rclone_cfg, "copyto", str(self.big_file), "s3p:%s/%s" % (t.bucket, path)), env=NO_CA_ENV)
+        else:
+            make_dir(t, "get")
+            # the gateway's FTP and HTTP users share a home: the second upload replaces (200)
+            curl_put(t, self.big_file, path, codes=("201", "200", "204"))
+        t.complete([path], self.big)
+        return path
+
+    def w_get_big(self, t, r):
+        path = "get/big.bin"
+        size = self.big
+        if t.proto == "s3":
+            t0 = time.monotonic()
+            # rclone cat streams the object to standard output (here /dev/null)
+            kib = run_measuring_child(rclone_argv(self.rclone_cfg, "cat", "s3p:%s/%s" % (t.bucket, path)),
+                                      env=NO_CA_ENV, what="rclone cat")
+            t1 = time.monotonic()
+            return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=size, files=1, rss_mib=kib / 1024.0)
+        with t.memory() as m:
+            t0 = time.monotonic()
+            curl_get(t, path, size)
+            t1 = time.monotonic()
+        return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=size, files=1, rss_mib=m.mib)
+
+    def w_idle(self, targets, ftp_t, http_t, http_path, r):
+        """Idle connections: 1,000 logged-in FTP sessions and/or 1,000 keep-alive HTTP connections."""
+        roots = []
+        for t in targets:
+            roots += t.roots
+        single = len(targets) == 1 and targets[0].single
+        argv = [sys.executable, str(BENCH / "idle.py"), "--count", str(self.idle_n), "--hold", "600"]
+        if ftp_t:
+            argv += ["--ftp-port", str(ftp_t.port), "--ftp-user", ftp_t.user, "--ftp-password", ftp_t.password]
+        if http_t:
+            argv += ["--http-port", str(http_t.port), "--http-path", http_path]
+            if http_t.user:
+                argv += ["--http-auth", base64.b64encode(("%s:%s" % (http_t.user, http_t.password)).encode()).decode()]
+        with Memory(roots, single) as m:
+            t0 = time.monotonic()
+            p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = p.stdout.readline().strip()
+            if not line.startswith("ready"):
+                p.kill()
+                raise BenchError("idle connections to %s: %s %s" % ("+".join(t.name for t in targets), line, p.stderr.read().strip()))
+            t1 = time.monotonic()
+            time.sleep(3)   # let the servers settle with every connection open
+            held = m.current_mib()
+            p.stdin.close()
+            tail = p.stdout.read().strip()
+            p.wait(60)
+        expect = self.idle_n * ((1 if ftp_t else 0) + (1 if http_t else 0))
+        if tail != "closed %d alive" % expect:
+            raise BenchError("idle connections to %s: %s (expected %d alive)" % ("+".join(t.name for t in targets), tail, expect))
+        return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=0, files=expect, rss_mib=m.mib, held_mib=held)
+
+    # ---- plan ------------------------------------------------------------------
+
+    def plan(self, T):
+        """(workload id, title, unit, [(system id, target)], [(gateway id, peer id, target ratio)])"""
+        P = []
+        big = "%d MiB" % (self.big // MiB) if self.big < 1024 * MiB else "1 GiB"
+        par = "%d x %d MiB" % (self.par_n, self.par_size // MiB)
+        small = "%d x 64 KiB" % self.small_n
+        P.append(("put-big-local", "%s upload to local disk" % big, "MiB/s", self.w_put_big,
+                  ["gw-ftp-local", "vsftpd", "gw-http-local", "nginx"],
+                  [("gw-ftp-local", "vsftpd", 1.0), ("gw-http-local", "nginx", 1.0)]))
+        P.append(("small-local", "%s to local disk (FTP: 1 lftp session; HTTP: 8 curl keep-alive connections)" % small,
+                  "files/s", self.w_small, ["gw-ftp-local", "vsftpd", "gw-http-local", "nginx"],
+                  [("gw-ftp-local", "vsftpd", 1.0), ("gw-http-local", "nginx", 1.0)]))
+        P.append(("par-local", "%s parallel uploads to local disk" % par, "MiB/s", self.w_put_par,
+                  ["gw-ftp-local", "vsftpd", "gw-http-local", "nginx"],
+                  [("gw-ftp-local", "vsftpd", None), ("gw-http-local", "nginx", None)]))
+        P.append(("get-big-local", "%s download from local disk" % big, "MiB/s", self.w_get_big,
+                  ["gw-ftp-local", "vsftpd", "gw-http-local", "nginx"],
+                  [("gw-ftp-local", "vsftpd", None), ("gw-http-local", "nginx", None)]))
+        P.append(("put-big-s3", "%s upload into S3 (until complete in the bucket)" % big, "MiB/s", self.w_put_big,
+                  ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
+                  [("gw-http-s3", "webdav", 1.2), ("gw-http-s3", "rclone-copy", 0.9),
+                   ("gw-ftp-s3", "vsftpd-mount", None), ("gw-ftp-s3", "rclone-copy", 0.9)]))
+        P.append(("par-s3", "%s parallel uploads into S3 (until complete in the bucket)" % par, "MiB/s", self.w_put_par,
+                  ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
+                  [("gw-http-s3", "webdav", 1.2), ("gw-http-s3", "rclone-copy", 0.9),
+                   ("gw-ftp-s3", "vsftpd-mount", None)]))
+        P.append(("get-big-s3", "%s download from S3" % big, "MiB/s", self.w_get_big,
+                  ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
+                  [("gw-http-s3", "webdav", None), ("gw-http-s3", "rclone-copy", None), ("gw-ftp-s3", "vsftpd-mount", None)]))
+        return P
+
+    def run_all(self):
+        T = self.targets()
+        P = self.plan(T)
+        only = set(self.a.only.split(",")) if self.a.only else None
+        P = [p for p in P if not only or p[0] in only]
+        for wid, title, unit, fn, systems, pairs in P:
+            if fn == self.w_get_big:
+                for s in systems:
+                    self.prepare_download(T[s])
+            for r in range(1, self.a.runs + 1):
+                # rotate the order in each run so no system always goes first
+                order = systems[(r - 1) % len(systems):] + systems[:(r - 1) % len(systems)]
+                for s in order:
+                    w0 = time.monotonic()
+                    res = fn(T[s], r)
+                    res["wall"] = time.monotonic() - w0
+                    self.results.setdefault((wid, s), []).append(res)
+                    log("%-14s run %d %-30s %7.2f s (complete %7.2f s) rss %6.1f MiB  [%.1f s with checks]"
+                        % (wid, r, T[s].name + ("" if not T[s].is_s3 else " [s3]"), res["seconds"], res["done_seconds"], res["rss_mib"], res["wall"]))
+        if not only or "idle" in only:
+            # a fresh gateway: its idle figure then shows what connections cost, not the
+            # heap that the transfers before grew
+            self.restart_gateway()
+            T["gw-ftp-local"].roots = T["gw-http-local"].roots = [self.gw.pid]
+            self.idle_plan = [("gw-idle", [T["gw-ftp-local"]], T["gw-ftp-local"], T["gw-http-local"], "/healthz"),
+                              ("vsftpd-idle", [T["vsftpd"]], T["vsftpd"], None, None),
+                              ("nginx-idle", [T["nginx"]], None, T["nginx"], "/idle.txt")]
+            for r in range(1, self.a.runs + 1):
+                for sid, ts, ftp_t, http_t, path in self.idle_plan:
+                    res = self.w_idle(ts, ftp_t, http_t, path, r)
+                    self.results.setdefault(("idle", sid), []).append(res)
+                    log("idle           run %d %-24s %d connections in %.2f s, rss %6.1f MiB peak, %6.1f MiB held"
+                        % (r, sid, res["files"], res["seconds"], res["rss_mib"], res["held_mib"]))
+        self.P, self.T = P, T
+
+    # ---- report ------------------------------------------------------------------
+
+    def report(self):
+        T = self.T
+        med = lambda xs: statistics.median(xs)
+
+        def fig(wid, s, unit):
+            rs = self.results[(wid, s)]
+            secs = med([x["done_seconds"] for x in rs])
+            csecs = med([x["seconds"] for x in rs])
+            rss = med([x["rss_mib"] for x in rs])
+            if unit == "files/s":
+                v, cv = rs[0]["files"] / secs, rs[0]["files"] / csecs
+            else:
+                v, cv = rs[0]["bytes"] / MiB / secs, rs[0]["bytes"] / MiB / csecs
+            return v, cv, rss
+
+        def fmt(v, cv):
+            s = "%.1f" % v
+            if abs(cv - v) > 0.02 * v:
+                s += " (client %.1f)" % cv
+            return s
+
+        lines = []
+        lines.append("# Transfer Gateway benchmark: latest run")
+        lines.append("")
+        lines.append("- date: %s; %d run(s) per figure, medians; %s" % (
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), self.a.runs, "QUICK mode (small sizes)" if self.quick else "full sizes"))
+        lines.append("- machine: %d cores, %d MiB memory; loopback only; data in %s" % (
+            os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MiB,
+            "tmpfs" if self.on_tmpfs() else "page cache of a disk folder"))
+        lines.append("- gateway JVM: `%s`; peers: %s" % (self.a.gateway_java_opts, self.versions()))
+        lines.append("- throughput into S3 counts until the object is complete in the bucket (HeadObject with the full size); "
+                     "\"client\" is when the client saw success, where that differs by more than 2%.")
+        lines.append("- peak RSS: the gateway and rclone are single processes (VmHWM, reset before each measurement; for "
+                     "`rclone copy` the client's own max RSS); vsftpd and nginx are trees of processes (peak of their summed PSS). "
+                     "S3Proxy, the shared S3 service, is counted for nobody.")
+        lines.append("- ratio = gateway / peer throughput (higher is better for the gateway).")
+        lines.append("")
+        lines.append("| workload | gateway | gateway %s | gateway peak RSS MiB | peer | peer %s | peer peak RSS MiB | ratio | target | met |"
+                     % ("throughput", "throughput"))
+        lines.append("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |")
+        verdicts = []
+        for wid, title, unit, fn, systems, pairs in self.P:
+            for g, p, target in pairs:
+                gv, gcv, grss = fig(wid, g, unit)
+                pv, pcv, prss = fig(wid, p, unit)
+                ratio = gv / pv
+                met = "" if target is None else ("yes" if ratio >= target else "**no**")
+                if target is not None:
+                    verdicts.append((title, T[g].name, T[p].name, ratio, target, ratio >= target))
+                lines.append("| %s | %s | %s %s | %.0f | %s | %s %s | %.0f | %.2fx | %s | %s |" % (
+                    title, T[g].name, fmt(gv, gcv), unit, grss, T[p].name, fmt(pv, pcv), unit, prss, ratio,
+                    "" if target is None else ">= %.1fx" % target, met))
+        if ("idle", "gw-idle") in self.results:
+            lines.append("")
+            lines.append("Idle connections (%d FTP sessions logged in + %d HTTP keep-alive connections, each after one request):"
+                         % (self.idle_n, self.idle_n))
+            lines.append("")
+            lines.append("| system | connections held | peak RSS MiB | RSS MiB while held | seconds to open them | target | met |")
+            lines.append("| --- | ---: | ---: | ---: | ---: | --- | --- |")
+            I = lambda sid, k: med([x[k] for x in self.results[("idle", sid)]])
+            g = I("gw-idle", "rss_mib")
+            lines.append("| gateway (FTP + HTTP, one process) | %d | %.0f | %.0f | %.1f | < 512 MiB | %s |" % (
+                2 * self.idle_n, g, I("gw-idle", "held_mib"), I("gw-idle", "seconds"), "yes" if g < 512 else "**no**"))
+            for sid, name in (("vsftpd-idle", "vsftpd (FTP)"), ("nginx-idle", "nginx (HTTP)")):
+                lines.append("| %s | %d | %.0f | %.0f | %.1f | | |" % (name, self.idle_n, I(sid, "rss_mib"), I(sid, "held_mib"), I(sid, "seconds")))
+            lines.append("| vsftpd + nginx together | %d | %.0f | %.0f | | | |" % (
+                2 * self.idle_n, I("vsftpd-idle", "rss_mib") + I("nginx-idle", "rss_mib"),
+                I("vsftpd-idle", "held_mib") + I("nginx-idle", "held_mib")))
+            verdicts.append(("idle connections", "gateway", "peak RSS %.0f MiB" % g, None, 512, g < 512))
+        par_rss = []
+        for wid in ("par-local", "par-s3"):
+            for s in ("gw-ftp-local", "gw-http-local", "gw-http-s3", "gw-ftp-s3"):
+                if (wid, s) in self.results:
+                    par_rss.append((wid, s, med([x["rss_mib"] for x in self.results[(wid, s)]])))
+        if par_rss:
+            worst = max(par_rss, key=lambda x: x[2])
+            lines.append("")
+            lines.append("Gateway peak RSS in the 16-parallel runs: %s (target < 512 MiB: %s)." % (
+                ", ".join("%s %s %.0f MiB" % (w, T[s].name + (" S3" if T[s].is_s3 else " local"), v) for w, s, v in par_rss),
+                "met" if worst[2] < 512 else "**missed**"))
+            verdicts.append(("16 parallel uploads", "gateway", "peak RSS %.0f MiB" % worst[2], None, 512, worst[2] < 512))
+        lines.append("")
+        lines.append("Targets: %d of %d met." % (sum(1 for v in verdicts if v[5]), len(verdicts)))
+        for title, g, p, ratio, target, ok in verdicts:
+            if ratio is None:
+                lines.append("- %s: %s %s, target < %d MiB: %s" % (title, g, p, target, "met" if ok else "MISSED"))
+            else:
+                lines.append("- %s: %s / %s = %.2fx, target >= %.1fx: %s" % (title, g, p, ratio, target, "met" if ok else "MISSED"))
+        lines.append("")
+        lines.append("All runs (seconds until complete; client-seen in parentheses where it differs):")
+        lines.append("")
+        lines.append("```")
+        for (wid, s), rs in sorted(self.results.items()):
+            name = T[s].name + (" [s3]" if s in T and T[s].is_s3 else "") if s in T else s
+            lines.append("%-14s %-30s %s   rss %s" % (wid, name,
+                         "  ".join("%.2f" % x["done_seconds"] + ("(%.2f)" % x["seconds"] if abs(x["seconds"] - x["done_seconds"]) > 0.01 else "") for x in rs),
+                         " ".join("%.0f" % x["rss_mib"] for x in rs)))
+        lines.append("```")
+        text = "\n".join(lines) + "\n"
+        out = Path(self.a.results)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(text)
+
+    def on_tmpfs(self):
+        try:
+            out = subprocess.run(["stat", "-f", "-c", "%T", str(self.work)], capture_output=True, text=True).stdout
+            return "tmpfs" in out
+        except OSError:
+            return False
+
+    def versions(self):
+        def first(argv, pat):
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+                m = re.search(pat, r.stdout + r.stderr)
+                return m.group(1) if m else "?"
+            except Exception:
+                return "?"
+        pkg = lambda n: first(["dpkg-query", "-W", "-f", "${Version}", n], r"(\S+)")
+        return "vsftpd %s, nginx %s, rclone %s, curl %s, lftp %s, S3Proxy 2.6.0 (filesystem provider)" % (
+            pkg("vsftpd"), pkg("nginx"), pkg("rclone"), pkg("curl"), pkg("lftp"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="1 run, small sizes: to try the harness out")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
+                                   "put-big-s3,par-s3,get-big-s3,idle")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--jar", required=True)
+    ap.add_argument("--s3proxy-classpath", required=True, help="file holding S3Proxy's classpath")
+    ap.add_argument("--gateway-java-opts", default="-Xmx256m")
+    ap.add_argument("--gateway-s3-checksums", default="when-required",
+                    help="the S3 backend's checksums key; S3Proxy rejects the SDK's default (when-supported)")
+    ap.add_argument("--results", required=True)
+    a = ap.parse_args()
+    if a.runs is None:
+        a.runs = 1 if a.quick else 3
+    if a.quick:
+        # a quick try never replaces the committed figures
+        a.results = str(Path(a.results).with_name("quick.md"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    b = Bench(a)
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        b.setup()
+        b.run_all()
+        b.report()
+        return 0
+    except BenchError as e:
+        log("FAILED: %s" % e)
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        log("stopping every process the bench started")
+        b.procs.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
