@@ -86,6 +86,7 @@ public final class Gateway implements AutoCloseable {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
                 g.open.add(g.ftp);
                 g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), g.ftp::start);
+                g.metrics.bindConnections("ftp", g.ftp::openConnections);
                 log.info("listening: ftp on {}:{} (passive ports {}, announced as {}){}", config.ftp().host(),
                         g.ftpAddress.getPort(), config.ftp().passivePorts(), config.ftp().passiveAddress(),
                         switch (config.ftp().tls()) {
@@ -99,6 +100,7 @@ public final class Gateway implements AutoCloseable {
                         config.http().tls() ? tls.nettyContext() : null);
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
+                g.metrics.bindConnections("http", g.http::openConnections);
                 log.info("listening: http on {}:{}{}", config.http().host(), g.httpAddress.getPort(),
                         config.http().tls() ? " (HTTPS)" : "");
             }

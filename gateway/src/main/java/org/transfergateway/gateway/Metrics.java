@@ -38,6 +38,14 @@ final class Metrics implements TransferListener {
         }
     }
 
+    /** Open connections of a listener, as it counts them. */
+    void bindConnections(String protocol, java.util.function.IntSupplier open) {
+        Gauge.builder("gateway.connections.open", open, java.util.function.IntSupplier::getAsInt)
+                .tag("protocol", protocol).description("connections open now")
+                .strongReference(true) // a method reference: nothing else holds it
+                .register(registry);
+    }
+
     private static StoredTotals storedOf(TransferMeter m, String backend) {
         return m.statistics(u -> true).storedByBackend().getOrDefault(backend, StoredTotals.ZERO);
     }

@@ -99,6 +99,9 @@ class StatsAndMetricsTest {
             assertEquals(before + 1_000_000, during, "half the body is counted while the upload runs");
             String metrics = get("/metrics", "root", "toor");
             assertTrue(metrics.contains("gateway_transfers_active 1.0"), metrics);
+            // at least the upload's connection and the scrape's own (earlier clients may keep theirs open)
+            double connections = value(Pattern.compile("gateway_connections_open\\{protocol=\"http\"} ([0-9.]+)"), metrics);
+            assertTrue(connections >= 2, metrics);
             out.write(new byte[1_000_000]);
             out.flush();
             s.getInputStream().read();

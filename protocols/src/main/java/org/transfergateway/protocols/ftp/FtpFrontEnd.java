@@ -30,6 +30,7 @@ public final class FtpFrontEnd implements AutoCloseable {
     private final Accounts accounts;
     private final ServerTls tls;
     private FtpServer server;
+    private final GatewayFtplet ftplet;
     private Listener listener;
 
     public FtpFrontEnd(FtpConfig config, LimitsConfig limits, Accounts accounts) {
@@ -43,6 +44,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         }
         this.config = config;
         this.limits = limits;
+        this.ftplet = new GatewayFtplet(accounts.guard(), limits);
         this.accounts = accounts;
         this.tls = tls;
     }
@@ -78,7 +80,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         connections.setLoginFailureDelay((int) Math.min(Integer.MAX_VALUE, accounts.guard().failureDelay().toMillis()));
 
         CommandFactoryFactory commands = new CommandFactoryFactory();
-        FtpCommands.all().forEach(commands::addCommand);
+        FtpCommands.all(limits).forEach(commands::addCommand);
 
         FtpServerFactory sf = new FtpServerFactory();
         sf.addListener("default", listener);
@@ -88,7 +90,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.setCommandFactory(noDelay(commands.createCommandFactory()));
         // MINA changes this map when it stops: it must be mutable.
         Map<String, org.apache.ftpserver.ftplet.Ftplet> ftplets = new java.util.LinkedHashMap<>();
-        ftplets.put("gateway", new GatewayFtplet(accounts.guard(), limits));
+        ftplets.put("gateway", ftplet);
         if (config.requireTls()) {
             ftplets.put("require-tls", new TlsRequiredFtplet());
         }
@@ -161,6 +163,11 @@ public final class FtpFrontEnd implements AutoCloseable {
 
     private static int seconds(java.time.Duration d) {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toSeconds()));
+    }
+
+    /** Control connections open now. */
+    public int openConnections() {
+        return ftplet.openConnections();
     }
 
     /** Stops accepting connections; sessions already open go on. */

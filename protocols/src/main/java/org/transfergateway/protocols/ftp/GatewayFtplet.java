@@ -65,6 +65,11 @@ final class GatewayFtplet extends DefaultFtplet {
         return FtpletResult.DEFAULT;
     }
 
+    /** Control connections open now. */
+    int openConnections() {
+        return open.get();
+    }
+
     @Override
     public FtpletResult onDisconnect(FtpSession session) throws FtpException, IOException {
         if (session.getAttribute(COUNTED) != null) {

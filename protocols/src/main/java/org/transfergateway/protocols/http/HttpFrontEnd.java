@@ -44,7 +44,7 @@ public final class HttpFrontEnd implements Closeable {
     private EventLoopGroup workers;
     private ThreadPoolExecutor blocking;
     private Channel server;
-    private ConnectionLimiter limiter;
+    private volatile ConnectionLimiter limiter;
 
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
         this(config, limits, accounts, prometheusText, null);
@@ -117,8 +117,9 @@ public final class HttpFrontEnd implements Closeable {
     }
 
     /** The connections open now, as the connection limits count them. */
-    synchronized int openConnections() {
-        return limiter == null ? 0 : limiter.open();
+    public int openConnections() {
+        ConnectionLimiter l = limiter;
+        return l == null ? 0 : l.open();
     }
 
     /** Stops accepting connections; open connections and their transfers go on. */

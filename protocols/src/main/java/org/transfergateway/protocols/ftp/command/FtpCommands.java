@@ -24,11 +24,11 @@ public final class FtpCommands {
     }
 
     /** The commands by name, for MINA's {@code CommandFactoryFactory}. */
-    public static Map<String, Command> all() {
+    public static Map<String, Command> all(org.transfergateway.config.LimitsConfig limits) {
         return Map.of(
-                "STOR", new Store(Store.Mode.STOR),
-                "APPE", new Store(Store.Mode.APPE),
-                "STOU", new Store(Store.Mode.STOU),
+                "STOR", new Store(Store.Mode.STOR, limits),
+                "APPE", new Store(Store.Mode.APPE, limits),
+                "STOU", new Store(Store.Mode.STOU, limits),
                 "DELE", PathCommand.dele(),
                 "MKD", PathCommand.mkd(),
                 "RMD", PathCommand.rmd(),

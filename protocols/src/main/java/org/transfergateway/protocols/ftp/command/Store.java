@@ -14,6 +14,7 @@ import org.apache.ftpserver.impl.FtpServerContext;
 import org.apache.ftpserver.impl.IODataConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
@@ -32,9 +33,11 @@ final class Store extends AbstractCommand {
     enum Mode { STOR, APPE, STOU }
 
     private final Mode mode;
+    private final LimitsConfig limits;
 
-    Store(Mode mode) {
+    Store(Mode mode, LimitsConfig limits) {
         this.mode = mode;
+        this.limits = limits;
     }
 
     @Override
@@ -88,7 +91,7 @@ final class Store extends AbstractCommand {
                 FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
                 return;
             }
-            UploadStream sink = new UploadStream(upload);
+            UploadStream sink = new UploadStream(upload, limits);
             try {
                 data.transferFromClient(session.getFtpletSession(), sink);
                 sink.flushToStorage();
@@ -97,6 +100,10 @@ final class Store extends AbstractCommand {
                 upload.abort();
                 if (sink.storageFailure != null) {
                     FtpCommands.replyError(session, command, sink.storageFailure);
+                } else if (sink.tooSlow) {
+                    log.info("{} {}: dropped, slower than {} bytes/s", command, path, limits.minTransferRate());
+                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
+                            "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted, nothing stored");
                 } else {
                     log.debug("{} {}: data connection cut off after {} bytes: {}", command, path, upload.written(), e.toString());
                     FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
@@ -132,14 +139,36 @@ final class Store extends AbstractCommand {
     private static final class UploadStream extends OutputStream {
         private final UserFiles.Inbound upload;
         private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
+        private final LimitsConfig limits;
+        private final long started = System.nanoTime();
+        private long received;
         GatewayException storageFailure;
+        boolean tooSlow;
 
-        UploadStream(UserFiles.Inbound upload) {
+        UploadStream(UserFiles.Inbound upload, LimitsConfig limits) {
             this.upload = upload;
+            this.limits = limits;
+        }
+
+        /**
+         * limits.min-transfer-rate: checked as bytes arrive, after the grace period. A client
+         * that sends nothing at all meets the data connection's idle timeout instead.
+         */
+        private void checkRate(int n) throws IOException {
+            received += n;
+            if (limits.minTransferRate() <= 0) {
+                return;
+            }
+            long elapsed = System.nanoTime() - started;
+            if (elapsed > limits.rateGrace().toNanos() && received * 1_000_000_000L / elapsed < limits.minTransferRate()) {
+                tooSlow = true;
+                throw new IOException("slower than the minimum transfer rate");
+            }
         }
 
         @Override
         public void write(int b) throws IOException {
+            checkRate(1);
             if (!buffer.hasRemaining()) {
                 flushToStorage();
             }
@@ -148,6 +177,7 @@ final class Store extends AbstractCommand {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            checkRate(len);
             while (len > 0) {
                 if (!buffer.hasRemaining()) {
                     flushToStorage();

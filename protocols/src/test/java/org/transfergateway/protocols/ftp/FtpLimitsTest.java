@@ -1,0 +1,129 @@
+package org.transfergateway.protocols.ftp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.net.ftp.FTP;
+import org.apache.commons.net.ftp.FTPClient;
+import org.apache.commons.net.ftp.FTPConnectionClosedException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.storage.local.LocalStorage;
+import org.transfergateway.storage.meter.TransferMeter;
+
+/** FTP under limits.*: connections in total and per address, and the minimum transfer rate. */
+class FtpLimitsTest {
+    @TempDir
+    static Path root;
+    static FtpFrontEnd ftp;
+    static int port;
+    static TransferMeter meter;
+
+    @BeforeAll
+    static void start() throws Exception {
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                ftp: {port: 0, passive-ports: 51500-51520}
+                storage: {backends: [{name: local, type: local, root: %s}]}
+                users: [{name: alice, password: secret}]
+                limits: {max-connections: 4, max-connections-per-address: 2, min-transfer-rate: 100KiB, rate-grace: 1s}
+                """.formatted(root));
+        meter = TransferMeter.inMemory();
+        ftp = new FtpFrontEnd(config.ftp(), config.limits(), new Accounts(config, Map.of("local", new LocalStorage("local", root)), meter));
+        port = ftp.start().getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        ftp.close();
+    }
+
+    private static FTPClient from(String address) throws IOException {
+        FTPClient c = new FTPClient();
+        c.connect(InetAddress.getByName("127.0.0.1"), port, InetAddress.getByName(address), 0);
+        return c;
+    }
+
+    private static void waitForOpen(int n) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 5000;
+        while (ftp.openConnections() != n && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(n, ftp.openConnections());
+    }
+
+    @Test
+    void connectionsOverTheLimitsAreTurnedAwayAndOthersGoOn() throws Exception {
+        List<FTPClient> open = new ArrayList<>();
+        try {
+            open.add(from("127.0.0.11"));
+            open.add(from("127.0.0.11"));
+            FTPConnectionClosedException third = assertThrows(FTPConnectionClosedException.class, () -> from("127.0.0.11"));
+            assertTrue(third.getMessage().contains("421"), third.getMessage());
+            open.add(from("127.0.0.12"));
+            open.add(from("127.0.0.13"));
+            FTPConnectionClosedException fifth = assertThrows(FTPConnectionClosedException.class, () -> from("127.0.0.14"));
+            assertTrue(fifth.getMessage().contains("421"), fifth.getMessage());
+            assertTrue(open.get(2).login("alice", "secret"));
+        } finally {
+            for (FTPClient c : open) {
+                c.disconnect();
+            }
+        }
+        waitForOpen(0);
+        FTPClient again = from("127.0.0.11");
+        assertTrue(again.login("alice", "secret"), "a closed connection frees its place");
+        again.disconnect();
+    }
+
+    @Test
+    void anUploadSlowerThanTheMinimumRateIsDroppedAndLeavesNothing() throws Exception {
+        waitForOpen(0);
+        FTPClient c = from("127.0.0.1"); // data connections come from the default address
+        assertTrue(c.login("alice", "secret"));
+        c.enterLocalPassiveMode();
+        c.setFileType(FTP.BINARY_FILE_TYPE);
+        InputStream trickle = new InputStream() {
+            private int sent;
+
+            @Override
+            public int read() throws IOException {
+                if (sent++ >= 200) {
+                    return -1;
+                }
+                try {
+                    Thread.sleep(20); // 50 bytes a second
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                return 'x';
+            }
+        };
+        c.setBufferSize(1);
+        boolean stored;
+        try {
+            stored = c.storeFile("slow.bin", trickle);
+        } catch (IOException e) {
+            stored = false; // the data connection was closed under the client
+        }
+        assertFalse(stored);
+        assertTrue(c.getReplyString().startsWith("426 Transfer slower than the minimum"), c.getReplyString());
+        assertFalse(Files.exists(root.resolve("alice/slow.bin")));
+        assertEquals(1, meter.statistics(u -> true).transferred().failedIn());
+        c.disconnect();
+    }
+}
