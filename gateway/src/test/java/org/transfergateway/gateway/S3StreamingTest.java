@@ -160,6 +160,29 @@ class S3StreamingTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} bytes")
+    @org.junit.jupiter.params.provider.ValueSource(longs = {0, 1, 8L << 20, (8L << 20) + 1, 3 * (8L << 20) + 5})
+    void sizesAroundThePartBoundaryArriveIntactOverFtpAndHttp(long size) throws Exception {
+        MessageDigest viaFtp = MessageDigest.getInstance("SHA-256");
+        FTPClient ftp = ftp(gateway.ftpAddress().getPort());
+        try (InputStream in = new DigestInputStream(new GatewayOverS3Test.PatternStream(size, 11), viaFtp)) {
+            assertTrue(ftp.storeFile("edge-ftp-" + size + ".bin", in), ftp.getReplyString());
+        }
+        ftp.disconnect();
+        MessageDigest viaHttp = MessageDigest.getInstance("SHA-256");
+        HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpAddress().getPort() + "/files/edge-http-" + size + ".bin"))
+                .header("Authorization", auth())
+                .PUT(size == 0 ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new DigestInputStream(new GatewayOverS3Test.PatternStream(size, 12), viaHttp)), size))
+                .build();
+        assertEquals(201, HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.discarding()).statusCode());
+        assertArrayEquals(viaFtp.digest(), sha256Of(client, "alice/edge-ftp-" + size + ".bin"));
+        assertArrayEquals(viaHttp.digest(), sha256Of(client, "alice/edge-http-" + size + ".bin"));
+        assertEquals(size, client.headObject(h -> h.bucket(BUCKET).key("alice/edge-http-" + size + ".bin")).contentLength());
+        assertEquals(0, multipartUploads(client));
+    }
+
     @Test
     void anHttpClientKilledHalfwayLeavesNoObjectAndNoUpload() throws Exception {
         int total = 40 << 20;
