@@ -1,0 +1,63 @@
+package org.transfergateway.storage.meter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The same ledger code on PostgreSQL, the shared database a JDBC URL selects. Runs where
+ * GATEWAY_TEST_POSTGRES_URL names a database (CI starts one); skipped elsewhere.
+ */
+class JdbcLedgerPostgresTest {
+    private static final String URL = System.getenv("GATEWAY_TEST_POSTGRES_URL");
+
+    @BeforeEach
+    void emptyDatabase() throws Exception {
+        Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
+            for (String table : List.of("adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+                st.execute("DROP TABLE IF EXISTS " + table);
+            }
+        }
+    }
+
+    @Test
+    void transfersAndTotalsSurviveAReopenAndACrashOnPostgres() throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(URL, Clock.systemUTC());
+        TransferMeter m = new TransferMeter(ledger);
+        Instant start = Instant.now();
+        Transfer up = m.start("alice", Protocol.FTP, Direction.IN, "/a.bin", "s3");
+        up.add(1000);
+        m.end(up, true, new StoredChange("s3", "alice", 1000, 1));
+        Transfer down = m.start("alice", Protocol.HTTP, Direction.OUT, "/a.bin", "s3");
+        down.add(400);
+        m.end(down, false, null);
+        Transfer cut = m.start("bob", Protocol.HTTP, Direction.IN, "/b.bin", "s3");
+        cut.add(77);
+        m.flushProgress();
+        ledger.close(); // bob's upload is in flight: as after kill -9
+
+        JdbcLedger reopened = JdbcLedger.open(URL, Clock.systemUTC());
+        TransferMeter after = new TransferMeter(reopened);
+        Statistics s = after.statistics(u -> true);
+        assertEquals(new Counters(1077, 400, 1, 0, 1, 1), s.transferred());
+        assertEquals(new StoredTotals(1000, 1), s.stored());
+        assertEquals(new Counters(1000, 0, 1, 0, 0, 0), after.statistics(u -> true, start, null).byProtocol().get("ftp"));
+        List<TransferRecord> recent = after.recent(10, "alice", null);
+        assertEquals(List.of("/a.bin", "/a.bin"), recent.stream().map(TransferRecord::path).toList());
+        reopened.adopt("s3", "alice", new StoredTotals(1500, 2), "test");
+        assertEquals(1, reopened.adjustments());
+        assertEquals(new StoredTotals(1500, 2), reopened.storedTotals().get("s3").get("alice"));
+        assertTrue(after.active().isEmpty());
+        reopened.close();
+    }
+}
