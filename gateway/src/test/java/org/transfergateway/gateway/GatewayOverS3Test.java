@@ -42,6 +42,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.ConfigLoader;
 import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.storage.testing.PatternStream;
 import org.transfergateway.storage.testing.S3ProxyFixture;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
@@ -355,36 +356,5 @@ class GatewayOverS3Test {
             }
         }
         return md.digest();
-    }
-
-    /** A deterministic stream of any length, never held in memory. */
-    static class PatternStream extends InputStream {
-        private long remaining;
-        private int x;
-
-        PatternStream(long size, int seed) {
-            this.remaining = size;
-            this.x = seed;
-        }
-
-        @Override
-        public int read() {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (remaining <= 0) {
-                return -1;
-            }
-            int n = (int) Math.min(len, remaining);
-            for (int i = 0; i < n; i++) {
-                x = x * 1103515245 + 12345;
-                b[off + i] = (byte) (x >>> 16);
-            }
-            remaining -= n;
-            return n;
-        }
     }
 }

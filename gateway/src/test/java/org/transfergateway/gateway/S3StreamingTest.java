@@ -37,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.storage.testing.PatternStream;
 import org.transfergateway.storage.testing.S3ProxyFixture;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -128,13 +129,13 @@ class S3StreamingTest {
         long size = 1L << 30;
         long t0 = System.nanoTime();
         client.putObject(p -> p.bucket(BUCKET).key("direct.bin"),
-                RequestBody.fromContentProvider(() -> new GatewayOverS3Test.PatternStream(size, 1), size, "application/octet-stream"));
+                RequestBody.fromContentProvider(() -> new PatternStream(size, 1), size, "application/octet-stream"));
         double direct = (System.nanoTime() - t0) / 1e9;
 
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
         FTPClient ftp = ftp(gateway.ftpAddress().getPort());
         t0 = System.nanoTime();
-        try (InputStream in = new DigestInputStream(new GatewayOverS3Test.PatternStream(size, 2), sent)) {
+        try (InputStream in = new DigestInputStream(new PatternStream(size, 2), sent)) {
             assertTrue(ftp.storeFile("big-ftp.bin", in), ftp.getReplyString());
         }
         double viaFtp = (System.nanoTime() - t0) / 1e9;
@@ -145,7 +146,7 @@ class S3StreamingTest {
         HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpAddress().getPort() + "/files/big-http.bin"))
                 .header("Authorization", auth())
                 .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(
-                        () -> new DigestInputStream(new GatewayOverS3Test.PatternStream(size, 3), sentHttp)), size))
+                        () -> new DigestInputStream(new PatternStream(size, 3), sentHttp)), size))
                 .build();
         t0 = System.nanoTime();
         assertEquals(201, HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.discarding()).statusCode());
@@ -165,7 +166,7 @@ class S3StreamingTest {
     void sizesAroundThePartBoundaryArriveIntactOverFtpAndHttp(long size) throws Exception {
         MessageDigest viaFtp = MessageDigest.getInstance("SHA-256");
         FTPClient ftp = ftp(gateway.ftpAddress().getPort());
-        try (InputStream in = new DigestInputStream(new GatewayOverS3Test.PatternStream(size, 11), viaFtp)) {
+        try (InputStream in = new DigestInputStream(new PatternStream(size, 11), viaFtp)) {
             assertTrue(ftp.storeFile("edge-ftp-" + size + ".bin", in), ftp.getReplyString());
         }
         ftp.disconnect();
@@ -174,7 +175,7 @@ class S3StreamingTest {
                 .header("Authorization", auth())
                 .PUT(size == 0 ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(
-                        () -> new DigestInputStream(new GatewayOverS3Test.PatternStream(size, 12), viaHttp)), size))
+                        () -> new DigestInputStream(new PatternStream(size, 12), viaHttp)), size))
                 .build();
         assertEquals(201, HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.discarding()).statusCode());
         assertArrayEquals(viaFtp.digest(), sha256Of(client, "alice/edge-ftp-" + size + ".bin"));
@@ -286,7 +287,7 @@ class S3StreamingTest {
     }
 
     /** A body that stops the S3 server once {@code stopAt} bytes have been read. */
-    static final class StoppingStream extends GatewayOverS3Test.PatternStream {
+    static final class StoppingStream extends PatternStream {
         private final long stopAt;
         private final S3ProxyFixture server;
         private long read;
@@ -344,11 +345,11 @@ class S3StreamingTest {
                         HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.httpPort() + "/files/c" + n + ".bin"))
                                 .header("Authorization", auth())
                                 .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(
-                                        () -> new GatewayOverS3Test.PatternStream(size, n)), size)).build();
+                                        () -> new PatternStream(size, n)), size)).build();
                         return HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.discarding()).statusCode();
                     }
                     FTPClient ftp = ftp(g.ftpPort());
-                    try (InputStream in = new GatewayOverS3Test.PatternStream(size, n)) {
+                    try (InputStream in = new PatternStream(size, n)) {
                         return ftp.storeFile("c" + n + ".bin", in) ? 201 : ftp.getReplyCode();
                     } finally {
                         ftp.disconnect();

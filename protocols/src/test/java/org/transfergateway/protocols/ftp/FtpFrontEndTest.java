@@ -40,6 +40,7 @@ import org.transfergateway.storage.local.LocalStorage;
 import org.transfergateway.storage.meter.Counters;
 import org.transfergateway.storage.meter.StoredTotals;
 import org.transfergateway.storage.meter.TransferMeter;
+import org.transfergateway.storage.testing.PatternStream;
 
 /** The FTP front end over local disk, driven by commons-net's FTPClient and raw sockets. */
 class FtpFrontEndTest {
@@ -224,7 +225,7 @@ class FtpFrontEndTest {
         long size = 100L << 20;
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
         Counters before = totals();
-        try (InputStream in = new DigestInputStream(new PatternStream(size), sent)) {
+        try (InputStream in = new DigestInputStream(new PatternStream(size, 12345), sent)) {
             assertTrue(client.storeFile("big.bin", in), client.getReplyString());
         }
         assertEquals(size, Files.size(aliceHome.resolve("big.bin")));
@@ -464,40 +465,6 @@ class FtpFrontEndTest {
             assertEquals(550, bob.sendCommand("SIZE", "private.txt"));
         } finally {
             bob.disconnect();
-        }
-    }
-
-    /** A deterministic stream of any length, never held in memory. */
-    static final class PatternStream extends InputStream {
-        private long remaining;
-        private int x = 12345;
-
-        PatternStream(long size) {
-            this.remaining = size;
-        }
-
-        @Override
-        public int read() {
-            if (remaining <= 0) {
-                return -1;
-            }
-            remaining--;
-            x = x * 1103515245 + 12345;
-            return (x >>> 16) & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (remaining <= 0) {
-                return -1;
-            }
-            int n = (int) Math.min(len, remaining);
-            for (int i = 0; i < n; i++) {
-                x = x * 1103515245 + 12345;
-                b[off + i] = (byte) (x >>> 16);
-            }
-            remaining -= n;
-            return n;
         }
     }
 }

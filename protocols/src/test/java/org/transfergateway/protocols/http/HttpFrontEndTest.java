@@ -39,6 +39,7 @@ import org.apache.hc.core5.http.io.entity.InputStreamEntity;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.transfergateway.storage.testing.PatternStream;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.HttpConfig;
 import org.transfergateway.config.LimitsConfig;
@@ -305,7 +306,7 @@ class HttpFrontEndTest {
     void a100MebibyteUploadStreamsThroughAndComesBackIntact() throws Exception {
         long size = 100L * 1024 * 1024;
         MessageDigest sent = MessageDigest.getInstance("SHA-256");
-        InputStream generated = new java.security.DigestInputStream(new GeneratedInput(size, 42), sent);
+        InputStream generated = new java.security.DigestInputStream(new PatternStream(size, 42), sent);
         Resp r = call("PUT", "/files/big.bin", ALICE, new InputStreamEntity(generated, size, ContentType.APPLICATION_OCTET_STREAM));
         assertEquals(201, r.status(), r.text());
         assertEquals(parse("{\"path\":\"/big.bin\",\"size\":" + size + "}"), parse(r.text()));
@@ -333,39 +334,6 @@ class HttpFrontEndTest {
         });
         assertEquals(HexFormat.of().formatHex(sent.digest()), HexFormat.of().formatHex(received));
         assertTotals(aliceOnly(counters(size, size, 1, 1, 0, 0)), storedAlice(size, 1));
-    }
-
-    /** Deterministic pseudo-random bytes, generated as read: never held in memory. */
-    private static final class GeneratedInput extends InputStream {
-        private long left;
-        private long state;
-
-        GeneratedInput(long size, long seed) {
-            this.left = size;
-            this.state = seed;
-        }
-
-        @Override
-        public int read() {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (left == 0) {
-                return -1;
-            }
-            int n = (int) Math.min(len, left);
-            for (int i = 0; i < n; i++) {
-                state ^= state << 13;
-                state ^= state >>> 7;
-                state ^= state << 17;
-                b[off + i] = (byte) state;
-            }
-            left -= n;
-            return n;
-        }
     }
 
     @Test
@@ -535,7 +503,7 @@ class HttpFrontEndTest {
     void aClientThatStopsReadingStopsTheGatewayAndLeavingCountsTheDownloadAsFailed() throws Exception {
         long size = 64L * 1024 * 1024;
         Resp up = call("PUT", "/files/slow.bin", ALICE,
-                new InputStreamEntity(new GeneratedInput(size, 3), size, ContentType.APPLICATION_OCTET_STREAM));
+                new InputStreamEntity(new PatternStream(size, 3), size, ContentType.APPLICATION_OCTET_STREAM));
         assertEquals(201, up.status());
         long sentBefore;
         try (Socket s = new Socket()) {
