@@ -10,12 +10,19 @@ import org.transfergateway.storage.ErrorCode;
 
 /**
  * Streams a request body to an {@link UploadTarget} with backpressure: chunks go, in
- * order, to a serial executor on the blocking pool, and the next read is asked for only
- * once storage has taken every chunk handed over. A body that ends early or a connection
- * that closes aborts the upload.
+ * order, to a serial executor on the blocking pool, and reading goes on while fewer than
+ * {@link #IN_FLIGHT} chunks wait for storage, so that the socket and storage work at the
+ * same time while memory stays bounded. A body that ends early or a connection that
+ * closes aborts the upload.
  */
 final class StreamedBody implements BodyConsumer {
     private static final Logger log = LoggerFactory.getLogger(StreamedBody.class);
+    /**
+     * Chunks (of up to 64 KiB) handed to storage and not yet taken, before reading pauses.
+     * One would make every chunk wait for the previous write: a stop-and-wait hand-off
+     * between threads that left both idle half the time.
+     */
+    static final int IN_FLIGHT = 4;
 
     private final Exchange exchange;
     private final UploadHandler handler;
@@ -123,7 +130,7 @@ final class StreamedBody implements BodyConsumer {
         });
     }
 
-    /** Event loop: storage took a chunk; read on when it took them all. */
+    /** Event loop: storage took a chunk; read on when there is room again. */
     private void taken() {
         pending--;
         if (wantsRead() && exchange.ctx().channel().isActive()) {
@@ -133,7 +140,7 @@ final class StreamedBody implements BodyConsumer {
 
     @Override
     public boolean wantsRead() {
-        return pending == 0 && !stopped;
+        return pending < IN_FLIGHT && !stopped;
     }
 
     @Override
