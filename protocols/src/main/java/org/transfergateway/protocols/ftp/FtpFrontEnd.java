@@ -86,7 +86,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.addListener("default", listener);
         sf.setConnectionConfig(connections.createConnectionConfig());
         sf.setUserManager(new GatewayUserManager(accounts));
-        sf.setFileSystem(GatewayFileSystem.factory(accounts));
+        sf.setFileSystem(GatewayFileSystem.factory(accounts, limits));
         sf.setCommandFactory(noDelay(commands.createCommandFactory()));
         // MINA changes this map when it stops: it must be mutable.
         Map<String, org.apache.ftpserver.ftplet.Ftplet> ftplets = new java.util.LinkedHashMap<>();

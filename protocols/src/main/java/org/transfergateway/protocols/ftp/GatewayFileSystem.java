@@ -8,6 +8,7 @@ import org.apache.ftpserver.ftplet.FtpFile;
 import org.apache.ftpserver.ftplet.User;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.config.UserConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.command.SessionFiles;
@@ -26,18 +27,20 @@ final class GatewayFileSystem implements FileSystemView, SessionFiles {
     private static final Logger log = LoggerFactory.getLogger(GatewayFileSystem.class);
 
     private final UserFiles files;
+    private final LimitsConfig limits;
     private String cwd = "/";
 
-    GatewayFileSystem(UserFiles files) {
+    GatewayFileSystem(UserFiles files, LimitsConfig limits) {
         this.files = files;
+        this.limits = limits;
     }
 
     /** Opens the view of whoever logged in; the user was checked by {@link GatewayUserManager}. */
-    static FileSystemFactory factory(Accounts accounts) {
+    static FileSystemFactory factory(Accounts accounts, LimitsConfig limits) {
         return (User user) -> {
             UserConfig u = accounts.user(user.getName())
                     .orElseThrow(() -> new FtpException("unknown user " + user.getName()));
-            return new GatewayFileSystem(accounts.files(u, Protocol.FTP));
+            return new GatewayFileSystem(accounts.files(u, Protocol.FTP), limits);
         };
     }
 
@@ -58,12 +61,12 @@ final class GatewayFileSystem implements FileSystemView, SessionFiles {
 
     @Override
     public FtpFile getHomeDirectory() {
-        return new GatewayFtpFile(files, "/");
+        return new GatewayFtpFile(files, limits, "/");
     }
 
     @Override
     public FtpFile getWorkingDirectory() {
-        return new GatewayFtpFile(files, cwd);
+        return new GatewayFtpFile(files, limits, cwd);
     }
 
     @Override
@@ -85,7 +88,7 @@ final class GatewayFileSystem implements FileSystemView, SessionFiles {
     @Override
     public FtpFile getFile(String name) throws FtpException {
         try {
-            return new GatewayFtpFile(files, resolve(name));
+            return new GatewayFtpFile(files, limits, resolve(name));
         } catch (GatewayException e) {
             throw new FtpException(e.getMessage(), e);
         }

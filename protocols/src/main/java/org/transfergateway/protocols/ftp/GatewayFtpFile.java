@@ -9,6 +9,7 @@ import java.util.List;
 import org.apache.ftpserver.ftplet.FtpFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.UserFiles;
@@ -25,17 +26,19 @@ final class GatewayFtpFile implements FtpFile {
     private static final Logger log = LoggerFactory.getLogger(GatewayFtpFile.class);
 
     private final UserFiles files;
+    private final LimitsConfig limits;
     private final String path;
     private ObjectInfo info;
     private boolean known;
 
-    GatewayFtpFile(UserFiles files, String path) {
+    GatewayFtpFile(UserFiles files, LimitsConfig limits, String path) {
         this.files = files;
+        this.limits = limits;
         this.path = path;
     }
 
-    private GatewayFtpFile(UserFiles files, String path, ObjectInfo info) {
-        this(files, path);
+    private GatewayFtpFile(UserFiles files, LimitsConfig limits, String path, ObjectInfo info) {
+        this(files, limits, path);
         this.info = info;
         this.known = true;
     }
@@ -156,7 +159,7 @@ final class GatewayFtpFile implements FtpFile {
             List<GatewayFtpFile> out = new ArrayList<>();
             String prefix = path.equals("/") ? "/" : path + "/";
             for (ObjectInfo child : files.list(path)) {
-                out.add(new GatewayFtpFile(files, prefix + child.name(), child));
+                out.add(new GatewayFtpFile(files, limits, prefix + child.name(), child));
             }
             return out;
         } catch (IOException e) {
@@ -170,8 +173,19 @@ final class GatewayFtpFile implements FtpFile {
         throw ErrorCode.INTERNAL.exception("uploads go through the gateway's STOR command");
     }
 
+    /** The download, dropped when the client reads slower than limits.min-transfer-rate. */
     @Override
     public InputStream createInputStream(long offset) throws IOException {
-        return files.download(path, offset, -1);
+        RateCheck rate = new RateCheck(limits);
+        return new java.io.FilterInputStream(files.download(path, offset, -1)) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = in.read(b, off, len);
+                if (n > 0 && rate.tooSlow(n)) {
+                    throw new IOException("the client reads slower than " + rate.minBytesPerSecond() + " bytes/s");
+                }
+                return n;
+            }
+        };
     }
 }

@@ -126,4 +126,73 @@ class FtpLimitsTest {
         assertEquals(1, meter.statistics(u -> true).transferred().failedIn());
         c.disconnect();
     }
+
+    @Test
+    void aDownloadReadSlowerThanTheMinimumRateIsDroppedAndCountedFailed() throws Exception {
+        Path dir = Files.createDirectories(root.resolve("slow-reader"));
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                ftp: {port: 0, passive-ports: 51530-51540}
+                storage: {backends: [{name: local, type: local, root: %s}]}
+                users: [{name: alice, password: secret}]
+                limits: {min-transfer-rate: 10MiB, rate-grace: 1s}
+                """.formatted(dir));
+        TransferMeter own = TransferMeter.inMemory();
+        Files.createDirectories(dir.resolve("alice"));
+        Files.write(dir.resolve("alice/big.bin"), new byte[40 << 20]);
+        FtpFrontEnd server = new FtpFrontEnd(config.ftp(), config.limits(),
+                new Accounts(config, Map.of("local", new LocalStorage("local", dir)), own));
+        try {
+            FTPClient c = new FTPClient();
+            c.connect("127.0.0.1", server.start().getPort());
+            assertTrue(c.login("alice", "secret"));
+            c.enterLocalPassiveMode();
+            c.setFileType(FTP.BINARY_FILE_TYPE);
+            long read = 0;
+            try (InputStream in = c.retrieveFileStream("big.bin")) {
+                byte[] buf = new byte[64 << 10];
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    read += n;
+                    Thread.sleep(50); // about 1 MiB a second
+                }
+            } catch (IOException e) {
+                // the gateway dropped the data connection
+            }
+            assertTrue(read < (40 << 20), "read " + read);
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (own.statistics(u -> true).transferred().failedOut() == 0 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(1, own.statistics(u -> true).transferred().failedOut());
+            assertEquals(0, own.statistics(u -> true).transferred().filesOut());
+            c.disconnect();
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void anIdleControlConnectionIsClosed() throws Exception {
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                ftp: {port: 0, passive-ports: 51541-51545, idle-timeout: 1s}
+                storage: {backends: [{name: local, type: local, root: %s}]}
+                users: [{name: alice, password: secret}]
+                """.formatted(root));
+        FtpFrontEnd server = new FtpFrontEnd(config.ftp(), config.limits(),
+                new Accounts(config, Map.of("local", new LocalStorage("local", root)), TransferMeter.inMemory()));
+        try {
+            FTPClient c = new FTPClient();
+            c.connect("127.0.0.1", server.start().getPort());
+            assertTrue(c.login("alice", "secret"));
+            Thread.sleep(3500);
+            int reply;
+            try {
+                reply = c.sendCommand("NOOP");
+            } catch (FTPConnectionClosedException | java.net.SocketException e) {
+                reply = 421;
+            }
+            assertEquals(421, reply, c.getReplyString());
+        } finally {
+            server.close();
+        }
+    }
 }

@@ -15,6 +15,7 @@ import org.apache.ftpserver.impl.IODataConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.LimitsConfig;
+import org.transfergateway.protocols.ftp.RateCheck;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
@@ -139,28 +140,17 @@ final class Store extends AbstractCommand {
     private static final class UploadStream extends OutputStream {
         private final UserFiles.Inbound upload;
         private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
-        private final LimitsConfig limits;
-        private final long started = System.nanoTime();
-        private long received;
+        private final RateCheck rate;
         GatewayException storageFailure;
         boolean tooSlow;
 
         UploadStream(UserFiles.Inbound upload, LimitsConfig limits) {
             this.upload = upload;
-            this.limits = limits;
+            this.rate = new RateCheck(limits);
         }
 
-        /**
-         * limits.min-transfer-rate: checked as bytes arrive, after the grace period. A client
-         * that sends nothing at all meets the data connection's idle timeout instead.
-         */
         private void checkRate(int n) throws IOException {
-            received += n;
-            if (limits.minTransferRate() <= 0) {
-                return;
-            }
-            long elapsed = System.nanoTime() - started;
-            if (elapsed > limits.rateGrace().toNanos() && received * 1_000_000_000L / elapsed < limits.minTransferRate()) {
+            if (rate.tooSlow(n)) {
                 tooSlow = true;
                 throw new IOException("slower than the minimum transfer rate");
             }

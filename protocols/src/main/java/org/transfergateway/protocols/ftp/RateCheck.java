@@ -1,0 +1,34 @@
+package org.transfergateway.protocols.ftp;
+
+import org.transfergateway.config.LimitsConfig;
+
+/**
+ * limits.min-transfer-rate for one FTP transfer: the average since it began, checked as
+ * bytes pass once the grace period is over. A client that moves nothing at all meets the
+ * data connection's idle timeout instead.
+ */
+public final class RateCheck {
+    private final long minBytesPerSecond;
+    private final long graceNanos;
+    private final long started = System.nanoTime();
+    private long bytes;
+
+    public RateCheck(LimitsConfig limits) {
+        this.minBytesPerSecond = limits.minTransferRate();
+        this.graceNanos = limits.rateGrace().toNanos();
+    }
+
+    /** Counts {@code n} bytes; true when the transfer has become too slow. */
+    public boolean tooSlow(long n) {
+        bytes += n;
+        if (minBytesPerSecond <= 0) {
+            return false;
+        }
+        long elapsed = System.nanoTime() - started;
+        return elapsed > graceNanos && bytes * 1_000_000_000L / elapsed < minBytesPerSecond;
+    }
+
+    public long minBytesPerSecond() {
+        return minBytesPerSecond;
+    }
+}
