@@ -288,12 +288,24 @@ public final class S3Storage implements Storage {
 
     /** True when a marker or any object lies under {@code dirKey/}. */
     private boolean isFolder(String dirKey) throws GatewayException {
+        return isFolder(dirKey, false);
+    }
+
+    /**
+     * A folder has something under it or, when empty, its marker. {@code orMarker} false
+     * skips the marker's HEAD: the checks on the upload, delete and rename paths stay at
+     * one request.
+     */
+    private boolean isFolder(String dirKey, boolean orMarker) throws GatewayException {
         if (dirKey.isEmpty()) {
             return true;
         }
         try {
             if (!client.listObjectsV2(b -> b.bucket(bucket).prefix(under(dirKey)).maxKeys(1)).contents().isEmpty()) {
                 return true;
+            }
+            if (!orMarker) {
+                return false;
             }
             // An empty folder is its marker alone, which some services (S3Proxy on a file
             // system) leave out of a listing under that very prefix.
@@ -320,7 +332,7 @@ public final class S3Storage implements Storage {
         if (file != null) {
             return file;
         }
-        return isFolder(key) ? ObjectInfo.folder(key, Instant.EPOCH) : null;
+        return isFolder(key, true) ? ObjectInfo.folder(key, Instant.EPOCH) : null;
     }
 
     @Override
@@ -559,7 +571,7 @@ public final class S3Storage implements Storage {
         if (found.stream().anyMatch(o -> !o.key().equals(dir))) {
             throw ErrorCode.NOT_EMPTY.exception("the folder " + dirKey + " is not empty");
         }
-        boolean marker = !found.isEmpty() || isFolder(dirKey);
+        boolean marker = !found.isEmpty() || isFolder(dirKey, true);
         if (!marker) {
             if (headFile(dirKey) != null) {
                 throw ErrorCode.CONFLICT.exception(dirKey + " is a file, not a folder");
