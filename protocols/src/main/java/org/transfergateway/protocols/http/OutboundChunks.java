@@ -2,7 +2,7 @@ package org.transfergateway.protocols.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.handler.stream.ChunkedInput;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import java.io.IOException;
@@ -58,10 +58,13 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
             IOException error = null;
             boolean end = false;
             try {
-                byte[] bytes = new byte[CHUNK];
-                int n = source.readNBytes(bytes, 0, CHUNK);
+                // A pooled buffer: Netty releases it once written, and it goes back to the pool.
+                ByteBuf buf = PooledByteBufAllocator.DEFAULT.heapBuffer(CHUNK, CHUNK);
+                int n = fillFrom(buf);
                 if (n > 0) {
-                    chunk = Unpooled.wrappedBuffer(bytes, 0, n);
+                    chunk = buf;
+                } else {
+                    buf.release();
                 }
                 end = n < CHUNK;
             } catch (IOException e) {
@@ -88,6 +91,21 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
             writer.resumeTransfer();
         }
         writer.resumeTransfer();
+    }
+
+    /** Reads until the buffer is full or the source ends; the bytes read. */
+    private int fillFrom(ByteBuf buf) throws IOException {
+        try {
+            while (buf.isWritable()) {
+                if (buf.writeBytes(source, buf.writableBytes()) < 0) {
+                    break;
+                }
+            }
+            return buf.readableBytes();
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw e;
+        }
     }
 
     @Override
