@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Collection;
-import org.transfergateway.storage.meter.StoredTotals;
 import org.transfergateway.storage.meter.Transfer;
 import org.transfergateway.storage.meter.TransferListener;
 import org.transfergateway.storage.meter.TransferMeter;
@@ -31,9 +30,9 @@ final class Metrics implements TransferListener {
 
     void bindBackends(Collection<String> backends) {
         for (String b : backends) {
-            Gauge.builder("gateway.stored.bytes", meter, m -> storedOf(m, b).bytes())
+            Gauge.builder("gateway.stored.bytes", meter, m -> m.storedOf(b).bytes())
                     .tag("backend", b).baseUnit("bytes").description("bytes held through the gateway").register(registry);
-            Gauge.builder("gateway.stored.objects", meter, m -> storedOf(m, b).objects())
+            Gauge.builder("gateway.stored.objects", meter, m -> m.storedOf(b).objects())
                     .tag("backend", b).description("objects held through the gateway").register(registry);
         }
     }
@@ -44,10 +43,6 @@ final class Metrics implements TransferListener {
                 .tag("protocol", protocol).description("connections open now")
                 .strongReference(true) // a method reference: nothing else holds it
                 .register(registry);
-    }
-
-    private static StoredTotals storedOf(TransferMeter m, String backend) {
-        return m.statistics(u -> true).storedByBackend().getOrDefault(backend, StoredTotals.ZERO);
     }
 
     /** Byte counters move with every write, not only when a transfer ends. */

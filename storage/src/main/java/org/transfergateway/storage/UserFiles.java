@@ -123,31 +123,29 @@ public final class UserFiles {
             throw ErrorCode.CONFLICT.exception("the home folder cannot be written as a file");
         }
         String key = key(p);
-        if (!policy.delete()) {
-            ObjectInfo existing = backend.stat(key);
-            if (existing != null && !existing.folder() && keep < existing.size()) {
-                throw ErrorCode.FORBIDDEN.exception(user + " may not replace " + p + ": it may not delete");
-            }
+        boolean atFileQuota = policy.quotaFiles() > 0
+                && meter.storedOf(backend.name(), user).objects() >= policy.quotaFiles();
+        // What lies there now, asked once, and only when a rule below needs it.
+        ObjectInfo existing = !policy.delete() || atFileQuota || keep > 0 ? backend.stat(key) : null;
+        boolean existingFile = existing != null && !existing.folder();
+        if (!policy.delete() && existingFile && keep < existing.size()) {
+            throw ErrorCode.FORBIDDEN.exception(user + " may not replace " + p + ": it may not delete");
         }
-        if (policy.quotaFiles() > 0 && meter.storedOf(backend.name(), user).objects() >= policy.quotaFiles()
-                && backend.stat(key) == null) {
+        if (atFileQuota && !existingFile) {
             throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaFiles() + " files is used up");
         }
+        if (keep > 0 && (!existingFile || existing.size() < keep)) {
+            throw ErrorCode.BAD_REQUEST.exception("cannot resume at " + keep + ": the file has "
+                    + (existingFile ? existing.size() : "no") + " bytes");
+        }
         Upload upload = backend.create(key);
-        Transfer t = null;
         try {
             if (keep > 0) {
-                ObjectInfo old = backend.stat(key);
-                if (old == null || old.folder() || old.size() < keep) {
-                    throw ErrorCode.BAD_REQUEST.exception("cannot resume at " + keep + ": the file has "
-                            + (old == null || old.folder() ? "no" : old.size()) + " bytes");
-                }
                 try (InputStream in = backend.read(key, 0, keep)) {
                     copy(in, upload);
                 }
             }
-            t = meter.start(user, protocol, Direction.IN, p, backend.name());
-            return new Inbound(key, upload, t);
+            return new Inbound(key, upload, meter.start(user, protocol, Direction.IN, p, backend.name()));
         } catch (IOException | RuntimeException e) {
             upload.abort();
             throw e;

@@ -11,11 +11,15 @@ public record Counters(long bytesIn, long bytesOut, long filesIn, long filesOut,
 
     /** The counters of one finished transfer. */
     public static Counters of(TransferRecord r) {
-        boolean in = r.direction() == Direction.IN;
-        long ok = r.succeeded() ? 1 : 0;
-        long failed = 1 - ok;
-        return in
-                ? new Counters(r.bytes(), 0, ok, 0, failed, 0)
-                : new Counters(0, r.bytes(), 0, ok, 0, failed);
+        return of(r.direction(), r.succeeded(), r.bytes(), 1);
+    }
+
+    /** The counters of {@code count} finished transfers of one direction and outcome, {@code bytes} in all. */
+    public static Counters of(Direction direction, boolean succeeded, long bytes, long count) {
+        long ok = succeeded ? count : 0;
+        long failed = succeeded ? 0 : count;
+        return direction == Direction.IN
+                ? new Counters(bytes, 0, ok, 0, failed, 0)
+                : new Counters(0, bytes, 0, ok, 0, failed);
     }
 }

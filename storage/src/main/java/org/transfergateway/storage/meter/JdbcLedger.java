@@ -255,13 +255,8 @@ public final class JdbcLedger implements Ledger {
         Map<Protocol, Map<String, Counters>> transferred = new EnumMap<>(Protocol.class);
         while (rs.next()) {
             Protocol p = Protocol.valueOf(rs.getString(1));
-            boolean in = rs.getString(3).equals(Direction.IN.name());
-            boolean ok = rs.getString(4).equals("completed");
-            long bytes = rs.getLong(5);
-            long count = rs.getLong(6);
-            Counters c = in
-                    ? new Counters(bytes, 0, ok ? count : 0, 0, ok ? 0 : count, 0)
-                    : new Counters(0, bytes, 0, ok ? count : 0, 0, ok ? 0 : count);
+            Counters c = Counters.of(Direction.valueOf(rs.getString(3)), rs.getString(4).equals("completed"),
+                    rs.getLong(5), rs.getLong(6));
             transferred.computeIfAbsent(p, k -> new HashMap<>()).merge(rs.getString(2), c, Counters::plus);
         }
         return transferred;

@@ -206,6 +206,11 @@ public final class TransferMeter {
         }
     }
 
+    /** What a backend holds now for all users together, as counted. */
+    public synchronized StoredTotals storedOf(String backend) {
+        return stored.getOrDefault(backend, Map.of()).values().stream().reduce(StoredTotals.ZERO, StoredTotals::plus);
+    }
+
     /** What a backend holds for a user now, as counted. */
     public synchronized StoredTotals storedOf(String backend, String user) {
         return stored.getOrDefault(backend, Map.of()).getOrDefault(user, StoredTotals.ZERO);
