@@ -257,6 +257,36 @@ class FtpFrontEndTest {
     }
 
     @Test
+    void binaryTransfersKeepEveryByteAndAsciiOnesConvertLineEnds() throws IOException {
+        byte[] body = "one\ntwo\r\nthree\n".getBytes(StandardCharsets.US_ASCII);
+        Counters before = totals();
+        assertTrue(client.storeFile("lines.txt", new ByteArrayInputStream(body)));
+        assertArrayEquals(body, Files.readAllBytes(aliceHome.resolve("lines.txt")));
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        assertTrue(client.retrieveFile("lines.txt", raw));
+        assertEquals("226 Transfer complete: " + body.length + " bytes sent", client.getReplyString().trim());
+        assertArrayEquals(body, raw.toByteArray());
+        // ASCII goes through MINA's converting loop. TYPE A is sent by hand, so that the
+        // client itself converts nothing and the test sees the bytes on the wire.
+        assertEquals(200, client.sendCommand("TYPE", "A"));
+        try {
+            java.io.InputStream wire = client.retrieveFileStream("lines.txt");
+            byte[] onTheWire;
+            try (wire) {
+                onTheWire = wire.readAllBytes();
+            }
+            assertTrue(client.completePendingCommand(), client.getReplyString());
+            assertEquals("one\r\ntwo\r\nthree\r\n", new String(onTheWire, StandardCharsets.US_ASCII));
+            assertTrue(client.storeFile("crlf.txt", new ByteArrayInputStream("a\r\nb\r\n".getBytes(StandardCharsets.US_ASCII))));
+            assertEquals("a\nb\n", Files.readString(aliceHome.resolve("crlf.txt")));
+        } finally {
+            assertEquals(200, client.sendCommand("TYPE", "I"));
+        }
+        assertEquals(before.filesOut() + 2, totals().filesOut());
+        assertEquals(before.bytesOut() + 2L * body.length, totals().bytesOut());
+    }
+
+    @Test
     void storeUniqueNamesTheFileItMade() throws IOException {
         assertTrue(client.storeUniqueFile(new ByteArrayInputStream("u".getBytes())), client.getReplyString());
         assertTrue(Arrays.stream(client.listNames()).anyMatch(n -> n.startsWith("stou-")));

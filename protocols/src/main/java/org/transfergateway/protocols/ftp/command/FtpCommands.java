@@ -14,7 +14,8 @@ import org.transfergateway.storage.GatewayException;
 /**
  * The commands the gateway answers itself instead of MINA FtpServer: those that write,
  * delete or rename, because MINA's versions leave partial files behind and turn every
- * storage failure into a bare {@code false}. Also the one place that renders an
+ * storage failure into a bare {@code false}; and RETR, whose copy loop MINA runs 4 KiB
+ * at a time. Also the one place that renders an
  * {@link ErrorCode} as an FTP reply.
  */
 public final class FtpCommands {
@@ -29,6 +30,7 @@ public final class FtpCommands {
                 "STOR", new Store(Store.Mode.STOR, limits),
                 "APPE", new Store(Store.Mode.APPE, limits),
                 "STOU", new Store(Store.Mode.STOU, limits),
+                "RETR", new Retrieve(limits),
                 "DELE", PathCommand.dele(),
                 "MKD", PathCommand.mkd(),
                 "RMD", PathCommand.rmd(),

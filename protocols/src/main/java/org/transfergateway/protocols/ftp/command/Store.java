@@ -2,6 +2,8 @@ package org.transfergateway.protocols.ftp.command;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.InputStream;
+import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.util.UUID;
@@ -29,7 +31,7 @@ import org.transfergateway.storage.UserFiles;
 final class Store extends AbstractCommand {
     private static final Logger log = LoggerFactory.getLogger(Store.class);
     /** Bytes gathered before each storage write; MINA's own copy loop moves 4 KiB at a time. */
-    private static final int CHUNK = 64 * 1024;
+    private static final int CHUNK = DataSocket.CHUNK;
 
     enum Mode { STOR, APPE, STOU }
 
@@ -94,9 +96,16 @@ final class Store extends AbstractCommand {
             }
             UploadStream sink = new UploadStream(upload, limits);
             try {
-                data.transferFromClient(session.getFtpletSession(), sink);
+                Socket socket = DataSocket.of(session, data);
+                if (socket != null) {
+                    sink.receive(session, socket.getInputStream());
+                } else {
+                    data.transferFromClient(session.getFtpletSession(), sink);
+                }
                 sink.flushToStorage();
             } catch (IOException e) {
+                // The data connection goes first, as MINA's loop does, so the client stops sending.
+                session.getDataConnection().closeDataConnection();
                 // Counted (and cleaned up) before the reply, so that totals agree with what the client saw.
                 upload.abort();
                 if (sink.storageFailure != null) {
@@ -153,6 +162,27 @@ final class Store extends AbstractCommand {
             if (rate.tooSlow(n)) {
                 tooSlow = true;
                 throw new IOException("slower than the minimum transfer rate");
+            }
+        }
+
+        /**
+         * Reads the data connection straight into the chunk being gathered (see
+         * {@link DataSocket}); the last partial chunk stays for {@link #flushToStorage}.
+         */
+        void receive(FtpIoSession session, InputStream in) throws IOException {
+            byte[] chunk = buffer.array();
+            while (true) {
+                if (!buffer.hasRemaining()) {
+                    flushToStorage();
+                }
+                int n = in.read(chunk, buffer.position(), buffer.remaining());
+                if (n < 0) {
+                    return;
+                }
+                checkRate(n);
+                buffer.position(buffer.position() + n);
+                session.increaseReadDataBytes(n);
+                session.updateLastAccessTime(); // keeps the control connection from idling out
             }
         }
 

@@ -1,0 +1,73 @@
+package org.transfergateway.protocols.ftp.command;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.reflect.Field;
+import java.net.Socket;
+import org.apache.ftpserver.ftplet.DataConnection;
+import org.apache.ftpserver.ftplet.DataType;
+import org.apache.ftpserver.impl.FtpIoSession;
+import org.apache.ftpserver.impl.IODataConnection;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves the bytes of a binary FTP transfer in {@link #CHUNK} pieces. MINA's own loop
+ * ({@code IODataConnection.transfer}) copies 4 KiB at a time through 8 KiB buffered
+ * streams, a system call per 8 KiB, and that loop is what limits a transfer at loopback
+ * speed. MINA keeps the data socket private, so it is taken from the connection by
+ * reflection; where that is not possible (another MINA release), and for ASCII or
+ * MODE Z transfers, which MINA's loop converts, {@link #of} answers null and MINA's
+ * loop runs instead.
+ */
+final class DataSocket {
+    static final int CHUNK = 64 * 1024;
+    private static final Field SOCKET = socketField();
+
+    private DataSocket() {
+    }
+
+    private static Field socketField() {
+        try {
+            Field f = IODataConnection.class.getDeclaredField("socket");
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LoggerFactory.getLogger(DataSocket.class).info("FTP data goes through MINA's 4 KiB copy loop: {}", e.toString());
+            return null;
+        }
+    }
+
+    /** The socket under {@code data} when this transfer may bypass MINA's loop, else null. */
+    static Socket of(FtpIoSession session, DataConnection data) {
+        if (SOCKET == null || !(data instanceof IODataConnection)
+                || session.getDataType() != DataType.BINARY || session.getDataConnection().isZipMode()) {
+            return null;
+        }
+        try {
+            return (Socket) SOCKET.get(data);
+        } catch (IllegalAccessException e) {
+            return null;
+        }
+    }
+
+    /** Sends {@code source} to the end; the bytes sent. */
+    static long send(FtpIoSession session, Socket socket, InputStream source) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        byte[] buf = new byte[CHUNK];
+        long total = 0;
+        while (true) {
+            int n = source.readNBytes(buf, 0, CHUNK);
+            if (n > 0) {
+                out.write(buf, 0, n);
+                total += n;
+                session.increaseWrittenDataBytes(n);
+                session.updateLastAccessTime(); // keeps the control connection from idling out
+            }
+            if (n < CHUNK) {
+                out.flush();
+                return total;
+            }
+        }
+    }
+}

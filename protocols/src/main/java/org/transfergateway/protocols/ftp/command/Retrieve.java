@@ -1,0 +1,140 @@
+package org.transfergateway.protocols.ftp.command;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import org.apache.ftpserver.command.AbstractCommand;
+import org.apache.ftpserver.command.Command;
+import org.apache.ftpserver.command.impl.RETR;
+import org.apache.ftpserver.ftplet.DataConnection;
+import org.apache.ftpserver.ftplet.DataType;
+import org.apache.ftpserver.ftplet.FtpException;
+import org.apache.ftpserver.ftplet.FtpReply;
+import org.apache.ftpserver.ftplet.FtpRequest;
+import org.apache.ftpserver.impl.FtpIoSession;
+import org.apache.ftpserver.impl.FtpServerContext;
+import org.apache.ftpserver.impl.IODataConnectionFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.config.LimitsConfig;
+import org.transfergateway.protocols.ftp.RateCheck;
+import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.UserFiles;
+
+/**
+ * RETR of a binary file: sent in 64 KiB pieces ({@link DataSocket}) and counted as
+ * complete only when every byte went out. ASCII and MODE Z downloads, whose bytes MINA
+ * converts on the way, go to MINA's own RETR (which reads the same counted stream
+ * through the gateway's file system).
+ */
+final class Retrieve extends AbstractCommand {
+    private static final Logger log = LoggerFactory.getLogger(Retrieve.class);
+
+    private final Command converting = new RETR();
+    private final LimitsConfig limits;
+
+    Retrieve(LimitsConfig limits) {
+        this.limits = limits;
+    }
+
+    @Override
+    public void execute(FtpIoSession session, FtpServerContext context, FtpRequest request) throws IOException, FtpException {
+        if (session.getDataType() != DataType.BINARY || session.getDataConnection().isZipMode()) {
+            converting.execute(session, context, request);
+            return;
+        }
+        try {
+            run(session, request);
+        } finally {
+            session.resetState();
+            session.getDataConnection().closeDataConnection();
+        }
+    }
+
+    private void run(FtpIoSession session, FtpRequest request) throws IOException {
+        String arg = request.getArgument();
+        if (arg == null || arg.isEmpty()) {
+            FtpCommands.reply(session, FtpReply.REPLY_501_SYNTAX_ERROR_IN_PARAMETERS_OR_ARGUMENTS, "RETR needs a file name");
+            return;
+        }
+        if (session.getDataConnection() instanceof IODataConnectionFactory f && f.getInetAddress() == null) {
+            FtpCommands.reply(session, FtpReply.REPLY_503_BAD_SEQUENCE_OF_COMMANDS, "PORT, EPRT, PASV or EPSV must come first");
+            return;
+        }
+        UserFiles.Outbound out;
+        String path;
+        try {
+            path = FtpCommands.sessionFiles(session).resolve(arg);
+            out = FtpCommands.sessionFiles(session).files().download(path, session.getFileOffset(), -1);
+        } catch (IOException | RuntimeException e) {
+            FtpCommands.replyError(session, "RETR", e);
+            return;
+        }
+        String name = path.substring(path.lastIndexOf('/') + 1);
+        try (out) {
+            FtpCommands.reply(session, FtpReply.REPLY_150_FILE_STATUS_OKAY,
+                    "Opening data connection for " + name + " (" + out.length() + " bytes)");
+            DataConnection data;
+            try {
+                data = session.getDataConnection().openConnection();
+            } catch (Exception e) {
+                out.abandon();
+                FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
+                return;
+            }
+            Paced source = new Paced(out, new RateCheck(limits));
+            long sent;
+            try {
+                Socket socket = DataSocket.of(session, data);
+                sent = socket != null ? DataSocket.send(session, socket, source)
+                        : data.transferToClient(session.getFtpletSession(), source);
+            } catch (IOException e) {
+                session.getDataConnection().closeDataConnection(); // first, as MINA's loop does
+                out.abandon();
+                out.close(); // counted before the reply, so that totals agree with what the client saw
+                if (source.tooSlow) {
+                    log.info("RETR {}: dropped, slower than {} bytes/s", path, limits.minTransferRate());
+                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
+                            "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted");
+                } else if (e instanceof GatewayException g) {
+                    FtpCommands.replyError(session, "RETR", g);
+                } else if (e instanceof SocketException) {
+                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED, "Connection closed; transfer aborted");
+                } else {
+                    FtpCommands.reply(session, FtpReply.REPLY_551_REQUESTED_ACTION_ABORTED_PAGE_TYPE_UNKNOWN,
+                            "Reading " + name + " failed: " + e.getMessage());
+                }
+                return;
+            }
+            try {
+                out.close();
+            } catch (IOException e) {
+                log.debug("RETR {}: closing the source after the last byte failed: {}", path, e.toString());
+            }
+            FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION, "Transfer complete: " + sent + " bytes sent");
+        }
+    }
+
+    /** The download, checked against limits.min-transfer-rate as the client takes it. */
+    private static final class Paced extends FilterInputStream {
+        private final RateCheck rate;
+        boolean tooSlow;
+
+        Paced(InputStream in, RateCheck rate) {
+            super(in);
+            this.rate = rate;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0 && rate.tooSlow(n)) {
+                tooSlow = true;
+                throw new IOException("the client reads slower than " + rate.minBytesPerSecond() + " bytes/s");
+            }
+            return n;
+        }
+    }
+}
