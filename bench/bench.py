@@ -895,6 +895,13 @@ force_path_style = true
             if fn == self.w_get_big:
                 for s in systems:
                     self.prepare_download(T[s])
+            # An untimed round first, for every system alike: a server that has been up for
+            # a while has its code compiled (the JVM's JIT) and its caches filled.
+            for _ in range(self.a.warmup):
+                for s in systems:
+                    w0 = time.monotonic()
+                    fn(T[s], 0)
+                    log("%-14s warm-up %-28s [%.1f s]" % (wid, T[s].name, time.monotonic() - w0))
             for r in range(1, self.a.runs + 1):
                 # rotate the order in each run so no system always goes first
                 order = systems[(r - 1) % len(systems):] + systems[:(r - 1) % len(systems)]
@@ -947,8 +954,8 @@ force_path_style = true
         lines = []
         lines.append("# Transfer Gateway benchmark: latest run")
         lines.append("")
-        lines.append("- date: %s; %d run(s) per figure, medians; %s" % (
-            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), self.a.runs, "QUICK mode (small sizes)" if self.quick else "full sizes"))
+        lines.append("- date: %s; %d run(s) per figure, medians, after %d untimed warm-up round(s) of each workload for every system; %s" % (
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), self.a.runs, self.a.warmup, "QUICK mode (small sizes)" if self.quick else "full sizes"))
         lines.append("- machine: %d cores, %d MiB memory; loopback only; data in %s" % (
             os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MiB,
             "tmpfs" if self.on_tmpfs() else "page cache of a disk folder"))
@@ -1051,6 +1058,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="1 run, small sizes: to try the harness out")
     ap.add_argument("--runs", type=int)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
                                    "put-big-s3,par-s3,get-big-s3,idle")
     ap.add_argument("--workdir", required=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of the gateway against vsftpd, nginx, rclone and S3Proxy on this machine.
-# Usage: bench/run.sh [--quick] [--runs N] [--only put-big-local,small-local,...]
+# Usage: bench/run.sh [--quick] [--runs N] [--warmup N] [--only put-big-local,small-local,...]
 # Needs root (installs Debian packages, adds a system user for vsftpd, mounts FUSE).
 # Not part of the test suite or CI. Everything listens on 127.0.0.1 only.
 set -euo pipefail

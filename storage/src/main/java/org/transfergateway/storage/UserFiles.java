@@ -400,6 +400,14 @@ public final class UserFiles {
         }
 
         /**
+         * The local file region behind this download, for zero-copy sending, or null
+         * (S3). A front end that sends it reports the bytes with {@link #sentDirectly}.
+         */
+        public FileBacked file() {
+            return in instanceof FileBacked f ? f : null;
+        }
+
+        /**
          * Counts bytes that a front end sent without reading them through this stream
          * (a zero-copy file region).
          */

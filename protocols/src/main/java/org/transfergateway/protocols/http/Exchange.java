@@ -3,12 +3,17 @@ package org.transfergateway.protocols.http;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelProgressiveFuture;
+import io.netty.channel.ChannelProgressiveFutureListener;
+import io.netty.channel.ChannelProgressivePromise;
+import io.netty.channel.FileRegion;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.stream.ChunkedInput;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.transfergateway.storage.ErrorCode;
@@ -145,6 +150,41 @@ final class Exchange {
                 }
                 delivered.accept(done.isSuccess());
             });
+            watch(f, keep);
+        });
+    }
+
+    /**
+     * Sends a response head and a file region that the kernel copies to the socket
+     * (zero-copy; plain HTTP only, TLS must see the bytes). {@code progress} hears of the
+     * bytes sent so far as they go, {@code delivered} whether the whole region reached
+     * the client; both on the event loop.
+     */
+    void send(HttpResponse head, FileRegion region, java.util.function.LongConsumer progress,
+              java.util.function.Consumer<Boolean> delivered) {
+        if (!responded.compareAndSet(false, true)) {
+            region.release();
+            delivered.accept(false);
+            return;
+        }
+        onLoop(() -> {
+            boolean keep = keepAlive(head);
+            ctx.write(head);
+            ChannelProgressivePromise sent = ctx.newProgressivePromise();
+            sent.addListener(new ChannelProgressiveFutureListener() {
+                @Override
+                public void operationProgressed(ChannelProgressiveFuture f, long bytes, long total) {
+                    progress.accept(bytes);
+                }
+
+                @Override
+                public void operationComplete(ChannelProgressiveFuture f) {
+                    progress.accept(region.transferred());
+                }
+            });
+            ctx.write(region, sent);
+            ChannelFuture f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            f.addListener(done -> delivered.accept(done.isSuccess() && sent.isSuccess()));
             watch(f, keep);
         });
     }

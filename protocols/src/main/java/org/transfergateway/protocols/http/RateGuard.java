@@ -3,6 +3,7 @@ package org.transfergateway.protocols.http;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.FileRegion;
 import io.netty.handler.codec.http.FullHttpMessage;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Drops a connection whose transfer is too slow: a request body being received or a
  * streamed response body being sent, averaging fewer than the minimum bytes per second
- * since it started, once the grace period has passed. Checked once a second on the
+ * since it started, once the grace period has passed. A download sent as a file region
+ * counts the bytes the kernel has taken from it so far. Checked once a second on the
  * connection's event loop; closing the connection aborts the transfer the usual way.
  *
  * <p>While the gateway itself holds an upload back (no read asked for, because storage
@@ -41,6 +43,9 @@ final class RateGuard extends ChannelDuplexHandler {
     private long heldBackNanos;
     /** When the gateway stopped asking for input, or -1 while it is asking. */
     private long heldBackSince = -1;
+    /** A file region of the download still being sent, and whether the response's end is queued behind it. */
+    private FileRegion region;
+    private boolean endQueued;
 
     RateGuard(long minBytesPerSecond, Duration grace) {
         this.minBytesPerSecond = minBytesPerSecond;
@@ -100,10 +105,27 @@ final class RateGuard extends ChannelDuplexHandler {
         if (msg instanceof HttpResponse response && !(msg instanceof FullHttpMessage)
                 && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
             start("download", false);
+        } else if (msg instanceof FileRegion r && transfer != null) {
+            // Sent by the kernel over time: followed through transferred(), and the download
+            // ends when the region is through, not when its last content is queued behind it.
+            region = r;
+            promise.addListener(done -> {
+                if (region == r) {
+                    bytes += r.transferred();
+                    region = null;
+                    if (endQueued) {
+                        transfer = null;
+                    }
+                }
+            });
         } else if (msg instanceof HttpContent content && !(msg instanceof FullHttpMessage) && transfer != null) {
             bytes += content.content().readableBytes();
             if (msg instanceof LastHttpContent) {
-                transfer = null;
+                if (region != null) {
+                    endQueued = true;
+                } else {
+                    transfer = null;
+                }
             }
         }
         super.write(ctx, msg, promise);
@@ -118,6 +140,8 @@ final class RateGuard extends ChannelDuplexHandler {
         upload = in;
         startedAt = System.nanoTime();
         bytes = 0;
+        region = null;
+        endQueued = false;
         heldBackNanos = 0;
         heldBackSince = -1;
     }
@@ -132,12 +156,13 @@ final class RateGuard extends ChannelDuplexHandler {
         if (elapsed < graceNanos) {
             return;
         }
-        double rate = bytes / (elapsed / 1e9);
+        long sent = bytes + (region != null ? region.transferred() : 0);
+        double rate = sent / (elapsed / 1e9);
         if (rate >= minBytesPerSecond) {
             return;
         }
         log.info("dropping the connection from {}: {} at {} bytes/s ({} bytes in {} ms), below the minimum of {}",
-                ctx.channel().remoteAddress(), transfer, (long) rate, bytes, elapsed / 1_000_000, minBytesPerSecond);
+                ctx.channel().remoteAddress(), transfer, (long) rate, sent, elapsed / 1_000_000, minBytesPerSecond);
         transfer = null;
         ctx.close();
     }

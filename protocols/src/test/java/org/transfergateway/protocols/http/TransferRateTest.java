@@ -75,6 +75,33 @@ class TransferRateTest {
         }
     }
 
+    /** Local files go out as zero-copy file regions: their bytes still count as they leave. */
+    @Test
+    void aZeroCopyDownloadCountsItsBytesAsTheyLeaveAndFailsWhenCutShort() throws Exception {
+        long size = 64L * 1024 * 1024;
+        try (HttpFixture gw = new HttpFixture(dir, () -> "");
+                Socket s = new Socket()) {
+            writeFile(gw.root.resolve("alice/big.bin"), size);
+            s.setReceiveBufferSize(16 * 1024);
+            s.connect(gw.address);
+            s.setSoTimeout(10_000);
+            HttpFixture.send(s.getOutputStream(), "GET /files/big.bin HTTP/1.1\r\nHost: x\r\n" + ALICE + "\r\n");
+            InputStream in = s.getInputStream();
+            assertEquals(1 << 20, in.readNBytes(1 << 20).length);
+            long live = 0;
+            for (int i = 0; i < 200 && live == 0; i++) {
+                live = gw.meter.active().stream().mapToLong(t -> t.bytes()).sum();
+                Thread.sleep(20);
+            }
+            assertTrue(live >= (1 << 20) && live < size, "bytes counted while the client stalls: " + live);
+            s.close();
+            Counters t = settled(gw, c -> c.failedOut() == 1);
+            assertEquals(1, t.failedOut());
+            assertEquals(0, t.filesOut());
+            assertTrue(t.bytesOut() >= live && t.bytesOut() < size, "bytes out " + t.bytesOut());
+        }
+    }
+
     @Test
     void fastTransfersAreNotDropped() throws Exception {
         byte[] content = new byte[8 * 1024 * 1024];

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -142,9 +141,12 @@ public final class LocalStorage implements Storage {
             return null;
         }
         FileChannel ch = FileChannel.open(p, StandardOpenOption.READ);
-        ch.position(offset);
-        InputStream in = Channels.newInputStream(ch);
-        return length < 0 ? in : new BoundedInputStream(in, length);
+        try {
+            return new FileStream(ch, offset, length);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
     }
 
     @Override
