@@ -44,6 +44,59 @@ class JdbcLedgerTest {
         assertEquals(new StoredTotals(0, 0), after.stored());
     }
 
+    /**
+     * Writes from many threads share commits; each is still counted exactly once, and a
+     * refused write (ending a transfer twice) undoes nothing else of its batch.
+     */
+    @Test
+    void concurrentTransfersShareCommitsAndCountExactlyOnce() throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
+        int threads = 8;
+        int each = 150;
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+        for (int th = 0; th < threads; th++) {
+            int thread = th;
+            done.add(pool.submit(() -> {
+                for (int i = 0; i < each; i++) {
+                    Transfer t = new Transfer("t" + thread + "-" + i, "u" + thread, Protocol.HTTP, Direction.IN,
+                            "/f" + i, "local", java.time.Instant.now());
+                    ledger.started(t);
+                    long size = 1000L * thread + i;
+                    TransferRecord r = new TransferRecord(t.id(), t.user(), t.protocol(), t.direction(), t.path(),
+                            t.backend(), size, true, t.startedAt(), java.time.Instant.now());
+                    ledger.finished(r, new StoredChange("local", t.user(), size, 1));
+                    if (i % 10 == 0) {
+                        try {
+                            ledger.finished(r, new StoredChange("local", t.user(), size, 1));
+                        } catch (java.io.IOException e) {
+                            assertTrue(e.getMessage().contains("is not active"), e.getMessage());
+                            refused.incrementAndGet();
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (java.util.concurrent.Future<?> f : done) {
+            f.get();
+        }
+        pool.shutdown();
+        ledger.close();
+
+        long bytes = 0;
+        for (int th = 0; th < threads; th++) {
+            for (int i = 0; i < each; i++) {
+                bytes += 1000L * th + i;
+            }
+        }
+        assertEquals(threads * each / 10, refused.get());
+        Statistics after = open().statistics(u -> true);
+        assertEquals(new Counters(bytes, 0, threads * each, 0, 0, 0), after.transferred());
+        assertEquals(new StoredTotals(bytes, threads * each), after.stored());
+    }
+
     @Test
     void aTransferInFlightAtACrashBecomesFailedWithItsLastBytes() throws Exception {
         JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
