@@ -26,6 +26,15 @@ public interface Upload extends Closeable {
     long written();
 
     /**
+     * True when {@link #write} only hands the bytes to the operating system (a local
+     * file's page cache) and never waits on a network or a memory budget, so that a
+     * front end may call it from an event loop instead of handing each chunk to a thread.
+     */
+    default boolean quickWrites() {
+        return false;
+    }
+
+    /**
      * Makes the object visible with everything written, once the backend has confirmed
      * all of it. On failure nothing is visible and the upload is aborted.
      */

@@ -296,6 +296,11 @@ public final class UserFiles {
             }
         }
 
+        @Override
+        public boolean quickWrites() {
+            return upload.quickWrites();
+        }
+
         /** Client bytes received so far. */
         @Override
         public long written() {

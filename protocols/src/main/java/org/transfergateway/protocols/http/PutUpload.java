@@ -30,6 +30,11 @@ final class PutUpload implements UploadTarget {
     }
 
     @Override
+    public boolean quickWrites() {
+        return inbound.quickWrites();
+    }
+
+    @Override
     public FullHttpResponse finish() throws IOException {
         ObjectInfo info = inbound.commit();
         Map<String, Object> body = new LinkedHashMap<>();

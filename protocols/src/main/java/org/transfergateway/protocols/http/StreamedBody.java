@@ -12,8 +12,9 @@ import org.transfergateway.storage.ErrorCode;
  * Streams a request body to an {@link UploadTarget} with backpressure: chunks go, in
  * order, to a serial executor on the blocking pool, and reading goes on while fewer than
  * {@link #IN_FLIGHT} chunks wait for storage, so that the socket and storage work at the
- * same time while memory stays bounded. A body that ends early or a connection that
- * closes aborts the upload.
+ * same time while memory stays bounded. Where storage writes are quick (local disk) and
+ * nothing is queued, a chunk is written on the event loop instead. A body that ends early
+ * or a connection that closes aborts the upload.
  */
 final class StreamedBody implements BodyConsumer {
     private static final Logger log = LoggerFactory.getLogger(StreamedBody.class);
@@ -31,7 +32,10 @@ final class StreamedBody implements BodyConsumer {
     private int pending;
     /** Event loop only. */
     private boolean stopped;
-    /** Touched only by the serial tasks. */
+    /**
+     * Set by the serial tasks; read on the event loop only while no task is queued (the
+     * hand-back of the last one orders the read after its writes).
+     */
     private UploadTarget target;
     private boolean failed;
 
@@ -66,10 +70,14 @@ final class StreamedBody implements BodyConsumer {
         }
         boolean last = content instanceof LastHttpContent;
         ByteBuf buf = content.content();
-        if (buf.isReadable()) {
-            submit(() -> write(content));
-        } else {
+        if (!buf.isReadable()) {
             content.release();
+        } else if (pending == 0 && target != null && !failed && target.quickWrites()) {
+            // Everything before this chunk is done (so target and failed are settled, seen
+            // through the hand-back to this loop), and the write is a page-cache copy.
+            writeHere(content);
+        } else {
+            submit(() -> write(content));
         }
         if (last) {
             exchange.markBodyDone();
@@ -89,6 +97,20 @@ final class StreamedBody implements BodyConsumer {
             }
         } catch (Exception | Error e) {
             fail(e);
+        } finally {
+            content.release();
+        }
+    }
+
+    /** On the event loop: a quick write, without the round trip through the pool. */
+    private void writeHere(HttpContent content) {
+        try {
+            for (ByteBuffer b : content.content().nioBuffers()) {
+                target.write(b);
+            }
+        } catch (Exception | Error e) {
+            stopped = true;
+            serial.execute(() -> fail(e));
         } finally {
             content.release();
         }

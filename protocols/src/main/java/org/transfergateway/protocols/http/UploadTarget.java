@@ -13,6 +13,15 @@ interface UploadTarget {
     /** Takes all remaining bytes of {@code chunk}. */
     void write(ByteBuffer chunk) throws IOException;
 
+    /**
+     * True when {@link #write} never blocks for long (see {@link
+     * org.transfergateway.storage.Upload#quickWrites()}): chunks may then be written
+     * on the event loop, in order, whenever nothing else of this body is still queued.
+     */
+    default boolean quickWrites() {
+        return false;
+    }
+
     /** The body ended: commit and say what to answer. */
     FullHttpResponse finish() throws IOException;
 

@@ -284,6 +284,12 @@ public final class LocalStorage implements Storage {
             this.channel = channel;
         }
 
+        /** Page-cache writes take microseconds; handing them to another thread costs more. */
+        @Override
+        public boolean quickWrites() {
+            return true;
+        }
+
         @Override
         public void write(ByteBuffer src) throws IOException {
             if (done) {
