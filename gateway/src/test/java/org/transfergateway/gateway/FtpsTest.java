@@ -92,6 +92,8 @@ class FtpsTest {
     @Test
     void explicitFtpsUploadsAndDownloadsExactBytesOverProtectedDataConnections() throws Exception {
         FTPSClient c = ftps(false, explicit);
+        assertEquals(211, c.sendCommand("FEAT"));
+        assertTrue(c.getReplyString().contains(" AUTH TLS"), c.getReplyString());
         roundTrip(c, "explicit");
         c.logout();
         c.disconnect();

@@ -80,7 +80,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         connections.setLoginFailureDelay((int) Math.min(Integer.MAX_VALUE, accounts.guard().failureDelay().toMillis()));
 
         CommandFactoryFactory commands = new CommandFactoryFactory();
-        FtpCommands.all(limits).forEach(commands::addCommand);
+        FtpCommands.all(limits, config.tls() == FtpConfig.Tls.EXPLICIT).forEach(commands::addCommand);
 
         FtpServerFactory sf = new FtpServerFactory();
         sf.addListener("default", listener);

@@ -452,6 +452,10 @@ class FtpFrontEndTest {
         assertEquals(211, client.sendCommand("FEAT"));
         assertTrue(client.getReplyString().contains("UTF8"), client.getReplyString());
         assertTrue(client.getReplyString().contains("MLST"), client.getReplyString());
+        assertFalse(client.getReplyString().contains("MODE Z"), client.getReplyString());
+        assertFalse(client.getReplyString().contains("AUTH"), "no TLS configured: " + client.getReplyString());
+        assertEquals(504, client.sendCommand("MODE", "Z"));
+        assertEquals(501, client.sendCommand("MODE"));
         assertEquals(200, client.sendCommand("OPTS", "UTF8 ON"));
         assertEquals(257, client.sendCommand("PWD"));
         assertEquals(200, client.sendCommand("TYPE", "A"));

@@ -14,8 +14,8 @@ import org.transfergateway.storage.GatewayException;
 /**
  * The commands the gateway answers itself instead of MINA FtpServer: those that write,
  * delete or rename, because MINA's versions leave partial files behind and turn every
- * storage failure into a bare {@code false}; and RETR, whose copy loop MINA runs 4 KiB
- * at a time. Also the one place that renders an
+ * storage failure into a bare {@code false}; RETR, whose copy loop MINA runs 4 KiB at a
+ * time; and FEAT and MODE, so that only what works is offered ({@link Features}). Also the one place that renders an
  * {@link ErrorCode} as an FTP reply.
  */
 public final class FtpCommands {
@@ -24,9 +24,15 @@ public final class FtpCommands {
     private FtpCommands() {
     }
 
-    /** The commands by name, for MINA's {@code CommandFactoryFactory}. */
-    public static Map<String, Command> all(org.transfergateway.config.LimitsConfig limits) {
+    /**
+     * The commands by name, for MINA's {@code CommandFactoryFactory}.
+     *
+     * @param explicitTls whether AUTH TLS is offered (FEAT lists it then)
+     */
+    public static Map<String, Command> all(org.transfergateway.config.LimitsConfig limits, boolean explicitTls) {
         return Map.of(
+                "FEAT", Features.feat(explicitTls),
+                "MODE", Features.mode(),
                 "STOR", new Store(Store.Mode.STOR, limits),
                 "APPE", new Store(Store.Mode.APPE, limits),
                 "STOU", new Store(Store.Mode.STOU, limits),
