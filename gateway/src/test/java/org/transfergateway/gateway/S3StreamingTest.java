@@ -33,6 +33,8 @@ import org.apache.commons.net.ftp.FTPClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -230,13 +232,14 @@ class S3StreamingTest {
         assertTrue(gateway.meter().active().isEmpty(), "transfers still active: " + gateway.meter().active().size());
     }
 
-    @Test
-    void aBackendStoppedMidUploadGivesAClearErrorLeavesNothingAndTheGatewayGoesOn() throws Exception {
+    /** 60 MiB goes as one streamed PutObject, 200 MiB in parts: both meet the outage alike. */
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(longs = {60L << 20, 200L << 20})
+    void aBackendStoppedMidUploadGivesAClearErrorLeavesNothingAndTheGatewayGoesOn(long size) throws Exception {
         try (S3ProxyFixture own = S3ProxyFixture.start(S3ProxyFixture.Provider.FILESYSTEM)) {
             own.createBucket(BUCKET);
             S3Client ownClient = own.client();
-            try (Gateway g = Gateway.start(new ConfigLoader(Map.of()).parse(yaml(own, "53360-53380", dir.resolve("ledger-own"))))) {
-                long size = 200L << 20;
+            try (Gateway g = Gateway.start(new ConfigLoader(Map.of()).parse(yaml(own, "53360-53380", dir.resolve("ledger-own-" + size))))) {
                 HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.httpAddress().getPort() + "/files/outage.bin"))
                         .header("Authorization", auth())
                         .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(

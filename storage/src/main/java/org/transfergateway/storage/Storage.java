@@ -36,6 +36,16 @@ public interface Storage extends Closeable {
     Upload create(String key) throws IOException;
 
     /**
+     * Like {@link #create(String)}, for a body whose exact size is known before its first
+     * byte (an HTTP Content-Length): a backend may then stream it in one request instead
+     * of buffering it in parts. Writing more or committing fewer than {@code size} bytes
+     * fails the upload.
+     */
+    default Upload create(String key, long size) throws IOException {
+        return create(key);
+    }
+
+    /**
      * The bytes {@code [offset, offset + length)} of the object {@code key}, streamed as
      * they are read from the backend; {@code length < 0} reads to the end. Returns
      * {@code null} when there is no such object. The caller closes the stream; closing

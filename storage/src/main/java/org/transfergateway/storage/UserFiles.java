@@ -112,11 +112,25 @@ public final class UserFiles {
     }
 
     /**
+     * Like {@link #upload(String)}, with the exact size the client announced (an HTTP
+     * Content-Length), which lets the backend stream it in one request
+     * ({@link Storage#create(String, long)}).
+     */
+    public Inbound uploadOfSize(String path, long size) throws IOException {
+        return open(path, 0, size);
+    }
+
+    /**
      * Starts an upload that keeps the first {@code keep} bytes of the existing file and
      * continues with what the client sends (FTP REST + STOR, and APPE with
      * {@code keep = size}). Only the client's bytes count as transferred.
      */
     public Inbound upload(String path, long keep) throws IOException {
+        return open(path, keep, -1);
+    }
+
+    /** {@code size < 0}: not known in advance. */
+    private Inbound open(String path, long keep, long size) throws IOException {
         require(policy.write(), "upload");
         String p = path(path);
         if (p.equals("/")) {
@@ -138,7 +152,7 @@ public final class UserFiles {
             throw ErrorCode.BAD_REQUEST.exception("cannot resume at " + keep + ": the file has "
                     + (existingFile ? existing.size() : "no") + " bytes");
         }
-        Upload upload = backend.create(key);
+        Upload upload = size >= 0 && keep == 0 ? backend.create(key, size) : backend.create(key);
         try {
             if (keep > 0) {
                 try (InputStream in = backend.read(key, 0, keep)) {

@@ -2,6 +2,7 @@ package org.transfergateway.protocols.http;
 
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
@@ -21,7 +22,13 @@ final class PutUpload implements UploadTarget {
 
     /** The handler for the route table. */
     static UploadHandler handler(String prefix) {
-        return ex -> new PutUpload(ex, ex.caller().files().upload(ex.userPath(prefix)));
+        return ex -> {
+            UserFiles files = ex.caller().files();
+            String path = ex.userPath(prefix);
+            // A Content-Length lets the backend stream the body in one request (S3 PutObject).
+            long size = HttpUtil.isTransferEncodingChunked(ex.request()) ? -1 : HttpUtil.getContentLength(ex.request(), -1L);
+            return new PutUpload(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path));
+        };
     }
 
     @Override

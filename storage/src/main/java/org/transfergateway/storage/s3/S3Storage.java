@@ -45,6 +45,7 @@ import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -104,6 +105,14 @@ public final class S3Storage implements Storage {
     static final long SLOWEST_BYTES_PER_SECOND = PartPlan.MIB;
     /** At least this many pooled connections; the budget may call for more. */
     private static final int MIN_CONNECTIONS = 16;
+    /**
+     * Bodies of known size up to this go as one streamed PutObject (AWS suggests multipart
+     * from about 100 MB on): no part buffers, one request instead of a create, parts and
+     * a complete. Larger ones, and those of unknown size, go in parts.
+     */
+    static final long SINGLE_PUT_MAX = 100L * 1024 * 1024;
+    /** Streamed PutObjects at once; more uploads go in parts, within the memory budget. */
+    private static final int MAX_STREAMED_PUTS = 256;
 
     private final String name;
     private final String bucket;
@@ -114,13 +123,19 @@ public final class S3Storage implements Storage {
     private final MemoryBudget budget;
     private final S3Client client;
     private final ExecutorService executor;
+    private final Semaphore streamedPuts = new Semaphore(MAX_STREAMED_PUTS);
+    /** The client for requests that cannot be retried (a body streamed from a client): one attempt. */
+    private final S3Client once;
+    /** The connection pool both clients share. */
+    private final SdkHttpClient http;
     /** Multipart uploads whose abort failed (backend unreachable): retried later. */
     private final Queue<PendingAbort> pendingAborts = new ConcurrentLinkedQueue<>();
 
     private record PendingAbort(String fullKey, String uploadId) {
     }
 
-    private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Client client) {
+    private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Client client, S3Client once,
+                      SdkHttpClient http) {
         this.name = cfg.name();
         this.bucket = cfg.bucket();
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
@@ -129,6 +144,8 @@ public final class S3Storage implements Storage {
         this.partConcurrency = shared.partConcurrency();
         this.budget = budget;
         this.client = client;
+        this.once = once;
+        this.http = http;
         this.executor = Executors.newCachedThreadPool(threads("s3-" + name + "-"));
     }
 
@@ -148,31 +165,36 @@ public final class S3Storage implements Storage {
      *                          bucket cannot be reached
      */
     public static S3Storage open(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
-        S3Client client = buildClient(cfg, shared, budget);
+        // Enough connections for every part the budget can hold in flight, plus reads,
+        // plus the streamed PutObjects.
+        long parts = budget.capacityBytes() / shared.partSizeBytes();
+        int connections = (int) Math.max(MIN_CONNECTIONS, Math.min(512, parts + MIN_CONNECTIONS)) + MAX_STREAMED_PUTS;
+        SdkHttpClient http = Apache5HttpClient.builder().maxConnections(connections).build();
+        S3Client client = buildClient(cfg, http, MAX_ATTEMPTS);
+        S3Client once = buildClient(cfg, http, 1);
         try {
             client.headBucket(b -> b.bucket(cfg.bucket()));
         } catch (SdkException e) {
+            once.close();
             client.close();
+            http.close();
             String where = cfg.endpoint() != null ? cfg.endpoint().toString() : "AWS region " + cfg.region();
             throw ErrorCode.BACKEND_UNAVAILABLE.exception(cfg.name() + ": bucket " + cfg.bucket() + " at " + where
                     + " is unreachable: " + reason(e), e);
         }
-        S3Storage storage = new S3Storage(cfg, shared, budget, client);
+        S3Storage storage = new S3Storage(cfg, shared, budget, client, once, http);
         storage.abortAbandonedUploads(shared.abandonedUploadAge());
         return storage;
     }
 
-    private static S3Client buildClient(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget) {
-        // Enough connections for every part the budget can hold in flight, plus reads.
-        long parts = budget.capacityBytes() / shared.partSizeBytes();
-        int connections = (int) Math.max(MIN_CONNECTIONS, Math.min(512, parts + MIN_CONNECTIONS));
+    private static S3Client buildClient(S3BackendConfig cfg, SdkHttpClient http, int attempts) {
         S3ClientBuilder b = S3Client.builder()
-                .httpClientBuilder(Apache5HttpClient.builder().maxConnections(connections))
+                .httpClient(http)
                 .region(Region.of(cfg.region() == null ? "us-east-1" : cfg.region()))
                 .forcePathStyle(cfg.pathStyle())
                 .credentialsProvider(credentials(cfg))
                 .overrideConfiguration(o -> o.retryStrategy(
-                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(MAX_ATTEMPTS).build()));
+                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(attempts).build()));
         if (cfg.endpoint() != null) {
             b.endpointOverride(cfg.endpoint());
         }
@@ -594,6 +616,24 @@ public final class S3Storage implements Storage {
         return new S3Upload(key);
     }
 
+    /** With a known size up to {@link #SINGLE_PUT_MAX}, one PutObject streamed from the writer. */
+    @Override
+    public Upload create(String key, long size) throws IOException {
+        if (size <= 0 || size > SINGLE_PUT_MAX || !streamedPuts.tryAcquire()) {
+            return create(key);
+        }
+        try {
+            retryPendingAborts();
+            if (isFolder(key)) {
+                throw ErrorCode.CONFLICT.exception("a folder exists at " + (key.isEmpty() ? "the root" : key));
+            }
+            return new StreamedPut(key, size);
+        } catch (IOException | RuntimeException e) {
+            streamedPuts.release();
+            throw e;
+        }
+    }
+
     private void abortQuietly(String fullKey, String uploadId) {
         try {
             client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
@@ -654,7 +694,9 @@ public final class S3Storage implements Storage {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        once.close();
         client.close();
+        http.close(); // shared by both clients, so closed by neither
     }
 
     /** How long one attempt to send {@code bytes} may take before it is abandoned and retried. */
@@ -902,6 +944,126 @@ public final class S3Storage implements Storage {
             awaitParts();
             if (uploadId != null) {
                 abortQuietly(fullKey, uploadId);
+            }
+        }
+    }
+
+    /**
+     * An upload of announced size sent as one PutObject whose body streams from the writer
+     * through a {@link BodyPipe}, on an executor thread. The pipe keeps the last byte back
+     * until {@link #commit()}, so an abort, even after the last write, leaves nothing; the
+     * body cannot be replayed, so a failed attempt fails the upload.
+     */
+    private final class StreamedPut implements Upload {
+        private final String key;
+        private final long size;
+        private final BodyPipe pipe;
+        private final java.util.concurrent.CompletableFuture<String> put = new java.util.concurrent.CompletableFuture<>();
+        private volatile State state = State.OPEN;
+        private long written;
+
+        StreamedPut(String key, long size) {
+            this.key = key;
+            this.size = size;
+            this.pipe = new BodyPipe(size);
+            String fullKey = full(key);
+            executor.execute(() -> {
+                try {
+                    put.complete(once.putObject(b -> b.bucket(bucket).key(fullKey).contentLength(size),
+                            RequestBody.fromContentProvider(pipe::open, size, "application/octet-stream")).eTag());
+                } catch (SdkException e) {
+                    put.completeExceptionally(failure("uploading " + key, e));
+                } catch (RuntimeException | Error e) {
+                    put.completeExceptionally(ErrorCode.INTERNAL.exception(name + ": uploading " + key + " failed: " + e, e));
+                } finally {
+                    // A writer waiting on a full pipe must not wait for a request that is over.
+                    pipe.fail(new IOException("the upload of " + key + " has ended"));
+                    streamedPuts.release();
+                }
+            });
+        }
+
+        @Override
+        public synchronized void write(ByteBuffer src) throws IOException {
+            if (state != State.OPEN) {
+                throw new IOException("the upload of " + key + " is already " + state.name().toLowerCase());
+            }
+            int n = src.remaining();
+            if (written + n > size) {
+                abort();
+                throw ErrorCode.BAD_REQUEST.exception("the body of " + key + " is longer than the " + size + " bytes announced");
+            }
+            try {
+                pipe.write(src);
+            } catch (IOException e) {
+                abort();
+                throw requestFailure(e);
+            }
+            written += n;
+        }
+
+        /** Why the request failed, when it did; else {@code e}. */
+        private IOException requestFailure(IOException e) {
+            if (put.isCompletedExceptionally()) {
+                try {
+                    put.join();
+                } catch (java.util.concurrent.CompletionException c) {
+                    if (c.getCause() instanceof IOException io) {
+                        return io;
+                    }
+                }
+            }
+            return e;
+        }
+
+        @Override
+        public long written() {
+            return written;
+        }
+
+        @Override
+        public synchronized ObjectInfo commit() throws IOException {
+            if (state != State.OPEN) {
+                throw new IOException("the upload of " + key + " is already " + state.name().toLowerCase());
+            }
+            if (written != size) {
+                abort();
+                throw ErrorCode.BAD_REQUEST.exception("the body of " + key + " ended after " + written + " of the "
+                        + size + " bytes announced");
+            }
+            pipe.release();
+            String etag;
+            try {
+                etag = put.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                state = State.ABORTED;
+                throw e.getCause() instanceof IOException io ? io
+                        : ErrorCode.INTERNAL.exception(name + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
+            }
+            state = State.COMMITTED;
+            log.debug("{}: stored {} ({} bytes, one request)", name, key, written);
+            try {
+                ObjectInfo info = headFile(key);
+                if (info != null) {
+                    return info;
+                }
+            } catch (GatewayException | RuntimeException e) {
+                log.debug("{}: could not read back {}: {}", name, key, e.toString());
+            }
+            return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
+        }
+
+        @Override
+        public synchronized void abort() {
+            if (state != State.OPEN) {
+                return;
+            }
+            state = State.ABORTED;
+            pipe.fail(new IOException("the upload of " + key + " was aborted"));
+            try {
+                put.join(); // the request is over, short of its last byte: nothing lands
+            } catch (java.util.concurrent.CompletionException expected) {
+                // the aborted request failed, as it must
             }
         }
     }

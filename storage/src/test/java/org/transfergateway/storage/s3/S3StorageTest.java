@@ -122,6 +122,69 @@ class S3StorageTest {
         assertEquals(0, pendingMultipartUploads());
     }
 
+    /** Writes {@code content} to an upload opened with its size announced. */
+    static Upload writeAnnounced(S3Storage storage, String key, byte[] content) throws IOException {
+        Upload u = storage.create(key, content.length);
+        for (int off = 0; off < content.length; off += 64 * 1024) {
+            u.write(ByteBuffer.wrap(content, off, Math.min(64 * 1024, content.length - off)));
+        }
+        return u;
+    }
+
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {1, PART, 3 * PART + 12345})
+    void aBodyOfAnnouncedSizeIsOneStreamedPutWithNoPartBuffers(int size) throws IOException {
+        // A budget of one part: a multipart upload of these sizes would need more at once.
+        S3Storage tight = open(s3.backend("tight", bucket, PREFIX), PART, 1);
+        byte[] content = random(size, size + 3);
+        ObjectInfo info;
+        try (Upload u = writeAnnounced(tight, "streamed.bin", content)) {
+            assertEquals(size, u.written());
+            info = u.commit();
+        }
+        assertEquals(size, info.size());
+        assertFalse(info.etag().contains("-"), "one PutObject, not parts: " + info.etag());
+        assertArrayEquals(content, plainGet(PREFIX + "streamed.bin"));
+        assertEquals(0, pendingMultipartUploads());
+    }
+
+    @Test
+    void aStreamedPutAbortedAfterItsLastByteLeavesTheOldObject() throws IOException {
+        plainPut(PREFIX + "keep.bin", new byte[] {42});
+        Upload u = writeAnnounced(storage, "keep.bin", random(2 * PART, 21));
+        assertEquals(2 * PART, u.written());
+        u.abort(); // every byte was written: only the held-back last one keeps the PUT from landing
+        assertArrayEquals(new byte[] {42}, plainGet(PREFIX + "keep.bin"));
+        assertEquals(List.of(PREFIX + "keep.bin"), plainKeys());
+        assertThrows(IOException.class, u::commit);
+    }
+
+    @Test
+    void aStreamedPutShorterOrLongerThanAnnouncedFailsAndLeavesNothing() throws IOException {
+        Upload shortBody = storage.create("short.bin", 1000);
+        shortBody.write(ByteBuffer.wrap(new byte[999]));
+        GatewayException e = assertThrows(GatewayException.class, shortBody::commit);
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertTrue(e.getMessage().contains("999 of the 1000 bytes"), e.getMessage());
+
+        Upload longBody = storage.create("long.bin", 1000);
+        longBody.write(ByteBuffer.wrap(new byte[600]));
+        e = assertThrows(GatewayException.class, () -> longBody.write(ByteBuffer.wrap(new byte[600])));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertThrows(IOException.class, longBody::commit);
+        assertEquals(List.of(), plainKeys());
+        assertEquals(0, pendingMultipartUploads());
+    }
+
+    @Test
+    void anAnnouncedSizeOverTheSinglePutLimitGoesInParts() throws IOException {
+        Upload u = storage.create("big.bin", S3Storage.SINGLE_PUT_MAX + 1);
+        u.write(ByteBuffer.wrap(random(2 * PART, 22)));
+        assertEquals(1, pendingMultipartUploads(), "a multipart upload was started");
+        u.abort();
+        assertEquals(0, pendingMultipartUploads());
+    }
+
     @Test
     void aBodyOfOnePartIsOneObjectWithoutMultipart() throws IOException {
         byte[] content = random(PART, 7);
