@@ -21,7 +21,11 @@ import org.slf4j.LoggerFactory;
  * loop runs instead.
  */
 final class DataSocket {
-    static final int CHUNK = 64 * 1024;
+    /**
+     * Bytes per read and write: 1 GiB uploads ran at 0.74-0.79x vsftpd's speed with 64 KiB
+     * and 0.85x with 256 KiB. Each running transfer holds one such buffer on the heap.
+     */
+    static final int CHUNK = 256 * 1024;
     private static final Field SOCKET = socketField();
 
     private DataSocket() {

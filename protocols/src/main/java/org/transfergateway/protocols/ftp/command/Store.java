@@ -106,6 +106,7 @@ final class Store extends AbstractCommand {
             } catch (IOException e) {
                 // The data connection goes first, as MINA's loop does, so the client stops sending.
                 session.getDataConnection().closeDataConnection();
+                sink.countGathered();
                 // Counted (and cleaned up) before the reply, so that totals agree with what the client saw.
                 upload.abort();
                 if (sink.storageFailure != null) {
@@ -224,6 +225,20 @@ final class Store extends AbstractCommand {
                 throw storageFailure;
             } finally {
                 buffer.clear();
+            }
+        }
+
+        /**
+         * Before an abort: hands on what was gathered but not yet written, so that the
+         * failed transfer counts every byte the client sent. A failure here changes nothing.
+         */
+        void countGathered() {
+            if (storageFailure == null && buffer.position() > 0) {
+                try {
+                    flushToStorage();
+                } catch (IOException e) {
+                    // the upload is being aborted anyway
+                }
             }
         }
 
