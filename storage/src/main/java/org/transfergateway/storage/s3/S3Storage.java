@@ -742,6 +742,20 @@ public final class S3Storage implements Storage {
 
     private enum State { OPEN, COMMITTED, ABORTED }
 
+    /** The object just stored, as S3 now tells it; what is known when it cannot be read back. */
+    private ObjectInfo storedInfo(String key, long written, String etag) {
+        try {
+            ObjectInfo info = headFile(key);
+            if (info != null) {
+                return info;
+            }
+        } catch (GatewayException | RuntimeException e) {
+            // Stored all the same: answer with what is known.
+            log.debug("{}: could not read back {}: {}", name, key, e.toString());
+        }
+        return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
+    }
+
     /**
      * One upload: a part buffer being filled by the writer and the parts in flight on the
      * executor. The writer's methods are synchronized, so an {@link #abort()} from another
@@ -900,16 +914,7 @@ public final class S3Storage implements Storage {
             }
             state = State.COMMITTED;
             log.debug("{}: stored {} ({} bytes, {} parts)", name, key, written, partsSent);
-            try {
-                ObjectInfo info = headFile(key);
-                if (info != null) {
-                    return info;
-                }
-            } catch (GatewayException | RuntimeException e) {
-                // Stored all the same: answer with what is known.
-                log.debug("{}: could not read back {}: {}", name, key, e.toString());
-            }
-            return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
+            return storedInfo(key, written, etag);
         }
 
         /** The whole body in one PutObject: it ended within the first part. */
@@ -1042,15 +1047,7 @@ public final class S3Storage implements Storage {
             }
             state = State.COMMITTED;
             log.debug("{}: stored {} ({} bytes, one request)", name, key, written);
-            try {
-                ObjectInfo info = headFile(key);
-                if (info != null) {
-                    return info;
-                }
-            } catch (GatewayException | RuntimeException e) {
-                log.debug("{}: could not read back {}: {}", name, key, e.toString());
-            }
-            return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
+            return storedInfo(key, written, etag);
         }
 
         @Override

@@ -5,7 +5,9 @@ import java.util.Map;
 import org.apache.ftpserver.command.Command;
 import org.apache.ftpserver.ftplet.DefaultFtpReply;
 import org.apache.ftpserver.ftplet.FileSystemView;
+import org.apache.ftpserver.ftplet.FtpReply;
 import org.apache.ftpserver.impl.FtpIoSession;
+import org.apache.ftpserver.impl.IODataConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.ErrorCode;
@@ -61,6 +63,32 @@ public final class FtpCommands {
     /** A reply line must not be split by a name that holds CR or LF. */
     static String oneLine(String s) {
         return s == null ? "" : s.replace('\r', ' ').replace('\n', ' ');
+    }
+
+    /**
+     * False, with a 503 answered, when no PORT, EPRT, PASV or EPSV came before a command
+     * that needs a data connection.
+     */
+    static boolean dataConnectionPrepared(FtpIoSession session) {
+        if (session.getDataConnection() instanceof IODataConnectionFactory f && f.getInetAddress() == null) {
+            reply(session, FtpReply.REPLY_503_BAD_SEQUENCE_OF_COMMANDS, "PORT, EPRT, PASV or EPSV must come first");
+            return false;
+        }
+        return true;
+    }
+
+    /** Runs a command that uses the data connection, and always closes that after it. */
+    static void withDataConnection(FtpIoSession session, DataCommand command) throws IOException {
+        try {
+            command.run();
+        } finally {
+            session.resetState();
+            session.getDataConnection().closeDataConnection();
+        }
+    }
+
+    interface DataCommand {
+        void run() throws IOException;
     }
 
     /** The gateway's view of a logged-in session's files. */

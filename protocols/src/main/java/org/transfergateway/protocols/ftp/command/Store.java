@@ -13,7 +13,6 @@ import org.apache.ftpserver.ftplet.FtpReply;
 import org.apache.ftpserver.ftplet.FtpRequest;
 import org.apache.ftpserver.impl.FtpIoSession;
 import org.apache.ftpserver.impl.FtpServerContext;
-import org.apache.ftpserver.impl.IODataConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.LimitsConfig;
@@ -45,12 +44,7 @@ final class Store extends AbstractCommand {
 
     @Override
     public void execute(FtpIoSession session, FtpServerContext context, FtpRequest request) throws IOException {
-        try {
-            run(session, request);
-        } finally {
-            session.resetState();
-            session.getDataConnection().closeDataConnection();
-        }
+        FtpCommands.withDataConnection(session, () -> run(session, request));
     }
 
     private void run(FtpIoSession session, FtpRequest request) throws IOException {
@@ -60,8 +54,7 @@ final class Store extends AbstractCommand {
             FtpCommands.reply(session, FtpReply.REPLY_501_SYNTAX_ERROR_IN_PARAMETERS_OR_ARGUMENTS, command + " needs a file name");
             return;
         }
-        if (session.getDataConnection() instanceof IODataConnectionFactory f && f.getInetAddress() == null) {
-            FtpCommands.reply(session, FtpReply.REPLY_503_BAD_SEQUENCE_OF_COMMANDS, "PORT, EPRT, PASV or EPSV must come first");
+        if (!FtpCommands.dataConnectionPrepared(session)) {
             return;
         }
         SessionFiles sf = FtpCommands.sessionFiles(session);
