@@ -26,11 +26,12 @@ public interface Upload extends Closeable {
     long written();
 
     /**
-     * True when {@link #write} only hands the bytes to the operating system (a local
-     * file's page cache) and never waits on a network or a memory budget, so that a
-     * front end may call it from an event loop instead of handing each chunk to a thread.
+     * True when a {@link #write} of {@code bytes} now would only copy them (into a local
+     * file's page cache, or a buffer the upload already holds) and not wait on a network
+     * or the memory budget, so that a front end may call it from an event loop instead of
+     * handing the chunk to a thread. A write that fails still never waits.
      */
-    default boolean quickWrites() {
+    default boolean takesWithoutWaiting(int bytes) {
         return false;
     }
 

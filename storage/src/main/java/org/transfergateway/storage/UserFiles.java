@@ -311,8 +311,8 @@ public final class UserFiles {
         }
 
         @Override
-        public boolean quickWrites() {
-            return upload.quickWrites();
+        public boolean takesWithoutWaiting(int bytes) {
+            return upload.takesWithoutWaiting(bytes);
         }
 
         /** Client bytes received so far. */

@@ -37,8 +37,8 @@ final class PutUpload implements UploadTarget {
     }
 
     @Override
-    public boolean quickWrites() {
-        return inbound.quickWrites();
+    public boolean takesWithoutWaiting(int bytes) {
+        return inbound.takesWithoutWaiting(bytes);
     }
 
     @Override

@@ -12,8 +12,9 @@ import org.transfergateway.storage.ErrorCode;
  * Streams a request body to an {@link UploadTarget} with backpressure: chunks go, in
  * order, to a serial executor on the blocking pool, and reading goes on while fewer than
  * {@link #IN_FLIGHT} chunks wait for storage, so that the socket and storage work at the
- * same time while memory stays bounded. Where storage writes are quick (local disk) and
- * nothing is queued, a chunk is written on the event loop instead. A body that ends early
+ * same time while memory stays bounded. Where a chunk's write would only copy it (to
+ * local disk, or into an S3 part buffer with room) and nothing is queued, it is written
+ * on the event loop instead. A body that ends early
  * or a connection that closes aborts the upload.
  */
 final class StreamedBody implements BodyConsumer {
@@ -72,9 +73,9 @@ final class StreamedBody implements BodyConsumer {
         ByteBuf buf = content.content();
         if (!buf.isReadable()) {
             content.release();
-        } else if (pending == 0 && target != null && !failed && target.quickWrites()) {
+        } else if (pending == 0 && target != null && !failed && target.takesWithoutWaiting(buf.readableBytes())) {
             // Everything before this chunk is done (so target and failed are settled, seen
-            // through the hand-back to this loop), and the write is a page-cache copy.
+            // through the hand-back to this loop), and the write is a copy that cannot wait.
             writeHere(content);
         } else {
             submit(() -> write(content));

@@ -14,11 +14,11 @@ interface UploadTarget {
     void write(ByteBuffer chunk) throws IOException;
 
     /**
-     * True when {@link #write} never blocks for long (see {@link
-     * org.transfergateway.storage.Upload#quickWrites()}): chunks may then be written
-     * on the event loop, in order, whenever nothing else of this body is still queued.
+     * True when a write of {@code bytes} now would not wait (see {@link
+     * org.transfergateway.storage.Upload#takesWithoutWaiting(int)}): the chunk may then
+     * be written on the event loop, when nothing else of this body is still queued.
      */
-    default boolean quickWrites() {
+    default boolean takesWithoutWaiting(int bytes) {
         return false;
     }
 

@@ -286,7 +286,7 @@ public final class LocalStorage implements Storage {
 
         /** Page-cache writes take microseconds; handing them to another thread costs more. */
         @Override
-        public boolean quickWrites() {
+        public boolean takesWithoutWaiting(int bytes) {
             return true;
         }
 

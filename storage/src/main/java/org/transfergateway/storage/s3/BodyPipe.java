@@ -59,6 +59,16 @@ final class BodyPipe {
         }
     }
 
+    /** Whether {@code bytes} more can go in now without waiting. */
+    boolean hasRoom(int bytes) {
+        lock.lock();
+        try {
+            return failure == null && queued + bytes <= CAPACITY;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Lets the last byte go: the body is complete and may be completed on S3. */
     void release() {
         lock.lock();

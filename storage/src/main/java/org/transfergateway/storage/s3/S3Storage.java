@@ -781,10 +781,19 @@ public final class S3Storage implements Storage {
             this.fullKey = full(key);
         }
 
+        /** The part being filled has room: the write is a copy, with no part to send or buffer to wait for. */
+        @Override
+        public synchronized boolean takesWithoutWaiting(int bytes) {
+            return state == State.OPEN && partFailure.get() == null && buffer != null && buffer.remaining() >= bytes;
+        }
+
         @Override
         public synchronized void write(ByteBuffer src) throws IOException {
             ensureOpen();
-            failIfAPartFailed();
+            GatewayException failed = partFailure.get();
+            if (failed != null) {
+                throw failed; // the caller aborts, as after any failed write: that waits for the parts in flight
+            }
             while (src.hasRemaining()) {
                 if (buffer != null && !buffer.hasRemaining()) {
                     // More is coming, so the full buffer is not the whole body: send it as a part.
@@ -965,7 +974,7 @@ public final class S3Storage implements Storage {
         private final BodyPipe pipe;
         private final java.util.concurrent.CompletableFuture<String> put = new java.util.concurrent.CompletableFuture<>();
         private volatile State state = State.OPEN;
-        private long written;
+        private volatile long written;
 
         StreamedPut(String key, long size) {
             this.key = key;
@@ -986,6 +995,12 @@ public final class S3Storage implements Storage {
                     streamedPuts.release();
                 }
             });
+        }
+
+        /** The pipe has room: the write is a copy into it. */
+        @Override
+        public boolean takesWithoutWaiting(int bytes) {
+            return state == State.OPEN && written + bytes <= size && pipe.hasRoom(bytes);
         }
 
         @Override

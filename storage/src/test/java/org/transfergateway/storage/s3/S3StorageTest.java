@@ -176,6 +176,21 @@ class S3StorageTest {
         assertEquals(0, pendingMultipartUploads());
     }
 
+    /** What a front end may write from its event loop: copies that cannot wait. */
+    @Test
+    void aWriteTakesWithoutWaitingOnlyWhileItFitsWhatIsHeld() throws IOException {
+        try (Upload parts = storage.create("parts.bin")) {
+            assertFalse(parts.takesWithoutWaiting(1), "no part buffer is held yet");
+            parts.write(ByteBuffer.wrap(new byte[1000]));
+            assertTrue(parts.takesWithoutWaiting(PART - 1000), "the rest of the first part is held");
+            assertFalse(parts.takesWithoutWaiting(PART - 999), "one byte more needs a new part");
+        }
+        try (Upload streamed = storage.create("streamed.bin", 10 * PART)) {
+            assertTrue(streamed.takesWithoutWaiting(64 * 1024));
+            assertFalse(streamed.takesWithoutWaiting(BodyPipe.CAPACITY + 1), "more than the pipe holds");
+        }
+    }
+
     @Test
     void anAnnouncedSizeOverTheSinglePutLimitGoesInParts() throws IOException {
         Upload u = storage.create("big.bin", S3Storage.SINGLE_PUT_MAX + 1);
