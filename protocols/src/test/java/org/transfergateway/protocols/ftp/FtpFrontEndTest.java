@@ -286,6 +286,40 @@ class FtpFrontEndTest {
         assertEquals(before.bytesOut() + 2L * body.length, totals().bytesOut());
     }
 
+    /** Data buffers are reused across transfers: concurrent sessions must never see each other's bytes. */
+    @Test
+    void concurrentSessionsKeepTheirOwnBytes() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int session = t;
+            done.add(pool.submit(() -> {
+                FTPClient c = connect("alice", "secret");
+                try {
+                    for (int i = 0; i < 5; i++) {
+                        byte[] body = random(300_000 + 4099 * session + i, 1000L * session + i);
+                        String name = "conc-" + session + "-" + i + ".bin";
+                        assertTrue(c.storeFile(name, new ByteArrayInputStream(body)), c.getReplyString());
+                        ByteArrayOutputStream back = new ByteArrayOutputStream();
+                        assertTrue(c.retrieveFile(name, back), c.getReplyString());
+                        assertArrayEquals(body, back.toByteArray(), name);
+                        assertArrayEquals(body, Files.readAllBytes(aliceHome.resolve(name)), name);
+                    }
+                } finally {
+                    c.disconnect();
+                }
+                return null;
+            }));
+        }
+        try {
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
     @Test
     void storeUniqueNamesTheFileItMade() throws IOException {
         assertTrue(client.storeUniqueFile(new ByteArrayInputStream("u".getBytes())), client.getReplyString());

@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.net.Socket;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ftpserver.ftplet.DataConnection;
 import org.apache.ftpserver.ftplet.DataType;
 import org.apache.ftpserver.impl.FtpIoSession;
@@ -26,6 +28,10 @@ final class DataSocket {
      * and 0.85x with 256 KiB. Each running transfer holds one such buffer on the heap.
      */
     static final int CHUNK = 256 * 1024;
+    /** Buffers kept for the next transfers, so that many small files make no garbage. */
+    private static final int SPARE = 32;
+    private static final ConcurrentLinkedQueue<byte[]> spare = new ConcurrentLinkedQueue<>();
+    private static final AtomicInteger spareCount = new AtomicInteger();
     private static final Field SOCKET = socketField();
 
     private DataSocket() {
@@ -39,6 +45,24 @@ final class DataSocket {
         } catch (ReflectiveOperationException | RuntimeException e) {
             LoggerFactory.getLogger(DataSocket.class).info("FTP data goes through MINA's 4 KiB copy loop: {}", e.toString());
             return null;
+        }
+    }
+
+    /** A buffer of {@link #CHUNK} bytes for one transfer; give it back when the transfer is over. */
+    static byte[] borrow() {
+        byte[] b = spare.poll();
+        if (b == null) {
+            return new byte[CHUNK];
+        }
+        spareCount.decrementAndGet();
+        return b;
+    }
+
+    static void giveBack(byte[] buffer) {
+        if (spareCount.incrementAndGet() <= SPARE) {
+            spare.add(buffer);
+        } else {
+            spareCount.decrementAndGet();
         }
     }
 
@@ -58,20 +82,24 @@ final class DataSocket {
     /** Sends {@code source} to the end; the bytes sent. */
     static long send(FtpIoSession session, Socket socket, InputStream source) throws IOException {
         OutputStream out = socket.getOutputStream();
-        byte[] buf = new byte[CHUNK];
-        long total = 0;
-        while (true) {
-            int n = source.readNBytes(buf, 0, CHUNK);
-            if (n > 0) {
-                out.write(buf, 0, n);
-                total += n;
-                session.increaseWrittenDataBytes(n);
-                session.updateLastAccessTime(); // keeps the control connection from idling out
+        byte[] buf = borrow();
+        try {
+            long total = 0;
+            while (true) {
+                int n = source.readNBytes(buf, 0, CHUNK);
+                if (n > 0) {
+                    out.write(buf, 0, n);
+                    total += n;
+                    session.increaseWrittenDataBytes(n);
+                    session.updateLastAccessTime(); // keeps the control connection from idling out
+                }
+                if (n < CHUNK) {
+                    out.flush();
+                    return total;
+                }
             }
-            if (n < CHUNK) {
-                out.flush();
-                return total;
-            }
+        } finally {
+            giveBack(buf);
         }
     }
 }

@@ -89,49 +89,53 @@ final class Store extends AbstractCommand {
             }
             UploadStream sink = new UploadStream(upload, limits);
             try {
-                Socket socket = DataSocket.of(session, data);
-                if (socket != null) {
-                    sink.receive(session, socket.getInputStream());
-                } else {
-                    data.transferFromClient(session.getFtpletSession(), sink);
+                try {
+                    Socket socket = DataSocket.of(session, data);
+                    if (socket != null) {
+                        sink.receive(session, socket.getInputStream());
+                    } else {
+                        data.transferFromClient(session.getFtpletSession(), sink);
+                    }
+                    sink.flushToStorage();
+                } catch (IOException e) {
+                    // The data connection goes first, as MINA's loop does, so the client stops sending.
+                    session.getDataConnection().closeDataConnection();
+                    sink.countGathered();
+                    // Counted (and cleaned up) before the reply, so that totals agree with what the client saw.
+                    upload.abort();
+                    if (sink.storageFailure != null) {
+                        FtpCommands.replyError(session, command, sink.storageFailure);
+                    } else if (sink.tooSlow) {
+                        log.info("{} {}: dropped, slower than {} bytes/s", command, path, limits.minTransferRate());
+                        FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
+                                "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted, nothing stored");
+                    } else {
+                        log.debug("{} {}: data connection cut off after {} bytes: {}", command, path, upload.written(), e.toString());
+                        FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
+                                "Connection closed; transfer aborted, nothing stored" + (e instanceof SocketException ? "" : ": " + e.getMessage()));
+                    }
+                    return;
                 }
-                sink.flushToStorage();
-            } catch (IOException e) {
-                // The data connection goes first, as MINA's loop does, so the client stops sending.
-                session.getDataConnection().closeDataConnection();
-                sink.countGathered();
-                // Counted (and cleaned up) before the reply, so that totals agree with what the client saw.
-                upload.abort();
-                if (sink.storageFailure != null) {
-                    FtpCommands.replyError(session, command, sink.storageFailure);
-                } else if (sink.tooSlow) {
-                    log.info("{} {}: dropped, slower than {} bytes/s", command, path, limits.minTransferRate());
-                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
-                            "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted, nothing stored");
-                } else {
-                    log.debug("{} {}: data connection cut off after {} bytes: {}", command, path, upload.written(), e.toString());
-                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
-                            "Connection closed; transfer aborted, nothing stored" + (e instanceof SocketException ? "" : ": " + e.getMessage()));
+                // In stream mode a client that dies closes the data connection just as one that
+                // finished does; only its control connection tells them apart.
+                if (session.isClosing() || !session.isConnected()) {
+                    log.info("{} {}: the client left before the end of the upload was confirmed; nothing stored", command, path);
+                    upload.abort();
+                    return;
                 }
-                return;
+                ObjectInfo stored;
+                try {
+                    stored = upload.commit();
+                } catch (IOException | RuntimeException e) {
+                    upload.abort();
+                    FtpCommands.replyError(session, command, e);
+                    return;
+                }
+                FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION,
+                        "Transfer complete: " + stored.size() + " bytes stored as " + name);
+            } finally {
+                sink.release(); // after the last use of its buffer, also on the error paths
             }
-            // In stream mode a client that dies closes the data connection just as one that
-            // finished does; only its control connection tells them apart.
-            if (session.isClosing() || !session.isConnected()) {
-                log.info("{} {}: the client left before the end of the upload was confirmed; nothing stored", command, path);
-                upload.abort();
-                return;
-            }
-            ObjectInfo stored;
-            try {
-                stored = upload.commit();
-            } catch (IOException | RuntimeException e) {
-                upload.abort();
-                FtpCommands.replyError(session, command, e);
-                return;
-            }
-            FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION,
-                    "Transfer complete: " + stored.size() + " bytes stored as " + name);
         }
     }
 
@@ -142,10 +146,11 @@ final class Store extends AbstractCommand {
      */
     private static final class UploadStream extends OutputStream {
         private final UserFiles.Inbound upload;
-        private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
+        private final ByteBuffer buffer = ByteBuffer.wrap(DataSocket.borrow());
         private final RateCheck rate;
         GatewayException storageFailure;
         boolean tooSlow;
+        private boolean released;
 
         UploadStream(UserFiles.Inbound upload, LimitsConfig limits) {
             this.upload = upload;
@@ -232,6 +237,14 @@ final class Store extends AbstractCommand {
                 } catch (IOException e) {
                     // the upload is being aborted anyway
                 }
+            }
+        }
+
+        /** The transfer is over: the buffer goes back for the next one. Storage keeps no reference to it. */
+        void release() {
+            if (!released) {
+                released = true;
+                DataSocket.giveBack(buffer.array());
             }
         }
 
