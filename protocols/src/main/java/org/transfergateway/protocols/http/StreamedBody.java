@@ -14,8 +14,8 @@ import org.transfergateway.storage.ErrorCode;
  * {@link #IN_FLIGHT} chunks wait for storage, so that the socket and storage work at the
  * same time while memory stays bounded. Where a chunk's write would only copy it (to
  * local disk, or into an S3 part buffer with room) and nothing is queued, it is written
- * on the event loop instead. A body that ends early
- * or a connection that closes aborts the upload.
+ * on the event loop instead. A body that ends early or a connection that closes aborts
+ * the upload.
  */
 final class StreamedBody implements BodyConsumer {
     private static final Logger log = LoggerFactory.getLogger(StreamedBody.class);
