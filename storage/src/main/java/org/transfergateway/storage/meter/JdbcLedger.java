@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * so durability is unchanged, while concurrent transfers share the cost of a commit
  * (with embedded H2, most of the ledger's time goes into writing each commit's pages).
  * A writer thread that stays busy commits more transfers a second than callers taking
- * turns to commit for each other: it never waits for a caller to wake up.
+ * turns to commit for each other: it never waits for a caller to wake up. A caller that
+ * finds the writer idle and nothing queued commits its write itself, without the
+ * hand-off to the writer and back.
  */
 public final class JdbcLedger implements Ledger {
     private static final Logger log = LoggerFactory.getLogger(JdbcLedger.class);
@@ -67,6 +70,8 @@ public final class JdbcLedger implements Ledger {
     private final Clock clock;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
+    /** Held while a batch runs, by the writer or by a caller committing alone. */
+    private final ReentrantLock committing = new ReentrantLock();
     /** Guarded by {@link #queue}: nothing is queued after {@link #stop}. */
     private boolean closed;
 
@@ -244,11 +249,24 @@ public final class JdbcLedger implements Ledger {
     /** Queues {@code w} and returns once it is committed; throws when it was refused. */
     private void write(String failure, Write w) throws IOException {
         Pending p = new Pending(w, failure, new CompletableFuture<>());
+        boolean alone;
         synchronized (queue) {
             if (closed) {
                 throw new IOException(failure + ": the ledger is closed");
             }
-            queue.add(p);
+            alone = queue.isEmpty() && committing.tryLock();
+            if (!alone) {
+                queue.add(p);
+            }
+        }
+        if (alone) {
+            try {
+                runBatch(List.of(p));
+            } catch (RuntimeException | Error e) {
+                p.done().completeExceptionally(e);
+            } finally {
+                committing.unlock();
+            }
         }
         try {
             p.done().join(); // not interruptible: a write that was queued is waited for
@@ -272,10 +290,13 @@ public final class JdbcLedger implements Ledger {
             queue.drainTo(batch, MAX_BATCH - 1);
             boolean last = batch.get(batch.size() - 1) == stop;
             List<Pending> writes = last ? batch.subList(0, batch.size() - 1) : batch;
+            committing.lock();
             try {
                 runBatch(writes);
             } catch (RuntimeException | Error e) {
                 writes.forEach(p -> p.done().completeExceptionally(e)); // nobody waits forever
+            } finally {
+                committing.unlock();
             }
             if (last) {
                 stop.done().complete(null);
