@@ -176,16 +176,6 @@ final class GatewayFtpFile implements FtpFile {
     /** The download, dropped when the client reads slower than limits.min-transfer-rate. */
     @Override
     public InputStream createInputStream(long offset) throws IOException {
-        RateCheck rate = new RateCheck(limits);
-        return new java.io.FilterInputStream(files.download(path, offset, -1)) {
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                int n = in.read(b, off, len);
-                if (n > 0 && rate.tooSlow(n)) {
-                    throw new IOException("the client reads slower than " + rate.minBytesPerSecond() + " bytes/s");
-                }
-                return n;
-            }
-        };
+        return new RateCheck(limits).paced(files.download(path, offset, -1));
     }
 }

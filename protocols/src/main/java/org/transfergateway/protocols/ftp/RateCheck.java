@@ -1,5 +1,8 @@
 package org.transfergateway.protocols.ftp;
 
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import org.transfergateway.config.LimitsConfig;
 
 /**
@@ -12,6 +15,7 @@ public final class RateCheck {
     private final long graceNanos;
     private final long started = System.nanoTime();
     private long bytes;
+    private boolean tripped;
 
     public RateCheck(LimitsConfig limits) {
         this.minBytesPerSecond = limits.minTransferRate();
@@ -30,5 +34,25 @@ public final class RateCheck {
 
     public long minBytesPerSecond() {
         return minBytesPerSecond;
+    }
+
+    /** Whether a stream from {@link #paced} has been cut off for being too slow. */
+    public boolean tripped() {
+        return tripped;
+    }
+
+    /** A download read through this check: it fails once the client takes it too slowly. */
+    public InputStream paced(InputStream in) {
+        return new FilterInputStream(in) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = in.read(b, off, len);
+                if (n > 0 && tooSlow(n)) {
+                    tripped = true;
+                    throw new IOException("the client reads slower than " + minBytesPerSecond + " bytes/s");
+                }
+                return n;
+            }
+        };
     }
 }

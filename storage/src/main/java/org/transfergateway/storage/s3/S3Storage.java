@@ -608,12 +608,16 @@ public final class S3Storage implements Storage {
 
     @Override
     public Upload create(String key) throws IOException {
+        beforeUpload(key);
+        return new S3Upload(key);
+    }
+
+    private void beforeUpload(String key) throws IOException {
         retryPendingAborts();
         if (isFolder(key)) {
             // As on local disk: a file and a folder of the same name would confuse every client.
             throw ErrorCode.CONFLICT.exception("a folder exists at " + (key.isEmpty() ? "the root" : key));
         }
-        return new S3Upload(key);
     }
 
     /** With a known size up to {@link #SINGLE_PUT_MAX}, one PutObject streamed from the writer. */
@@ -623,10 +627,7 @@ public final class S3Storage implements Storage {
             return create(key);
         }
         try {
-            retryPendingAborts();
-            if (isFolder(key)) {
-                throw ErrorCode.CONFLICT.exception("a folder exists at " + (key.isEmpty() ? "the root" : key));
-            }
+            beforeUpload(key);
             return new StreamedPut(key, size);
         } catch (IOException | RuntimeException e) {
             streamedPuts.release();

@@ -1,6 +1,5 @@
 package org.transfergateway.protocols.ftp.command;
 
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -77,7 +76,8 @@ final class Retrieve extends AbstractCommand {
                 FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
                 return;
             }
-            Paced source = new Paced(out, new RateCheck(limits));
+            RateCheck rate = new RateCheck(limits);
+            InputStream source = rate.paced(out);
             long sent;
             try {
                 Socket socket = DataSocket.of(session, data);
@@ -87,7 +87,7 @@ final class Retrieve extends AbstractCommand {
                 session.getDataConnection().closeDataConnection(); // first, as MINA's loop does
                 out.abandon();
                 out.close(); // counted before the reply, so that totals agree with what the client saw
-                if (source.tooSlow) {
+                if (rate.tripped()) {
                     log.info("RETR {}: dropped, slower than {} bytes/s", path, limits.minTransferRate());
                     FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
                             "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted");
@@ -107,27 +107,6 @@ final class Retrieve extends AbstractCommand {
                 log.debug("RETR {}: closing the source after the last byte failed: {}", path, e.toString());
             }
             FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION, "Transfer complete: " + sent + " bytes sent");
-        }
-    }
-
-    /** The download, checked against limits.min-transfer-rate as the client takes it. */
-    private static final class Paced extends FilterInputStream {
-        private final RateCheck rate;
-        boolean tooSlow;
-
-        Paced(InputStream in, RateCheck rate) {
-            super(in);
-            this.rate = rate;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0 && rate.tooSlow(n)) {
-                tooSlow = true;
-                throw new IOException("the client reads slower than " + rate.minBytesPerSecond() + " bytes/s");
-            }
-            return n;
         }
     }
 }
