@@ -543,11 +543,12 @@ limits:
   max-connections: {maxc}                 # per listener; every bench client comes from 127.0.0.1
   max-connections-per-address: {maxc}
 ledger:
-  url: {data}/ledger
+  url: {ledger}
 data-dir: {data}
 """.format(h=HOST, ftp=GW_FTP, pasv=GW_PASV, http=GW_HTTP, maxc=self.idle_n + 100,
            root=self.work / "gw/files", bucket=BUCKET_GW, s3=S3PROXY, key=S3_KEY, secret=S3_SECRET,
-           checksums=self.a.gateway_s3_checksums, u=GW_USER, u3=GW_USER_S3, pw=GW_PASS, data=self.work / "gw/data"))
+           checksums=self.a.gateway_s3_checksums, u=GW_USER, u3=GW_USER_S3, pw=GW_PASS, data=self.work / "gw/data",
+           ledger=self.a.gateway_ledger_url or (self.work / "gw/data/ledger")))
         jar = Path(self.a.jar)
         opts = self.a.gateway_java_opts.split()
         logf = self.logs / "gateway.log"
@@ -1067,6 +1068,7 @@ def main():
     ap.add_argument("--gateway-java-opts", default="-Xmx256m")
     ap.add_argument("--gateway-s3-checksums", default="when-required",
                     help="the S3 backend's checksums key; S3Proxy rejects the SDK's default (when-supported)")
+    ap.add_argument("--gateway-ledger-url", help="the gateway's ledger.url (default: embedded, in its data directory)")
     ap.add_argument("--results", required=True)
     a = ap.parse_args()
     if a.runs is None:

@@ -1,5 +1,8 @@
 package org.transfergateway.config;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * Where the ledger of transfers and totals lives.
  *
@@ -7,15 +10,27 @@ package org.transfergateway.config;
  */
 public record LedgerConfig(String url) {
 
+    /** The embedded ledger's file in its folder. */
+    public static final String SQLITE_FILE = "ledger.db";
+    /** The file of an embedded ledger written by earlier releases, which kept it in H2. */
+    public static final String H2_FILE = "ledger.mv.db";
+
     /**
-     * The JDBC URL to open: an embedded H2 file database in the folder unless a JDBC URL
-     * was given. H2 writes each commit to its file at once (no write delay), so a killed
-     * process loses no completed transfer.
+     * The JDBC URL to open. A folder holds an embedded SQLite database in WAL mode: each
+     * commit is written to the log before it returns, so a killed process loses no
+     * completed transfer. A folder that already holds an H2 ledger (and no SQLite one)
+     * keeps it, so that no totals are lost on an upgrade.
      */
     public String jdbcUrl() {
         if (url.startsWith("jdbc:")) {
             return url;
         }
-        return "jdbc:h2:file:" + java.nio.file.Path.of(url).toAbsolutePath().normalize().resolve("ledger") + ";WRITE_DELAY=0";
+        Path folder = Path.of(url).toAbsolutePath().normalize();
+        if (Files.exists(folder.resolve(H2_FILE)) && !Files.exists(folder.resolve(SQLITE_FILE))) {
+            return "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
+        }
+        // EXCLUSIVE: one gateway per ledger file, as with H2's file lock.
+        return "jdbc:sqlite:" + folder.resolve(SQLITE_FILE)
+                + "?journal_mode=WAL&synchronous=NORMAL&locking_mode=EXCLUSIVE";
     }
 }

@@ -1,6 +1,7 @@
 package org.transfergateway.storage.meter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -115,13 +116,15 @@ class JdbcLedgerTest {
 
     @Test
     void aTransferIsNeverCountedTwice() throws Exception {
-        TransferMeter m = open();
+        JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
+        TransferMeter m = new TransferMeter(ledger);
         Transfer t = m.start("carol", Protocol.FTP, Direction.IN, "/x", "local");
         t.add(10);
         m.end(t, true, new StoredChange("local", "carol", 10, 1));
         m.end(t, true, new StoredChange("local", "carol", 10, 1));
         assertEquals(new Counters(10, 0, 1, 0, 0, 0), m.statistics(u -> true).transferred());
         assertEquals(List.of(), m.active());
+        ledger.close();
         assertEquals(new Counters(10, 0, 1, 0, 0, 0), open().statistics(u -> true).transferred());
     }
 
@@ -161,5 +164,37 @@ class JdbcLedgerTest {
         assertEquals(List.of("/f4", "/f3", "/f2"), recent.stream().map(TransferRecord::path).toList());
         assertEquals(List.of("/f3", "/f1"), m.recent(10, "bob", null).stream().map(TransferRecord::path).toList());
         assertEquals(List.of("/f4"), m.recent(10, "alice", java.time.Instant.ofEpochMilli(1_000_000 + 4000)).stream().map(TransferRecord::path).toList());
+    }
+
+    @Test
+    void theEmbeddedLedgerIsSqliteWithAWriteAheadLogAndOneGatewayAtATime() throws Exception {
+        assertTrue(url().startsWith("jdbc:sqlite:"), url());
+        TransferMeter m = open();
+        Transfer t = m.start("dave", Protocol.HTTP, Direction.IN, "/d", "local");
+        t.add(7);
+        m.end(t, true, new StoredChange("local", "dave", 7, 1));
+        assertTrue(java.nio.file.Files.exists(dir.resolve(LedgerConfig.SQLITE_FILE)));
+        assertTrue(java.nio.file.Files.exists(dir.resolve(LedgerConfig.SQLITE_FILE + "-wal")));
+        java.io.IOException second = assertThrows(java.io.IOException.class, () -> JdbcLedger.open(url(), Clock.systemUTC()));
+        assertTrue(second.getMessage().contains("locked"), second.getMessage());
+    }
+
+    /** A folder that holds a ledger of an earlier release (H2) keeps using it: no totals are lost. */
+    @Test
+    void anEarlierH2LedgerInTheFolderIsKept() throws Exception {
+        String h2 = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        JdbcLedger earlier = JdbcLedger.open(h2, Clock.systemUTC());
+        TransferMeter before = new TransferMeter(earlier);
+        Transfer t = before.start("erin", Protocol.FTP, Direction.IN, "/e", "local");
+        t.add(42);
+        before.end(t, true, new StoredChange("local", "erin", 42, 1));
+        earlier.close();
+        assertTrue(java.nio.file.Files.exists(dir.resolve(LedgerConfig.H2_FILE)));
+
+        assertTrue(url().startsWith("jdbc:h2:file:"), url());
+        Statistics after = new TransferMeter(JdbcLedger.open(url(), Clock.systemUTC())).statistics(u -> true);
+        assertEquals(new Counters(42, 0, 1, 0, 0, 0), after.transferred());
+        assertEquals(new StoredTotals(42, 1), after.stored());
+        assertTrue(java.nio.file.Files.notExists(dir.resolve(LedgerConfig.SQLITE_FILE)));
     }
 }
