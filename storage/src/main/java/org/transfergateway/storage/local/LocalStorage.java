@@ -19,7 +19,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.transfergateway.storage.ErrorCode;
@@ -42,6 +42,8 @@ public final class LocalStorage implements Storage {
     private final String name;
     private final Path root;
     private final Path temp;
+    /** Numbers the temporary files of uploads. */
+    private final java.util.concurrent.atomic.AtomicLong parts = new java.util.concurrent.atomic.AtomicLong();
 
     public LocalStorage(String name, Path root) throws IOException {
         this.name = name;
@@ -126,10 +128,11 @@ public final class LocalStorage implements Storage {
     @Override
     public Upload create(String key) throws IOException {
         Path target = writable(key);
-        if (Files.isDirectory(target)) {
+        if (isFolder(target)) {
             throw ErrorCode.CONFLICT.exception("a folder exists at that path");
         }
-        Path part = temp.resolve(UUID.randomUUID() + ".part");
+        // Unique by CREATE_NEW; a random name, without the lock of a SecureRandom per upload.
+        Path part = temp.resolve(Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-" + parts.incrementAndGet() + ".part");
         FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         return new LocalUpload(key, target, part, channel);
     }
@@ -255,7 +258,18 @@ public final class LocalStorage implements Storage {
         }
     }
 
+    /**
+     * Like {@code Files.isDirectory}, without the exception that Java's file API creates
+     * (with its stack trace) for every path that does not exist, as a new upload's does.
+     */
+    private static boolean isFolder(Path p) {
+        return p.toFile().isDirectory();
+    }
+
     private void makeParents(Path target) throws IOException {
+        if (isFolder(target.getParent())) {
+            return;
+        }
         try {
             Files.createDirectories(target.getParent());
         } catch (FileAlreadyExistsException | NotDirectoryException e) {
@@ -313,12 +327,13 @@ public final class LocalStorage implements Storage {
             try {
                 channel.close();
                 makeParents(target);
-                if (Files.isDirectory(target)) {
+                if (isFolder(target)) {
                     throw ErrorCode.CONFLICT.exception("a folder exists at that path");
                 }
                 Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 done = true;
-                return stat(key);
+                // target passed the root checks in create(); the file is the one just renamed
+                return info(key, target, Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
             } catch (IOException | RuntimeException e) {
                 abort();
                 throw e;

@@ -14,7 +14,11 @@ public interface Ledger extends AutoCloseable {
     /** The totals to start from. */
     State load() throws IOException;
 
-    /** Records a transfer that has started, so that a crash can later find it unfinished. */
+    /**
+     * Records a transfer that has started, so that a crash can later find it unfinished.
+     * It may return before the record is durable, but never later than the transfer's
+     * {@link #finished} does. Throws when the ledger cannot take new transfers.
+     */
     void started(Transfer transfer) throws IOException;
 
     /**
