@@ -33,7 +33,7 @@ import org.transfergateway.storage.Upload;
  * only on commit; the temporary folder is hidden from listings.
  *
  * <p>Symbolic links are followed only while they stay inside the root: a link that
- * leads out is treated as absent.
+ * leads out is treated as absent, and so is a dangling link (an upload replaces it).
  */
 public final class LocalStorage implements Storage {
     /** Holds uploads in progress; never shown to users. */
@@ -74,13 +74,16 @@ public final class LocalStorage implements Storage {
         if (!p.normalize().startsWith(root) || p.startsWith(temp)) {
             return null;
         }
-        if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+        // java.io.File's test, through links: Files.exists creates an exception (with its
+        // stack trace) for every absent path, as every new upload's is. A dangling link is
+        // absent: a read finds nothing, and an upload's rename replaces the link itself.
+        if (p.toFile().exists()) {
             try {
                 if (!p.toRealPath().startsWith(root)) {
                     return null;
                 }
             } catch (NoSuchFileException e) {
-                return null; // a dangling link
+                return null; // removed meanwhile
             }
         }
         return p;
@@ -88,7 +91,7 @@ public final class LocalStorage implements Storage {
 
     private Path existing(String key) throws IOException {
         Path p = resolve(key);
-        return p != null && Files.exists(p) ? p : null;
+        return p != null && p.toFile().exists() ? p : null;
     }
 
     /** The nearest existing ancestor must lie inside the root, through any links. */

@@ -152,6 +152,22 @@ class LocalStorageTest {
     }
 
     @Test
+    void aDanglingLinkIsAbsentAndAnUploadReplacesTheLinkItself() throws IOException {
+        Path outside = Files.createDirectories(dir.resolve("elsewhere"));
+        Files.createDirectories(root.resolve("alice"));
+        Files.createSymbolicLink(root.resolve("alice/dangling"), outside.resolve("not-yet.txt"));
+        assertNull(storage.stat("alice/dangling"));
+        assertNull(storage.read("alice/dangling", 0, -1));
+        assertFalse(storage.delete("alice/dangling"));
+        assertEquals(List.of(), storage.list("alice"));
+        put("alice/dangling", "now a file");
+        assertFalse(Files.isSymbolicLink(root.resolve("alice/dangling")));
+        assertEquals("now a file", Files.readString(root.resolve("alice/dangling")));
+        assertFalse(Files.exists(outside.resolve("not-yet.txt")));
+        assertEquals(10, storage.stat("alice/dangling").size());
+    }
+
+    @Test
     void aFileWhereAFolderShouldBeIsAConflict() throws IOException {
         put("file", "f");
         Upload u = storage.create("file/child.txt");
