@@ -64,7 +64,10 @@ public final class JdbcLedger implements Ledger {
             List.of(
                     "CREATE TABLE adjustments (at_millis BIGINT NOT NULL, backend VARCHAR(64) NOT NULL,"
                             + " user_name VARCHAR(128) NOT NULL, bytes_delta BIGINT NOT NULL, objects_delta BIGINT NOT NULL,"
-                            + " reason VARCHAR(256) NOT NULL)"));
+                            + " reason VARCHAR(256) NOT NULL)"),
+            // Every transfer's start and end had to update it, and nothing needs it: the
+            // recovery at open and the totals read the whole table anyway.
+            List.of("DROP INDEX transfers_outcome"));
 
     /** Writes run together in one transaction, at most this many. */
     private static final int MAX_BATCH = 256;
