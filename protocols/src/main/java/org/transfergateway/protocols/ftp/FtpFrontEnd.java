@@ -15,6 +15,7 @@ import org.apache.ftpserver.ssl.SslConfiguration;
 import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.protocols.ftp.command.ChannelDataConnections;
 import org.transfergateway.protocols.ftp.command.FtpCommands;
 import org.transfergateway.protocols.tls.ServerTls;
 
@@ -144,7 +145,9 @@ public final class FtpFrontEnd implements AutoCloseable {
     /**
      * Turns Nagle's algorithm off on the control connection before each command: else a
      * reply that follows another (226 after 150) waits for the client's delayed ACK, about
-     * 40 ms on Linux, which caps small-file uploads at some 20 files a second.
+     * 40 ms on Linux, which caps small-file uploads at some 20 files a second. Also gives
+     * the session its data connections on NIO channels before the first command can ask
+     * for one ({@link ChannelDataConnections}).
      */
     private static org.apache.ftpserver.command.CommandFactory noDelay(org.apache.ftpserver.command.CommandFactory base) {
         return name -> {
@@ -156,6 +159,7 @@ public final class FtpFrontEnd implements AutoCloseable {
                 if (session.getConfig() instanceof org.apache.mina.transport.socket.SocketSessionConfig c && !c.isTcpNoDelay()) {
                     c.setTcpNoDelay(true);
                 }
+                ChannelDataConnections.install(session, context);
                 command.execute(session, context, request);
             };
         };

@@ -47,12 +47,17 @@ public final class RateCheck {
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
                 int n = in.read(b, off, len);
-                if (n > 0 && tooSlow(n)) {
-                    tripped = true;
-                    throw new IOException("the client reads slower than " + minBytesPerSecond + " bytes/s");
-                }
+                sent(n);
                 return n;
             }
         };
+    }
+
+    /** Counts bytes of a download sent without {@link #paced} (sendfile); throws as its stream does. */
+    public void sent(long n) throws IOException {
+        if (n > 0 && tooSlow(n)) {
+            tripped = true;
+            throw new IOException("the client reads slower than " + minBytesPerSecond + " bytes/s");
+        }
     }
 }

@@ -172,6 +172,75 @@ class FtpLimitsTest {
         }
     }
 
+    /**
+     * A client that stops sending in the middle of an upload meets the data connection's
+     * idle timeout, also where the upload is read from the socket's channel (which has no
+     * timeout of its own): nothing is stored, and the bytes received count as a failed upload.
+     */
+    @Test
+    void aStalledUploadMeetsTheIdleTimeoutAndLeavesNothing() throws Exception {
+        Path dir = Files.createDirectories(root.resolve("stalled"));
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                ftp: {port: 0, passive-ports: 51541-51550, idle-timeout: 2s}
+                storage: {backends: [{name: local, type: local, root: %s}]}
+                users: [{name: alice, password: secret}]
+                """.formatted(dir));
+        TransferMeter own = TransferMeter.inMemory();
+        FtpFrontEnd server = new FtpFrontEnd(config.ftp(), config.limits(),
+                new Accounts(config, Map.of("local", new LocalStorage("local", dir)), own));
+        try {
+            int serverPort = server.start().getPort();
+            FTPClient c = new FTPClient();
+            c.connect("127.0.0.1", serverPort);
+            assertTrue(c.login("alice", "secret"));
+            c.enterLocalPassiveMode();
+            c.setFileType(FTP.BINARY_FILE_TYPE);
+            java.io.OutputStream out = c.storeFileStream("stalled.bin");
+            out.write(new byte[1000]);
+            out.flush(); // and then nothing more
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (own.statistics(u -> true).transferred().failedIn() == 0 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(1, own.statistics(u -> true).transferred().failedIn());
+            assertEquals(1000, own.statistics(u -> true).transferred().bytesIn());
+            assertEquals(0, own.statistics(u -> true).transferred().filesIn());
+            assertFalse(Files.exists(dir.resolve("alice/stalled.bin")));
+            try {
+                out.close();
+                c.disconnect();
+            } catch (IOException e) {
+                // the gateway closed both connections
+            }
+
+            // The same for a download that the client stops reading (sent with sendfile).
+            Files.write(Files.createDirectories(dir.resolve("alice")).resolve("big.bin"), new byte[64 << 20]);
+            FTPClient d = new FTPClient();
+            d.connect("127.0.0.1", serverPort);
+            assertTrue(d.login("alice", "secret"));
+            d.enterLocalPassiveMode();
+            d.setFileType(FTP.BINARY_FILE_TYPE);
+            InputStream in = d.retrieveFileStream("big.bin");
+            assertEquals(1, in.read(new byte[1])); // and then nothing more
+            deadline = System.currentTimeMillis() + 15_000;
+            while (own.statistics(u -> true).transferred().failedOut() == 0 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(1, own.statistics(u -> true).transferred().failedOut());
+            assertEquals(0, own.statistics(u -> true).transferred().filesOut());
+            long sent = own.statistics(u -> true).transferred().bytesOut();
+            assertTrue(sent > 0 && sent < (64 << 20), "sent " + sent);
+            try {
+                in.close();
+                d.disconnect();
+            } catch (IOException e) {
+                // the gateway closed both connections
+            }
+        } finally {
+            server.close();
+        }
+    }
+
     @Test
     void anIdleControlConnectionIsClosed() throws Exception {
         GatewayConfig config = new ConfigLoader(Map.of()).parse("""

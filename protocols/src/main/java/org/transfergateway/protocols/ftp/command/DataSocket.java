@@ -5,13 +5,21 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLSocket;
 import org.apache.ftpserver.ftplet.DataConnection;
 import org.apache.ftpserver.ftplet.DataType;
 import org.apache.ftpserver.impl.FtpIoSession;
 import org.apache.ftpserver.impl.IODataConnection;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.FileBacked;
 
 /**
  * Moves the bytes of a binary FTP transfer in {@link #CHUNK} pieces. MINA's own loop
@@ -20,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * speed. MINA keeps the data socket private, so it is taken from the connection by
  * reflection; where that is not possible (another MINA release), and for ASCII or
  * MODE Z transfers, which MINA's loop converts, {@link #of} answers null and MINA's
- * loop runs instead.
+ * loop runs instead. Where the data socket has a channel ({@link ChannelDataConnections}),
+ * uploads are read into direct buffers, which the file write takes without a copy, and
+ * local files are sent with sendfile.
  */
 final class DataSocket {
     /**
@@ -32,6 +42,8 @@ final class DataSocket {
     private static final int SPARE = 32;
     private static final ConcurrentLinkedQueue<byte[]> spare = new ConcurrentLinkedQueue<>();
     private static final AtomicInteger spareCount = new AtomicInteger();
+    private static final ConcurrentLinkedQueue<ByteBuffer> spareDirect = new ConcurrentLinkedQueue<>();
+    private static final AtomicInteger spareDirectCount = new AtomicInteger();
     private static final Field SOCKET = socketField();
 
     private DataSocket() {
@@ -77,6 +89,80 @@ final class DataSocket {
         } catch (IllegalAccessException e) {
             return null;
         }
+    }
+
+    /** A direct buffer of {@link #CHUNK} bytes, for reads from a channel; give it back after the transfer. */
+    static ByteBuffer borrowDirect() {
+        ByteBuffer b = spareDirect.poll();
+        if (b == null) {
+            return ByteBuffer.allocateDirect(CHUNK);
+        }
+        spareDirectCount.decrementAndGet();
+        return b.clear();
+    }
+
+    static void giveBackDirect(ByteBuffer buffer) {
+        if (spareDirectCount.incrementAndGet() <= SPARE) {
+            spareDirect.add(buffer);
+        } else {
+            spareDirectCount.decrementAndGet();
+        }
+    }
+
+    /**
+     * The channel of a data socket accepted by {@link ChannelDataConnections}, or null (a
+     * TLS socket, an active-mode socket). Once the channel is used the socket's streams
+     * are not: it is switched to non-blocking mode, so that reads and writes keep the
+     * socket's timeout, which a blocking channel would ignore.
+     */
+    static SocketChannel channelOf(Socket socket) {
+        // A TLS socket layered on an accepted one answers with the plain socket's channel,
+        // which would bypass the encryption.
+        return socket == null || socket instanceof SSLSocket ? null : socket.getChannel();
+    }
+
+    /** Waits until the channel registered with {@code selector} is ready, at most {@code timeoutMillis} (0: no limit). */
+    static void await(Selector selector, int timeoutMillis, String what) throws IOException {
+        if (selector.select(timeoutMillis) == 0 && timeoutMillis > 0) {
+            throw new SocketTimeoutException("the data connection " + what + " nothing for " + timeoutMillis + " ms");
+        }
+        selector.selectedKeys().clear();
+    }
+
+    /**
+     * Sends a local file region to the end with sendfile, counting each piece as it
+     * leaves (through {@code sent}); the bytes sent.
+     */
+    static long sendFile(FtpIoSession session, Socket socket, SocketChannel channel, FileBacked file, Progress sent)
+            throws IOException {
+        int timeout = socket.getSoTimeout();
+        channel.configureBlocking(false);
+        try (Selector selector = Selector.open()) {
+            channel.register(selector, SelectionKey.OP_WRITE);
+            FileChannel source = file.channel();
+            long start = file.position();
+            long length = file.remaining();
+            long done = 0;
+            while (done < length) {
+                long n = source.transferTo(start + done, Math.min(length - done, 4L * CHUNK), channel);
+                if (n > 0) {
+                    done += n;
+                    sent.sent(n);
+                    session.increaseWrittenDataBytes((int) n);
+                    session.updateLastAccessTime(); // keeps the control connection from idling out
+                } else if (source.size() <= start + done) {
+                    throw new IOException("the file became shorter while it was sent");
+                } else {
+                    await(selector, timeout, "took");
+                }
+            }
+            return done;
+        }
+    }
+
+    /** Told of each piece that {@link #sendFile} sent; may refuse to go on. */
+    interface Progress {
+        void sent(long n) throws IOException;
     }
 
     /** Sends {@code source} to the end; the bytes sent. */

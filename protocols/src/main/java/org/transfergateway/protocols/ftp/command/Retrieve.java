@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
+import java.nio.channels.SocketChannel;
 import org.apache.ftpserver.command.AbstractCommand;
 import org.apache.ftpserver.command.Command;
 import org.apache.ftpserver.command.impl.RETR;
@@ -18,12 +19,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.ftp.RateCheck;
+import org.transfergateway.storage.FileBacked;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.UserFiles;
 
 /**
- * RETR of a binary file: sent in 64 KiB pieces ({@link DataSocket}) and counted as
- * complete only when every byte went out. ASCII and MODE Z downloads, whose bytes MINA
+ * RETR of a binary file: a local file goes out with sendfile where the data socket has
+ * a channel, anything else in {@link DataSocket#CHUNK} pieces; counted as complete only
+ * when every byte went out. ASCII and MODE Z downloads, whose bytes MINA
  * converts on the way, go to MINA's own RETR (which reads the same counted stream
  * through the gateway's file system).
  */
@@ -81,8 +84,18 @@ final class Retrieve extends AbstractCommand {
             long sent;
             try {
                 Socket socket = DataSocket.of(session, data);
-                sent = socket != null ? DataSocket.send(session, socket, source)
-                        : data.transferToClient(session.getFtpletSession(), source);
+                SocketChannel channel = DataSocket.channelOf(socket);
+                FileBacked file = out.file();
+                if (channel != null && file != null) {
+                    sent = DataSocket.sendFile(session, socket, channel, file, n -> {
+                        out.sentDirectly(n);
+                        rate.sent(n);
+                    });
+                } else if (socket != null) {
+                    sent = DataSocket.send(session, socket, source);
+                } else {
+                    sent = data.transferToClient(session.getFtpletSession(), source);
+                }
             } catch (IOException e) {
                 session.getDataConnection().closeDataConnection(); // first, as MINA's loop does
                 out.abandon();

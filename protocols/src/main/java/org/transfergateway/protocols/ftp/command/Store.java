@@ -6,6 +6,9 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.util.UUID;
 import org.apache.ftpserver.command.AbstractCommand;
 import org.apache.ftpserver.ftplet.DataConnection;
@@ -87,11 +90,14 @@ final class Store extends AbstractCommand {
                 FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
                 return;
             }
-            UploadStream sink = new UploadStream(upload, limits);
+            Socket socket = DataSocket.of(session, data);
+            SocketChannel channel = DataSocket.channelOf(socket);
+            UploadStream sink = new UploadStream(upload, limits, channel != null);
             try {
                 try {
-                    Socket socket = DataSocket.of(session, data);
-                    if (socket != null) {
+                    if (channel != null) {
+                        sink.receive(session, socket, channel);
+                    } else if (socket != null) {
                         sink.receive(session, socket.getInputStream());
                     } else {
                         data.transferFromClient(session.getFtpletSession(), sink);
@@ -146,15 +152,17 @@ final class Store extends AbstractCommand {
      */
     private static final class UploadStream extends OutputStream {
         private final UserFiles.Inbound upload;
-        private final ByteBuffer buffer = ByteBuffer.wrap(DataSocket.borrow());
+        /** Direct when read from a channel: the file write then takes it without a copy. */
+        private final ByteBuffer buffer;
         private final RateCheck rate;
         GatewayException storageFailure;
         boolean tooSlow;
         private boolean released;
 
-        UploadStream(UserFiles.Inbound upload, LimitsConfig limits) {
+        UploadStream(UserFiles.Inbound upload, LimitsConfig limits, boolean direct) {
             this.upload = upload;
             this.rate = new RateCheck(limits);
+            this.buffer = direct ? DataSocket.borrowDirect() : ByteBuffer.wrap(DataSocket.borrow());
         }
 
         private void checkRate(int n) throws IOException {
@@ -182,6 +190,31 @@ final class Store extends AbstractCommand {
                 buffer.position(buffer.position() + n);
                 session.increaseReadDataBytes(n);
                 session.updateLastAccessTime(); // keeps the control connection from idling out
+            }
+        }
+
+        /** Like {@link #receive(FtpIoSession, InputStream)}, from the socket's channel. */
+        void receive(FtpIoSession session, Socket socket, SocketChannel channel) throws IOException {
+            int timeout = socket.getSoTimeout();
+            channel.configureBlocking(false);
+            try (Selector selector = Selector.open()) {
+                channel.register(selector, SelectionKey.OP_READ);
+                while (true) {
+                    if (!buffer.hasRemaining()) {
+                        flushToStorage();
+                    }
+                    int n = channel.read(buffer);
+                    if (n < 0) {
+                        return;
+                    }
+                    if (n == 0) {
+                        DataSocket.await(selector, timeout, "sent");
+                        continue;
+                    }
+                    checkRate(n);
+                    session.increaseReadDataBytes(n);
+                    session.updateLastAccessTime();
+                }
             }
         }
 
@@ -244,7 +277,11 @@ final class Store extends AbstractCommand {
         void release() {
             if (!released) {
                 released = true;
-                DataSocket.giveBack(buffer.array());
+                if (buffer.isDirect()) {
+                    DataSocket.giveBackDirect(buffer);
+                } else {
+                    DataSocket.giveBack(buffer.array());
+                }
             }
         }
 
