@@ -24,10 +24,14 @@ REPO = BENCH.parent
 MiB = 1 << 20
 HOST = "127.0.0.1"
 
-# Ports: away from the gateway's defaults (2121/8080) and from each other.
-GW_FTP, GW_PASV, GW_HTTP = 3121, "53000-53100", 9080
-VSFTPD, VSFTPD_PASV = 3021, (53200, 53300)
-VSFTPD_MNT, VSFTPD_MNT_PASV = 3022, (53400, 53500)
+# Ports: away from the gateway's defaults (2121/8080) and from each other. The passive
+# ranges lie below Linux's ephemeral ports and hold 1,000 each: the small-files workload
+# opens some 20,000 data connections in two minutes, and a server that closes a data
+# connection first keeps its port in TIME_WAIT for a minute. With 101 ports each, vsftpd
+# ran out of them: small-file runs of 17 s instead of 3, then "500" answers to PASV.
+GW_FTP, GW_PASV, GW_HTTP = 3121, "20000-20999", 9080
+VSFTPD, VSFTPD_PASV = 3021, (21000, 21999)
+VSFTPD_MNT, VSFTPD_MNT_PASV = 3022, (22000, 22999)
 NGINX, WEBDAV, S3PROXY = 9081, 9082, 9300
 
 S3_KEY, S3_SECRET = "benchkey", "benchsecret"
