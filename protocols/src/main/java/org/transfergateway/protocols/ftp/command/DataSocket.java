@@ -111,9 +111,8 @@ final class DataSocket {
 
     /**
      * The channel of a data socket accepted by {@link ChannelDataConnections}, or null (a
-     * TLS socket, an active-mode socket). Once the channel is used the socket's streams
-     * are not: it is switched to non-blocking mode, so that reads and writes keep the
-     * socket's timeout, which a blocking channel would ignore.
+     * TLS socket, an active-mode socket). Once the channel is used (through a
+     * {@link Waiter}) the socket's streams are not.
      */
     static SocketChannel channelOf(Socket socket) {
         // A TLS socket layered on an accepted one answers with the plain socket's channel,
@@ -121,12 +120,40 @@ final class DataSocket {
         return socket == null || socket instanceof SSLSocket ? null : socket.getChannel();
     }
 
-    /** Waits until the channel registered with {@code selector} is ready, at most {@code timeoutMillis} (0: no limit). */
-    static void await(Selector selector, int timeoutMillis, String what) throws IOException {
-        if (selector.select(timeoutMillis) == 0 && timeoutMillis > 0) {
-            throw new SocketTimeoutException("the data connection " + what + " nothing for " + timeoutMillis + " ms");
+    /**
+     * Waits on a data socket's channel for reads or writes ({@link SelectionKey} ops) with
+     * the socket's timeout, which a blocking channel would ignore: the channel is switched
+     * to non-blocking mode for the rest of the transfer.
+     */
+    static final class Waiter implements AutoCloseable {
+        private final Selector selector = Selector.open();
+        private final int timeoutMillis;
+        private final String what;
+
+        Waiter(Socket socket, SocketChannel channel, int ops) throws IOException {
+            this.timeoutMillis = socket.getSoTimeout();
+            this.what = ops == SelectionKey.OP_READ ? "sent" : "took";
+            try {
+                channel.configureBlocking(false);
+                channel.register(selector, ops);
+            } catch (IOException | RuntimeException e) {
+                selector.close();
+                throw e;
+            }
         }
-        selector.selectedKeys().clear();
+
+        /** Until the channel is ready, at most the socket's timeout (0: no limit). */
+        void await() throws IOException {
+            if (selector.select(timeoutMillis) == 0 && timeoutMillis > 0) {
+                throw new SocketTimeoutException("the data connection " + what + " nothing for " + timeoutMillis + " ms");
+            }
+            selector.selectedKeys().clear();
+        }
+
+        @Override
+        public void close() throws IOException {
+            selector.close();
+        }
     }
 
     /**
@@ -135,10 +162,7 @@ final class DataSocket {
      */
     static long sendFile(FtpIoSession session, Socket socket, SocketChannel channel, FileBacked file, Progress sent)
             throws IOException {
-        int timeout = socket.getSoTimeout();
-        channel.configureBlocking(false);
-        try (Selector selector = Selector.open()) {
-            channel.register(selector, SelectionKey.OP_WRITE);
+        try (Waiter waiter = new Waiter(socket, channel, SelectionKey.OP_WRITE)) {
             FileChannel source = file.channel();
             long start = file.position();
             long length = file.remaining();
@@ -153,7 +177,7 @@ final class DataSocket {
                 } else if (source.size() <= start + done) {
                     throw new IOException("the file became shorter while it was sent");
                 } else {
-                    await(selector, timeout, "took");
+                    waiter.await();
                 }
             }
             return done;

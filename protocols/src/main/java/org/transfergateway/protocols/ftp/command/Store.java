@@ -7,7 +7,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.UUID;
 import org.apache.ftpserver.command.AbstractCommand;
@@ -195,10 +194,7 @@ final class Store extends AbstractCommand {
 
         /** Like {@link #receive(FtpIoSession, InputStream)}, from the socket's channel. */
         void receive(FtpIoSession session, Socket socket, SocketChannel channel) throws IOException {
-            int timeout = socket.getSoTimeout();
-            channel.configureBlocking(false);
-            try (Selector selector = Selector.open()) {
-                channel.register(selector, SelectionKey.OP_READ);
+            try (DataSocket.Waiter waiter = new DataSocket.Waiter(socket, channel, SelectionKey.OP_READ)) {
                 while (true) {
                     if (!buffer.hasRemaining()) {
                         flushToStorage();
@@ -208,7 +204,7 @@ final class Store extends AbstractCommand {
                         return;
                     }
                     if (n == 0) {
-                        DataSocket.await(selector, timeout, "sent");
+                        waiter.await();
                         continue;
                     }
                     checkRate(n);
