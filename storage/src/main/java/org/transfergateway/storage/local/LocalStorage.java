@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.transfergateway.storage.ErrorCode;
@@ -43,7 +44,7 @@ public final class LocalStorage implements Storage {
     private final Path root;
     private final Path temp;
     /** Numbers the temporary files of uploads. */
-    private final java.util.concurrent.atomic.AtomicLong parts = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong parts = new AtomicLong();
 
     public LocalStorage(String name, Path root) throws IOException {
         this.name = name;

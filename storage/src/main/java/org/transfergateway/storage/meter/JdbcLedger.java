@@ -1,6 +1,8 @@
 package org.transfergateway.storage.meter;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -138,10 +140,9 @@ public final class JdbcLedger implements Ledger {
         }
         String file = jdbcUrl.substring("jdbc:sqlite:".length());
         int query = file.indexOf('?');
-        java.nio.file.Path parent = java.nio.file.Path.of(query < 0 ? file : file.substring(0, query))
-                .toAbsolutePath().getParent();
+        Path parent = Path.of(query < 0 ? file : file.substring(0, query)).toAbsolutePath().getParent();
         if (parent != null) {
-            java.nio.file.Files.createDirectories(parent);
+            Files.createDirectories(parent);
         }
     }
 
