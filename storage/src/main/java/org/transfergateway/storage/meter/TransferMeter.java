@@ -30,6 +30,8 @@ public final class TransferMeter {
     private final Clock clock;
     private final Instant since;
     private final Map<String, Transfer> active = new ConcurrentHashMap<>();
+    /** Transfers whose end is being recorded: they stay active until they are counted. */
+    private final java.util.Set<String> ending = ConcurrentHashMap.newKeySet();
     /** protocol -> user -> counters; guarded by {@code this}. */
     private final Map<Protocol, Map<String, Counters>> transferred = new HashMap<>();
     /** backend -> user -> stored; guarded by {@code this}. */
@@ -79,7 +81,7 @@ public final class TransferMeter {
      * change is recorded together with it.
      */
     public void end(Transfer t, boolean succeeded, StoredChange change) {
-        if (active.remove(t.id()) == null) {
+        if (!active.containsKey(t.id()) || !ending.add(t.id())) {
             return;
         }
         TransferRecord r = new TransferRecord(t.id(), t.user(), t.protocol(), t.direction(), t.path(), t.backend(),
@@ -90,10 +92,13 @@ public final class TransferMeter {
             // The memory totals still move: they must match what the clients saw.
             log.error("ledger could not record transfer {} of {}: {}", t.id(), t.user(), e.toString());
         }
+        // Leaves the active list as it is counted, in one step: a snapshot sees it in one or the other.
         synchronized (this) {
             transferred.computeIfAbsent(t.protocol(), k -> new HashMap<>())
                     .merge(t.user(), Counters.of(r), Counters::plus);
             applyLocked(change);
+            active.remove(t.id());
+            ending.remove(t.id());
         }
         for (TransferListener l : listeners) {
             l.ended(r);

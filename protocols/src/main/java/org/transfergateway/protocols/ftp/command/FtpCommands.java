@@ -32,17 +32,18 @@ public final class FtpCommands {
      * @param explicitTls whether AUTH TLS is offered (FEAT lists it then)
      */
     public static Map<String, Command> all(org.transfergateway.config.LimitsConfig limits, boolean explicitTls) {
-        return Map.of(
-                "FEAT", Features.feat(explicitTls),
-                "MODE", Features.mode(),
-                "STOR", new Store(Store.Mode.STOR, limits),
-                "APPE", new Store(Store.Mode.APPE, limits),
-                "STOU", new Store(Store.Mode.STOU, limits),
-                "RETR", new Retrieve(limits),
-                "DELE", PathCommand.dele(),
-                "MKD", PathCommand.mkd(),
-                "RMD", PathCommand.rmd(),
-                "RNTO", new Rnto());
+        return Map.ofEntries(
+                Map.entry("FEAT", Features.feat(explicitTls)),
+                Map.entry("MODE", Features.mode()),
+                Map.entry("ALLO", new Allo()),
+                Map.entry("STOR", new Store(Store.Mode.STOR, limits)),
+                Map.entry("APPE", new Store(Store.Mode.APPE, limits)),
+                Map.entry("STOU", new Store(Store.Mode.STOU, limits)),
+                Map.entry("RETR", new Retrieve(limits)),
+                Map.entry("DELE", PathCommand.dele()),
+                Map.entry("MKD", PathCommand.mkd()),
+                Map.entry("RMD", PathCommand.rmd()),
+                Map.entry("RNTO", new Rnto()));
     }
 
     /** Answers with the reply code of the failure's {@link ErrorCode} and its message. */

@@ -28,11 +28,15 @@ import org.transfergateway.storage.UserFiles;
  * STOR, APPE and STOU: stream the data connection into a counted upload and answer 226
  * only once the backend has confirmed the whole file. A cut-off connection answers 426,
  * a storage failure 451 (or the code of its cause), and either leaves nothing behind.
+ * The upload commits only while the control connection is still open
+ * ({@link ControlConnection}), and not with fewer bytes than an {@link Allo ALLO} announced.
  */
 final class Store extends AbstractCommand {
     private static final Logger log = LoggerFactory.getLogger(Store.class);
     /** Bytes gathered before each storage write; MINA's own copy loop moves 4 KiB at a time. */
     private static final int CHUNK = DataSocket.CHUNK;
+    /** The longest wait for a dying client's control connection to end ({@link #endGraceMillis}). */
+    private static final long END_GRACE_MILLIS = 10;
 
     enum Mode { STOR, APPE, STOU }
 
@@ -62,11 +66,13 @@ final class Store extends AbstractCommand {
         SessionFiles sf = FtpCommands.sessionFiles(session);
         UserFiles files = sf.files();
 
+        long announced = Allo.take(session);
         UserFiles.Inbound upload;
         String path;
+        long keep;
         try {
             path = sf.resolve(mode == Mode.STOU ? "stou-" + UUID.randomUUID() : arg);
-            long keep = session.getFileOffset();
+            keep = session.getFileOffset();
             if (mode == Mode.APPE) {
                 ObjectInfo existing = files.stat(path);
                 keep = existing == null || existing.folder() ? 0 : existing.size();
@@ -89,6 +95,7 @@ final class Store extends AbstractCommand {
                 FtpCommands.reply(session, FtpReply.REPLY_425_CANT_OPEN_DATA_CONNECTION, "Cannot open the data connection: " + e.getMessage());
                 return;
             }
+            long dataStarted = System.nanoTime();
             Socket socket = DataSocket.of(session, data);
             SocketChannel channel = DataSocket.channelOf(socket);
             UploadStream sink = new UploadStream(upload, limits, channel != null);
@@ -123,9 +130,17 @@ final class Store extends AbstractCommand {
                 }
                 // In stream mode a client that dies closes the data connection just as one that
                 // finished does; only its control connection tells them apart.
-                if (session.isClosing() || !session.isConnected()) {
+                if (!ControlConnection.stillOpen(session, endGraceMillis(System.nanoTime() - dataStarted))) {
                     log.info("{} {}: the client left before the end of the upload was confirmed; nothing stored", command, path);
                     upload.abort();
+                    return;
+                }
+                long received = upload.written();
+                if (announced >= 0 && keep + received < announced) {
+                    log.info("{} {}: {} of {} announced bytes arrived; nothing stored", command, path, keep + received, announced);
+                    upload.abort();
+                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
+                            "Transfer incomplete: " + (keep + received) + " of " + announced + " bytes announced by ALLO; nothing stored");
                     return;
                 }
                 ObjectInfo stored;
@@ -136,12 +151,24 @@ final class Store extends AbstractCommand {
                     FtpCommands.replyError(session, command, e);
                     return;
                 }
-                FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION,
-                        "Transfer complete: " + stored.size() + " bytes stored as " + name);
+                FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION, mode == Mode.APPE
+                        ? "Transfer complete: " + received + " bytes appended to " + name
+                        : "Transfer complete: " + stored.size() + " bytes stored as " + name);
             } finally {
                 sink.release(); // after the last use of its buffer, also on the error paths
             }
         }
+    }
+
+    /**
+     * How long to watch the control connection for a dying client's end after the data
+     * connection ended: a tenth of the transfer's time, at most {@link #END_GRACE_MILLIS}.
+     * A dying process's two connections end up to a few milliseconds apart; waiting costs
+     * a live client the same time, which a long transfer hardly notices and a small file's
+     * would double.
+     */
+    static long endGraceMillis(long transferNanos) {
+        return Math.min(END_GRACE_MILLIS, transferNanos / 10 / 1_000_000);
     }
 
     /**

@@ -1,0 +1,172 @@
+package org.transfergateway.protocols.ftp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import org.apache.commons.net.ftp.FTP;
+import org.apache.commons.net.ftp.FTPClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.storage.local.LocalStorage;
+import org.transfergateway.storage.meter.Counters;
+import org.transfergateway.storage.meter.TransferMeter;
+
+/**
+ * In stream mode the end of the data connection is the end of the file, whether the client
+ * finished or died. These cases cut a STOR off in the ways a dying client does and check,
+ * each 20 times since they race, that the previous file stays and the transfer is failed
+ * with exactly the bytes that arrived.
+ */
+class FtpCutOffUploadTest {
+    private static final int ROUNDS = 20;
+    private static final int SENT = 300_000;
+
+    @TempDir
+    static Path root;
+    static FtpFrontEnd ftp;
+    static int port;
+    static TransferMeter meter;
+    static final byte[] OLD = random(50_000, 1);
+
+    @BeforeAll
+    static void start() throws Exception {
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                ftp: {port: 0, passive-ports: 51600-51700}
+                storage: {backends: [{name: local, type: local, root: %s}]}
+                users: [{name: alice, password: secret}]
+                """.formatted(root));
+        meter = TransferMeter.inMemory();
+        ftp = new FtpFrontEnd(config.ftp(), config.limits(), new Accounts(config, Map.of("local", new LocalStorage("local", root)), meter));
+        port = ftp.start().getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        ftp.close();
+    }
+
+    @BeforeEach
+    void goodFileInPlace() throws Exception {
+        FTPClient c = login();
+        assertTrue(c.storeFile("/good.bin", new ByteArrayInputStream(OLD)), c.getReplyString());
+        c.disconnect();
+        awaitNoActiveTransfer();
+    }
+
+    static byte[] random(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    static FTPClient login() throws IOException {
+        FTPClient c = new FTPClient();
+        c.connect("127.0.0.1", port);
+        assertTrue(c.login("alice", "secret"), c.getReplyString());
+        c.enterLocalPassiveMode();
+        assertTrue(c.setFileType(FTP.BINARY_FILE_TYPE));
+        return c;
+    }
+
+    static Counters totals() {
+        return meter.statistics(u -> true).transferredByUser().getOrDefault("alice", Counters.ZERO);
+    }
+
+    static void awaitNoActiveTransfer() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!meter.active().isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(meter.active().isEmpty(), "a transfer is still running");
+    }
+
+    private void assertCutOffLeftTheOldFile(Counters before, int round) throws Exception {
+        awaitNoActiveTransfer();
+        Counters after = totals();
+        assertArrayEquals(OLD, Files.readAllBytes(root.resolve("alice/good.bin")), "round " + round + ": the old file was replaced");
+        assertEquals(before.filesIn(), after.filesIn(), "round " + round + ": counted as completed");
+        assertEquals(before.failedIn() + 1, after.failedIn(), "round " + round);
+        assertEquals(before.bytesIn() + SENT, after.bytesIn(), "round " + round);
+        try (var files = Files.list(root.resolve("alice"))) {
+            assertEquals(1, files.filter(p -> !p.getFileName().toString().startsWith(".")).count(), "round " + round + ": a partial file is left");
+        }
+    }
+
+    @Test
+    void controlConnectionClosedBeforeTheDataConnectionAbortsTheUpload() throws Exception {
+        for (int round = 0; round < ROUNDS; round++) {
+            Counters before = totals();
+            FTPClient c = login();
+            OutputStream data = c.storeFileStream("/good.bin");
+            data.write(random(SENT, round));
+            data.flush();
+            c.disconnect();
+            Thread.sleep(50);
+            data.close();
+            assertCutOffLeftTheOldFile(before, round);
+        }
+    }
+
+    @Test
+    void bothConnectionsClosedAtOnceAsByADyingProcessAbortsTheUpload() throws Exception {
+        for (int round = 0; round < ROUNDS; round++) {
+            Counters before = totals();
+            FTPClient c = login();
+            OutputStream data = c.storeFileStream("/good.bin");
+            data.write(random(SENT, round));
+            data.flush();
+            // A process that exits has its descriptors closed in order: the control
+            // connection, opened first, before the data connection.
+            c.disconnect();
+            data.close();
+            assertCutOffLeftTheOldFile(before, round);
+        }
+    }
+
+    @Test
+    void fewerBytesThanAnnouncedWithAlloAbortTheUpload() throws Exception {
+        for (int round = 0; round < ROUNDS; round++) {
+            Counters before = totals();
+            FTPClient c = login();
+            assertTrue(c.allocate(SENT + 1), c.getReplyString());
+            OutputStream data = c.storeFileStream("/good.bin");
+            data.write(random(SENT, round));
+            data.close();
+            assertTrue(!c.completePendingCommand(), "the short upload was confirmed");
+            assertEquals(426, c.getReplyCode(), c.getReplyString());
+            assertTrue(c.getReplyString().contains(SENT + " of " + (SENT + 1)), c.getReplyString());
+            c.disconnect();
+            assertCutOffLeftTheOldFile(before, round);
+        }
+    }
+
+    @Test
+    void exactlyTheAnnouncedBytesWithAlloAreStored() throws Exception {
+        byte[] body = random(SENT, 7);
+        FTPClient c = login();
+        assertTrue(c.allocate(SENT), c.getReplyString());
+        assertTrue(c.storeFile("/good.bin", new ByteArrayInputStream(body)), c.getReplyString());
+        assertEquals(226, c.getReplyCode());
+        c.disconnect();
+        assertArrayEquals(body, Files.readAllBytes(root.resolve("alice/good.bin")));
+        // The next upload without ALLO is not held to the old announcement.
+        FTPClient d = login();
+        assertTrue(d.storeFile("/good.bin", new ByteArrayInputStream(OLD)), d.getReplyString());
+        d.disconnect();
+        assertArrayEquals(OLD, Files.readAllBytes(root.resolve("alice/good.bin")));
+    }
+}
