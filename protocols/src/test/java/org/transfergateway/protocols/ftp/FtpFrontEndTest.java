@@ -249,6 +249,7 @@ class FtpFrontEndTest {
         assertTrue(client.storeFile("resume.txt", new ByteArrayInputStream("!!".getBytes())), client.getReplyString());
         assertEquals("hello!!", Files.readString(aliceHome.resolve("resume.txt")));
         assertTrue(client.appendFile("resume.txt", new ByteArrayInputStream("??".getBytes())));
+        assertTrue(client.getReplyString().startsWith("226 Transfer complete: 2 bytes appended"), client.getReplyString());
         assertEquals("hello!!??", Files.readString(aliceHome.resolve("resume.txt")));
         client.setRestartOffset(6);
         ByteArrayOutputStream tail = new ByteArrayOutputStream();
