@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.transfergateway.config.UserPolicy;
+import org.transfergateway.storage.meter.CommitLocks;
 import org.transfergateway.storage.meter.Direction;
 import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.storage.meter.StoredChange;
@@ -210,17 +211,19 @@ public final class UserFiles {
         require(policy.delete(), "delete");
         String p = path(path);
         String key = key(p);
-        ObjectInfo old = backend.stat(key);
-        if (old == null) {
-            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        try (CommitLocks.Held turn = meter.commitLocks().lock(backend.name(), key)) {
+            ObjectInfo old = backend.stat(key);
+            if (old == null) {
+                throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+            }
+            if (old.folder()) {
+                throw ErrorCode.CONFLICT.exception(p + " is a folder");
+            }
+            if (!backend.delete(key)) {
+                throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+            }
+            meter.changed(new StoredChange(backend.name(), user, -old.size(), -1));
         }
-        if (old.folder()) {
-            throw ErrorCode.CONFLICT.exception(p + " is a folder");
-        }
-        if (!backend.delete(key)) {
-            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
-        }
-        meter.changed(new StoredChange(backend.name(), user, -old.size(), -1));
     }
 
     /** Renames a file or folder; a file already at {@code to} is replaced. */
@@ -231,18 +234,20 @@ public final class UserFiles {
         if (f.equals("/") || t.equals("/")) {
             throw ErrorCode.CONFLICT.exception("the home folder cannot be renamed or replaced");
         }
-        ObjectInfo source = backend.stat(key(f));
-        if (source == null) {
-            throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + f);
-        }
-        ObjectInfo replaced = backend.stat(key(t));
-        if (replaced != null && replaced.folder()) {
-            throw ErrorCode.CONFLICT.exception("a folder exists at " + t);
-        }
-        require(replaced == null || policy.delete(), "replace " + t + " by renaming: it may not delete");
-        backend.move(key(f), key(t));
-        if (replaced != null && !source.folder()) {
-            meter.changed(new StoredChange(backend.name(), user, -replaced.size(), -1));
+        try (CommitLocks.Held turn = meter.commitLocks().lock(backend.name(), key(f), key(t))) {
+            ObjectInfo source = backend.stat(key(f));
+            if (source == null) {
+                throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + f);
+            }
+            ObjectInfo replaced = backend.stat(key(t));
+            if (replaced != null && replaced.folder()) {
+                throw ErrorCode.CONFLICT.exception("a folder exists at " + t);
+            }
+            require(replaced == null || policy.delete(), "replace " + t + " by renaming: it may not delete");
+            backend.move(key(f), key(t));
+            if (replaced != null && !source.folder()) {
+                meter.changed(new StoredChange(backend.name(), user, -replaced.size(), -1));
+            }
         }
     }
 
@@ -330,11 +335,19 @@ public final class UserFiles {
             return replaced;
         }
 
+        /**
+         * Makes the file visible and counts it. Commits to one key are ordered
+         * ({@link CommitLocks}): what this one replaces, the backend's last word and the
+         * ledger's stored change all come from the same turn, so the last commit wins and
+         * the file is counted once.
+         */
         @Override
         public ObjectInfo commit() throws IOException {
             ObjectInfo info;
             StoredChange change;
+            CommitLocks.Held turn = null;
             try {
+                turn = meter.commitLocks().lock(backend.name(), key);
                 ObjectInfo old = backend.stat(key);
                 replaced = old != null && !old.folder();
                 checkQuotaAtCommit(replaced ? old.size() : 0, replaced);
@@ -343,11 +356,18 @@ public final class UserFiles {
                         ? new StoredChange(backend.name(), user, info.size() - old.size(), 0)
                         : new StoredChange(backend.name(), user, info.size(), 1);
             } catch (IOException | RuntimeException e) {
+                if (turn != null) {
+                    turn.close();
+                }
                 upload.abort();
                 meter.end(transfer, false, null);
                 throw e;
             }
-            meter.end(transfer, true, change);
+            try {
+                meter.end(transfer, true, change);
+            } finally {
+                turn.close();
+            }
             return info;
         }
 

@@ -92,6 +92,9 @@ public final class JdbcLedger implements Ledger {
     /** Why the last commit failed, until one succeeds; new transfers are refused meanwhile. */
     private volatile IOException broken;
 
+    /** Set once by {@link #open}. */
+    private CommitLocks commitLocks;
+
     private JdbcLedger(Connection db, Clock clock) {
         this.db = db;
         this.clock = clock;
@@ -117,6 +120,7 @@ public final class JdbcLedger implements Ledger {
             createSqliteFolder(jdbcUrl);
             c = DriverManager.getConnection(jdbcUrl);
             JdbcLedger ledger = new JdbcLedger(c, clock);
+            ledger.commitLocks = jdbcUrl.startsWith("jdbc:postgresql:") ? new PostgresCommitLocks(jdbcUrl) : CommitLocks.inProcess();
             ledger.migrate();
             ledger.claim();
             ledger.writer.start();
@@ -588,6 +592,14 @@ public final class JdbcLedger implements Ledger {
         synchronized (this) {
             closeDb();
         }
+        if (commitLocks instanceof PostgresCommitLocks p) {
+            p.close();
+        }
+    }
+
+    @Override
+    public CommitLocks commitLocks() {
+        return commitLocks;
     }
 
     private void closeDb() {

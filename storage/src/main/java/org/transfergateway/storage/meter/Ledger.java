@@ -46,6 +46,14 @@ public interface Ledger extends AutoCloseable {
      */
     java.util.List<TransferRecord> recent(int limit, String user, Instant since) throws IOException;
 
+    /**
+     * The locks that order commits to one key ({@link CommitLocks}); asked once, by the
+     * meter. A ledger that other processes share makes them order theirs too.
+     */
+    default CommitLocks commitLocks() {
+        return CommitLocks.inProcess();
+    }
+
     @Override
     void close();
 

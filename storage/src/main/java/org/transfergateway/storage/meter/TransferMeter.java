@@ -29,6 +29,7 @@ public final class TransferMeter {
     private final Ledger ledger;
     private final Clock clock;
     private final Instant since;
+    private final CommitLocks commitLocks;
     private final Map<String, Transfer> active = new ConcurrentHashMap<>();
     /** Transfers whose end is being recorded: they stay active until they are counted. */
     private final java.util.Set<String> ending = ConcurrentHashMap.newKeySet();
@@ -41,6 +42,7 @@ public final class TransferMeter {
     public TransferMeter(Ledger ledger, Clock clock) throws IOException {
         this.ledger = ledger;
         this.clock = clock;
+        this.commitLocks = ledger.commitLocks();
         Ledger.State state = ledger.load();
         this.since = state.since();
         state.transferred().forEach((p, byUser) -> transferred.put(p, new HashMap<>(byUser)));
@@ -58,6 +60,11 @@ public final class TransferMeter {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The locks that order commits, deletes and renames of one key. */
+    public CommitLocks commitLocks() {
+        return commitLocks;
     }
 
     /** Adds a listener told of every start and end; it must be fast and never throw. */
