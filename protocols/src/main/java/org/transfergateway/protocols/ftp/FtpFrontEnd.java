@@ -104,10 +104,12 @@ public final class FtpFrontEnd implements AutoCloseable {
     /** MINA's view of our certificate: TLS 1.2 or 1.3, no client certificates. */
     private static SslConfiguration sslConfiguration(ServerTls tls) {
         javax.net.ssl.SSLContext context = tls.sslContext();
+        TlsDataSockets dataSockets = new TlsDataSockets(context.getSocketFactory());
         return new SslConfiguration() {
+            /** Used by MINA for data connections only; the control connection takes the context. */
             @Override
             public javax.net.ssl.SSLSocketFactory getSocketFactory() {
-                return context.getSocketFactory();
+                return dataSockets;
             }
 
             @Override
