@@ -156,8 +156,12 @@ public final class FtpFrontEnd implements AutoCloseable {
                 return null;
             }
             return (session, context, request) -> {
-                if (session.getConfig() instanceof org.apache.mina.transport.socket.SocketSessionConfig c && !c.isTcpNoDelay()) {
-                    c.setTcpNoDelay(true);
+                try {
+                    if (session.getConfig() instanceof org.apache.mina.transport.socket.SocketSessionConfig c && !c.isTcpNoDelay()) {
+                        c.setTcpNoDelay(true);
+                    }
+                } catch (org.apache.mina.core.RuntimeIoException e) {
+                    // The client closed the connection after its last command (QUIT); nothing to speed up.
                 }
                 ChannelDataConnections.install(session, context);
                 command.execute(session, context, request);

@@ -32,7 +32,7 @@ public final class FtpCommands {
      * @param explicitTls whether AUTH TLS is offered (FEAT lists it then)
      */
     public static Map<String, Command> all(org.transfergateway.config.LimitsConfig limits, boolean explicitTls) {
-        return Map.of(
+        Map<String, Command> commands = new java.util.HashMap<>(Map.of(
                 "FEAT", Features.feat(explicitTls),
                 "MODE", Features.mode(),
                 "STOR", new Store(Store.Mode.STOR, limits),
@@ -42,7 +42,11 @@ public final class FtpCommands {
                 "DELE", PathCommand.dele(),
                 "MKD", PathCommand.mkd(),
                 "RMD", PathCommand.rmd(),
-                "RNTO", new Rnto());
+                "RNTO", new Rnto()));
+        // Map.of takes at most ten pairs.
+        commands.put("MLSD", new Mlsd());
+        commands.put("MFMT", new Mfmt());
+        return commands;
     }
 
     /** Answers with the reply code of the failure's {@link ErrorCode} and its message. */
