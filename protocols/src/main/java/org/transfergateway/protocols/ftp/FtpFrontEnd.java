@@ -12,6 +12,7 @@ import org.apache.ftpserver.listener.Listener;
 import org.apache.ftpserver.listener.ListenerFactory;
 import org.apache.ftpserver.ssl.ClientAuth;
 import org.apache.ftpserver.ssl.SslConfiguration;
+import org.slf4j.LoggerFactory;
 import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
@@ -98,7 +99,38 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.setFtplets(ftplets);
         server = sf.createServer();
         server.start();
+        widenAcceptQueue();
         return new InetSocketAddress(config.host(), listener.getPort());
+    }
+
+    /**
+     * MINA binds its listener with an accept queue of 50 connections and has no setting for
+     * it: in a burst of connections the rest waited unanswered in the kernel (SYN retries of
+     * 1, 3, 7 s) instead of being greeted or refused with 421. The listener is bound again
+     * at once with the HTTP listener's queue (Netty's default: the system's somaxconn).
+     */
+    private void widenAcceptQueue() throws FtpException {
+        org.apache.mina.transport.socket.SocketAcceptor acceptor;
+        try {
+            java.lang.reflect.Field f = org.apache.ftpserver.listener.nio.NioListener.class.getDeclaredField("acceptor");
+            f.setAccessible(true);
+            acceptor = (org.apache.mina.transport.socket.SocketAcceptor) f.get(listener);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LoggerFactory.getLogger(FtpFrontEnd.class).warn("FTP accept queue stays at MINA's 50 connections: {}", e.toString());
+            return;
+        }
+        int backlog = io.netty.util.NetUtil.SOMAXCONN;
+        if (acceptor == null || acceptor.getBacklog() >= backlog) {
+            return;
+        }
+        InetSocketAddress bound = acceptor.getLocalAddress();
+        acceptor.unbind();
+        acceptor.setBacklog(backlog);
+        try {
+            acceptor.bind(bound);
+        } catch (java.io.IOException e) {
+            throw new FtpException("cannot listen on " + bound + " again: " + e.getMessage(), e);
+        }
     }
 
     /** MINA's view of our certificate: TLS 1.2 or 1.3, no client certificates. */
