@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.protocols.ftp.command.AbortWatch;
 import org.transfergateway.protocols.ftp.command.ChannelDataConnections;
 import org.transfergateway.protocols.ftp.command.FtpCommands;
 import org.transfergateway.protocols.tls.ServerTls;
@@ -99,33 +100,37 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.setFtplets(ftplets);
         server = sf.createServer();
         server.start();
-        widenAcceptQueue();
+        tuneAcceptor();
         return new InetSocketAddress(config.host(), listener.getPort());
     }
 
     /**
-     * MINA binds its listener with an accept queue of 50 connections and has no setting for
-     * it: in a burst of connections the rest waited unanswered in the kernel (SYN retries of
-     * 1, 3, 7 s) instead of being greeted or refused with 421. The listener is bound again
-     * at once with the HTTP listener's queue (Netty's default: the system's somaxconn).
+     * Two things MINA's listener has no setting for, done while it is unbound for a moment
+     * at start-up. Its accept queue holds 50 connections: in a burst the rest waited
+     * unanswered in the kernel (SYN retries of 1, 3, 7 s) instead of being greeted or
+     * refused with 421, so it gets the HTTP listener's queue (Netty's default, the system's
+     * somaxconn). And ABOR must be seen while a download runs, before MINA's executor
+     * ({@link AbortWatch}).
      */
-    private void widenAcceptQueue() throws FtpException {
+    private void tuneAcceptor() throws FtpException {
         org.apache.mina.transport.socket.SocketAcceptor acceptor;
         try {
             java.lang.reflect.Field f = org.apache.ftpserver.listener.nio.NioListener.class.getDeclaredField("acceptor");
             f.setAccessible(true);
             acceptor = (org.apache.mina.transport.socket.SocketAcceptor) f.get(listener);
         } catch (ReflectiveOperationException | RuntimeException e) {
-            LoggerFactory.getLogger(FtpFrontEnd.class).warn("FTP accept queue stays at MINA's 50 connections: {}", e.toString());
+            LoggerFactory.getLogger(FtpFrontEnd.class).warn("FTP accept queue stays at MINA's 50 connections, ABOR is seen after RETR: {}", e.toString());
             return;
         }
-        int backlog = io.netty.util.NetUtil.SOMAXCONN;
-        if (acceptor == null || acceptor.getBacklog() >= backlog) {
+        if (acceptor == null) {
             return;
         }
         InetSocketAddress bound = acceptor.getLocalAddress();
         acceptor.unbind();
-        acceptor.setBacklog(backlog);
+        acceptor.setBacklog(Math.max(acceptor.getBacklog(), io.netty.util.NetUtil.SOMAXCONN));
+        if (acceptor.getFilterChain().contains("threadPool")) {
+            acceptor.getFilterChain().addBefore("threadPool", "abortWatch", new AbortWatch());
+        }
         try {
             acceptor.bind(bound);
         } catch (java.io.IOException e) {
