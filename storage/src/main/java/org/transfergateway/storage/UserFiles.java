@@ -4,6 +4,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.List;
 import org.transfergateway.config.UserPolicy;
 import org.transfergateway.storage.meter.Direction;
@@ -284,7 +285,7 @@ public final class UserFiles {
      * asks (FTP MFMT); the file as it is then. NOT_FOUND when there is no such file,
      * CONFLICT for a folder, BAD_REQUEST when the backend cannot keep times.
      */
-    public ObjectInfo setModified(String path, java.time.Instant time) throws IOException {
+    public ObjectInfo setModified(String path, Instant time) throws IOException {
         require(policy.write(), "set modification times");
         String p = path(path);
         if (!(backend instanceof ModifiedTimes times)) {

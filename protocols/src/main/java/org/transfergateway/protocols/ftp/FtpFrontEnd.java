@@ -1,5 +1,8 @@
 package org.transfergateway.protocols.ftp;
 
+import io.netty.util.NetUtil;
+import java.io.IOException;
+import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import org.apache.ftpserver.ConnectionConfigFactory;
@@ -10,8 +13,10 @@ import org.apache.ftpserver.command.CommandFactoryFactory;
 import org.apache.ftpserver.ftplet.FtpException;
 import org.apache.ftpserver.listener.Listener;
 import org.apache.ftpserver.listener.ListenerFactory;
+import org.apache.ftpserver.listener.nio.NioListener;
 import org.apache.ftpserver.ssl.ClientAuth;
 import org.apache.ftpserver.ssl.SslConfiguration;
+import org.apache.mina.transport.socket.SocketAcceptor;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.LimitsConfig;
@@ -113,11 +118,11 @@ public final class FtpFrontEnd implements AutoCloseable {
      * ({@link AbortWatch}).
      */
     private void tuneAcceptor() throws FtpException {
-        org.apache.mina.transport.socket.SocketAcceptor acceptor;
+        SocketAcceptor acceptor;
         try {
-            java.lang.reflect.Field f = org.apache.ftpserver.listener.nio.NioListener.class.getDeclaredField("acceptor");
+            Field f = NioListener.class.getDeclaredField("acceptor");
             f.setAccessible(true);
-            acceptor = (org.apache.mina.transport.socket.SocketAcceptor) f.get(listener);
+            acceptor = (SocketAcceptor) f.get(listener);
         } catch (ReflectiveOperationException | RuntimeException e) {
             LoggerFactory.getLogger(FtpFrontEnd.class).warn("FTP accept queue stays at MINA's 50 connections, ABOR is seen after RETR: {}", e.toString());
             return;
@@ -127,13 +132,13 @@ public final class FtpFrontEnd implements AutoCloseable {
         }
         InetSocketAddress bound = acceptor.getLocalAddress();
         acceptor.unbind();
-        acceptor.setBacklog(Math.max(acceptor.getBacklog(), io.netty.util.NetUtil.SOMAXCONN));
+        acceptor.setBacklog(Math.max(acceptor.getBacklog(), NetUtil.SOMAXCONN));
         if (acceptor.getFilterChain().contains("threadPool")) {
             acceptor.getFilterChain().addBefore("threadPool", "abortWatch", new AbortWatch());
         }
         try {
             acceptor.bind(bound);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new FtpException("cannot listen on " + bound + " again: " + e.getMessage(), e);
         }
     }

@@ -1,6 +1,7 @@
 package org.transfergateway.protocols.ftp.command;
 
 import java.io.IOException;
+import java.util.HashMap;
 import java.util.Map;
 import org.apache.ftpserver.command.Command;
 import org.apache.ftpserver.ftplet.DefaultFtpReply;
@@ -17,7 +18,8 @@ import org.transfergateway.storage.GatewayException;
  * The commands the gateway answers itself instead of MINA FtpServer: those that write,
  * delete or rename, because MINA's versions leave partial files behind and turn every
  * storage failure into a bare {@code false}; RETR, whose copy loop MINA runs 4 KiB at a
- * time; and FEAT and MODE, so that only what works is offered ({@link Features}). Also the one place that renders an
+ * time; FEAT and MODE, so that only what works is offered ({@link Features}); and MLSD and
+ * MFMT as copying clients need them ({@link Mlsd}, {@link Mfmt}). Also the one place that renders an
  * {@link ErrorCode} as an FTP reply.
  */
 public final class FtpCommands {
@@ -32,7 +34,7 @@ public final class FtpCommands {
      * @param explicitTls whether AUTH TLS is offered (FEAT lists it then)
      */
     public static Map<String, Command> all(org.transfergateway.config.LimitsConfig limits, boolean explicitTls) {
-        Map<String, Command> commands = new java.util.HashMap<>(Map.of(
+        Map<String, Command> commands = new HashMap<>(Map.of(
                 "FEAT", Features.feat(explicitTls),
                 "MODE", Features.mode(),
                 "STOR", new Store(Store.Mode.STOR, limits),
