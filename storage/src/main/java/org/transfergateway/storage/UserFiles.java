@@ -4,6 +4,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.List;
 import org.transfergateway.config.UserPolicy;
 import org.transfergateway.storage.meter.CommitLocks;
@@ -277,6 +278,38 @@ public final class UserFiles {
         if (!backend.removeFolder(key(p))) {
             throw ErrorCode.NOT_FOUND.exception("no such folder: " + p);
         }
+    }
+
+    /** Whether {@link #setModified} works on this user's backend. */
+    public boolean keepsModified() {
+        return backend instanceof ModifiedTimes;
+    }
+
+    /**
+     * Sets the modification time of the file at {@code path}, as a client that copies files
+     * asks (FTP MFMT); the file as it is then. NOT_FOUND when there is no such file,
+     * CONFLICT for a folder, BAD_REQUEST when the backend cannot keep times.
+     */
+    public ObjectInfo setModified(String path, Instant time) throws IOException {
+        require(policy.write(), "set modification times");
+        String p = path(path);
+        if (!(backend instanceof ModifiedTimes times)) {
+            throw ErrorCode.BAD_REQUEST.exception("this storage does not keep modification times");
+        }
+        String key = key(p);
+        ObjectInfo info = backend.stat(key);
+        if (info == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        if (info.folder()) {
+            throw ErrorCode.CONFLICT.exception(p + " is a folder");
+        }
+        times.setModified(key, time);
+        ObjectInfo now = backend.stat(key);
+        if (now == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        return now;
     }
 
     /**

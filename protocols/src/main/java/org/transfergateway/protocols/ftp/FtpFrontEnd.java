@@ -1,5 +1,8 @@
 package org.transfergateway.protocols.ftp;
 
+import io.netty.util.NetUtil;
+import java.io.IOException;
+import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import org.apache.ftpserver.ConnectionConfigFactory;
@@ -10,11 +13,15 @@ import org.apache.ftpserver.command.CommandFactoryFactory;
 import org.apache.ftpserver.ftplet.FtpException;
 import org.apache.ftpserver.listener.Listener;
 import org.apache.ftpserver.listener.ListenerFactory;
+import org.apache.ftpserver.listener.nio.NioListener;
 import org.apache.ftpserver.ssl.ClientAuth;
 import org.apache.ftpserver.ssl.SslConfiguration;
+import org.apache.mina.transport.socket.SocketAcceptor;
+import org.slf4j.LoggerFactory;
 import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
+import org.transfergateway.protocols.ftp.command.AbortWatch;
 import org.transfergateway.protocols.ftp.command.ChannelDataConnections;
 import org.transfergateway.protocols.ftp.command.FtpCommands;
 import org.transfergateway.protocols.tls.ServerTls;
@@ -98,7 +105,42 @@ public final class FtpFrontEnd implements AutoCloseable {
         sf.setFtplets(ftplets);
         server = sf.createServer();
         server.start();
+        tuneAcceptor();
         return new InetSocketAddress(config.host(), listener.getPort());
+    }
+
+    /**
+     * Two things MINA's listener has no setting for, done while it is unbound for a moment
+     * at start-up. Its accept queue holds 50 connections: in a burst the rest waited
+     * unanswered in the kernel (SYN retries of 1, 3, 7 s) instead of being greeted or
+     * refused with 421, so it gets the HTTP listener's queue (Netty's default, the system's
+     * somaxconn). And ABOR must be seen while a download runs, before MINA's executor
+     * ({@link AbortWatch}).
+     */
+    private void tuneAcceptor() throws FtpException {
+        SocketAcceptor acceptor;
+        try {
+            Field f = NioListener.class.getDeclaredField("acceptor");
+            f.setAccessible(true);
+            acceptor = (SocketAcceptor) f.get(listener);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LoggerFactory.getLogger(FtpFrontEnd.class).warn("FTP accept queue stays at MINA's 50 connections, ABOR is seen after RETR: {}", e.toString());
+            return;
+        }
+        if (acceptor == null) {
+            return;
+        }
+        InetSocketAddress bound = acceptor.getLocalAddress();
+        acceptor.unbind();
+        acceptor.setBacklog(Math.max(acceptor.getBacklog(), NetUtil.SOMAXCONN));
+        if (acceptor.getFilterChain().contains("threadPool")) {
+            acceptor.getFilterChain().addBefore("threadPool", "abortWatch", new AbortWatch());
+        }
+        try {
+            acceptor.bind(bound);
+        } catch (IOException e) {
+            throw new FtpException("cannot listen on " + bound + " again: " + e.getMessage(), e);
+        }
     }
 
     /** MINA's view of our certificate: TLS 1.2 or 1.3, no client certificates. */
@@ -158,8 +200,12 @@ public final class FtpFrontEnd implements AutoCloseable {
                 return null;
             }
             return (session, context, request) -> {
-                if (session.getConfig() instanceof org.apache.mina.transport.socket.SocketSessionConfig c && !c.isTcpNoDelay()) {
-                    c.setTcpNoDelay(true);
+                try {
+                    if (session.getConfig() instanceof org.apache.mina.transport.socket.SocketSessionConfig c && !c.isTcpNoDelay()) {
+                        c.setTcpNoDelay(true);
+                    }
+                } catch (org.apache.mina.core.RuntimeIoException e) {
+                    // The client closed the connection after its last command (QUIT); nothing to speed up.
                 }
                 ChannelDataConnections.install(session, context);
                 command.execute(session, context, request);

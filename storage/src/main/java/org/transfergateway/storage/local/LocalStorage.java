@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -24,6 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.ModifiedTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
@@ -36,7 +39,7 @@ import org.transfergateway.storage.Upload;
  * <p>Symbolic links are followed only while they stay inside the root: a link that
  * leads out is treated as absent, and so is a dangling link (an upload replaces it).
  */
-public final class LocalStorage implements Storage {
+public final class LocalStorage implements Storage, ModifiedTimes {
     /** Holds uploads in progress; never shown to users. */
     static final String TEMP_FOLDER = ".transfer-gateway-tmp";
 
@@ -244,6 +247,15 @@ public final class LocalStorage implements Storage {
         } catch (FileAlreadyExistsException e) {
             throw ErrorCode.CONFLICT.exception("a file exists at that path");
         }
+    }
+
+    @Override
+    public void setModified(String key, Instant time) throws IOException {
+        Path p = existing(key);
+        if (p == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file or folder");
+        }
+        Files.setLastModifiedTime(p, FileTime.from(time));
     }
 
     @Override

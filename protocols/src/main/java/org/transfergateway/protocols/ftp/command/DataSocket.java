@@ -189,6 +189,60 @@ final class DataSocket {
         void sent(long n) throws IOException;
     }
 
+    /**
+     * After the last byte was handed to the network: half-closes the data connection, so
+     * that the client reads its end, and waits at most {@code waitMillis} for the client to
+     * close its side. False when the client reset the connection instead (a TCP stack does
+     * that when it closes a socket with bytes it has not read: the client gave up before
+     * the end) or when it was closed under the transfer (ABOR); true when the client closed
+     * cleanly, or kept the connection open and said nothing until the wait was over. A TLS
+     * connection cannot be half-closed, so it is taken as delivered.
+     */
+    static boolean deliveredToEnd(Socket socket, long waitMillis) {
+        if (socket instanceof SSLSocket) {
+            return true;
+        }
+        try {
+            SocketChannel channel = socket.getChannel();
+            if (channel == null) {
+                socket.shutdownOutput();
+                socket.setSoTimeout((int) Math.max(1, waitMillis));
+                byte[] sink = new byte[512];
+                try {
+                    while (socket.getInputStream().read(sink) >= 0) {
+                        // a client sends nothing on a download's data connection; skip it
+                    }
+                } catch (SocketTimeoutException e) {
+                    return true;
+                }
+                return true;
+            }
+            channel.shutdownOutput();
+            channel.configureBlocking(false);
+            long deadline = System.currentTimeMillis() + waitMillis;
+            ByteBuffer sink = ByteBuffer.allocate(512);
+            try (Selector selector = Selector.open()) {
+                channel.register(selector, SelectionKey.OP_READ);
+                while (true) {
+                    int n = channel.read(sink.clear());
+                    if (n < 0) {
+                        return true;
+                    }
+                    long left = deadline - System.currentTimeMillis();
+                    if (n == 0 && left <= 0) {
+                        return true;
+                    }
+                    if (n == 0) {
+                        selector.select(left);
+                        selector.selectedKeys().clear();
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Sends {@code source} to the end; the bytes sent. */
     static long send(FtpIoSession session, Socket socket, InputStream source) throws IOException {
         OutputStream out = socket.getOutputStream();

@@ -25,9 +25,22 @@ final class Features {
             @Override
             public void execute(FtpIoSession session, FtpServerContext context, FtpRequest request) {
                 session.resetState();
-                session.write(new DefaultFtpReply(FtpReply.REPLY_211_SYSTEM_STATUS_REPLY, list));
+                session.write(new DefaultFtpReply(FtpReply.REPLY_211_SYSTEM_STATUS_REPLY, withMfmt(session, list)));
             }
         };
+    }
+
+    /**
+     * MFMT is offered unless the logged-in user's backend cannot keep modification times
+     * (then a copying client compares sizes only instead of failing on every file).
+     * Before login the user is not known: MFMT is offered, and answers 502 where it cannot work.
+     */
+    private static String withMfmt(FtpIoSession session, String list) {
+        if (session.getFileSystemView() instanceof SessionFiles sf && !sf.files().keepsModified()) {
+            return list;
+        }
+        int end = list.lastIndexOf("End");
+        return list.substring(0, end) + " MFMT\n" + list.substring(end);
     }
 
     static AbstractCommand mode() {

@@ -17,7 +17,9 @@ import org.transfergateway.storage.GatewayException;
  * The commands the gateway answers itself instead of MINA FtpServer: those that write,
  * delete or rename, because MINA's versions leave partial files behind and turn every
  * storage failure into a bare {@code false}; RETR, whose copy loop MINA runs 4 KiB at a
- * time; and FEAT and MODE, so that only what works is offered ({@link Features}). Also the one place that renders an
+ * time; FEAT and MODE, so that only what works is offered ({@link Features}); MLSD and
+ * MFMT as copying clients need them ({@link Mlsd}, {@link Mfmt}); and ALLO, which upload
+ * checks hold a file to ({@link Allo}). Also the one place that renders an
  * {@link ErrorCode} as an FTP reply.
  */
 public final class FtpCommands {
@@ -43,7 +45,9 @@ public final class FtpCommands {
                 Map.entry("DELE", PathCommand.dele()),
                 Map.entry("MKD", PathCommand.mkd()),
                 Map.entry("RMD", PathCommand.rmd()),
-                Map.entry("RNTO", new Rnto()));
+                Map.entry("RNTO", new Rnto()),
+                Map.entry("MLSD", new Mlsd()),
+                Map.entry("MFMT", new Mfmt()));
     }
 
     /** Answers with the reply code of the failure's {@link ErrorCode} and its message. */

@@ -26,12 +26,20 @@ import org.transfergateway.storage.UserFiles;
 /**
  * RETR of a binary file: a local file goes out with sendfile where the data socket has
  * a channel, anything else in {@link DataSocket#CHUNK} pieces; counted as complete only
- * when every byte went out. ASCII and MODE Z downloads, whose bytes MINA
- * converts on the way, go to MINA's own RETR (which reads the same counted stream
+ * when every byte went out and the client then closed the data connection, not when it
+ * reset it or sent ABOR ({@link AbortWatch}). ASCII and MODE Z downloads, whose bytes
+ * MINA converts on the way, go to MINA's own RETR (which reads the same counted stream
  * through the gateway's file system).
  */
 final class Retrieve extends AbstractCommand {
     private static final Logger log = LoggerFactory.getLogger(Retrieve.class);
+
+    /**
+     * How long a download waits after its last byte for the client to close the data
+     * connection ({@link DataSocket#deliveredToEnd}); clients close as soon as they read
+     * the end, so this is reached only by one that keeps it open.
+     */
+    private static final long DELIVERY_WAIT_MILLIS = 5_000;
 
     private final Command converting = new RETR();
     private final LimitsConfig limits;
@@ -82,8 +90,9 @@ final class Retrieve extends AbstractCommand {
             RateCheck rate = new RateCheck(limits);
             InputStream source = rate.paced(out);
             long sent;
+            Socket socket = DataSocket.of(session, data);
+            AbortWatch.Running running = AbortWatch.start(session, socket);
             try {
-                Socket socket = DataSocket.of(session, data);
                 SocketChannel channel = DataSocket.channelOf(socket);
                 FileBacked file = out.file();
                 if (channel != null && file != null) {
@@ -97,10 +106,13 @@ final class Retrieve extends AbstractCommand {
                     sent = data.transferToClient(session.getFtpletSession(), source);
                 }
             } catch (IOException e) {
+                running.close();
                 session.getDataConnection().closeDataConnection(); // first, as MINA's loop does
                 out.abandon();
                 out.close(); // counted before the reply, so that totals agree with what the client saw
-                if (rate.tripped()) {
+                if (running.aborted()) {
+                    FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED, "Transfer aborted by ABOR");
+                } else if (rate.tripped()) {
                     log.info("RETR {}: dropped, slower than {} bytes/s", path, limits.minTransferRate());
                     FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
                             "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted");
@@ -112,6 +124,19 @@ final class Retrieve extends AbstractCommand {
                     FtpCommands.reply(session, FtpReply.REPLY_551_REQUESTED_ACTION_ABORTED_PAGE_TYPE_UNKNOWN,
                             "Reading " + name + " failed: " + e.getMessage());
                 }
+                return;
+            }
+            // Every byte is in the network's hands, not yet surely in the client's: a client
+            // that gives up now (curl -r closes after the bytes it wants, then sends ABOR)
+            // resets the data connection instead of closing it.
+            boolean delivered = socket == null || DataSocket.deliveredToEnd(socket, DELIVERY_WAIT_MILLIS);
+            running.close();
+            if (!delivered || running.aborted()) {
+                session.getDataConnection().closeDataConnection();
+                out.abandon();
+                out.close();
+                FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED, running.aborted()
+                        ? "Transfer aborted by ABOR" : "The client closed the data connection before the end; transfer aborted");
                 return;
             }
             try {
