@@ -221,7 +221,19 @@ final class Exchange {
             ctx.executor().schedule(() -> send(services.responses().error(failure)), delay, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
-        send(services.responses().error(failure));
+        send(services.responses().error(failure, subject()));
+    }
+
+    /** The user path a request under /files is about, for error messages; null for other requests. */
+    private String subject() {
+        if (!RouteTable.under(HttpFrontEnd.FILES).test(rawPath)) {
+            return null;
+        }
+        try {
+            return userPath(HttpFrontEnd.FILES);
+        } catch (GatewayException e) {
+            return null; // a path that cannot be decoded; its own error says why
+        }
     }
 
     private boolean keepAlive(HttpResponse response) {
