@@ -140,10 +140,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
         }
         ChannelHandlerContext ctx = exchange.ctx();
         if (!keepOpen) {
-            if (exchange.bodyDone() || !ctx.channel().isActive()) {
-                ctx.close();
+            if (!exchange.bodyDone() && ctx.channel().isActive() && ctx.channel() instanceof SocketChannel socket) {
+                linger(ctx, socket);
             } else {
-                linger(ctx);
+                ctx.close();
             }
             return;
         }
@@ -163,14 +163,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
      * reset, which can destroy the response before the client reads it (a client whose
      * wait for 100 Continue ran out sends its body anyway).
      */
-    private void linger(ChannelHandlerContext ctx) {
+    private void linger(ChannelHandlerContext ctx, SocketChannel socket) {
         lingering = true;
         while (!backlog.isEmpty()) {
             ReferenceCountUtil.release(backlog.poll());
         }
-        if (ctx.channel() instanceof SocketChannel socket) {
-            socket.shutdownOutput(); // the client sees the end of the response stream now
-        }
+        socket.shutdownOutput(); // the client sees the end of the response stream now
         ctx.executor().schedule(() -> ctx.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
         ctx.read();
     }
