@@ -131,6 +131,30 @@ class ExpectContinueTest {
         refusedBeforeTheBody("/read-only.bin", reader(), 1_000, 403);
     }
 
+    /**
+     * A client that stops waiting for 100 Continue (curl does after 1 s, while a wrong
+     * password is answered only after the login-failure delay) sends its body anyway; one
+     * that writes its whole body before reading, as simple clients do, must then still
+     * read the 401, not a connection reset. Timing-dependent, so repeated.
+     */
+    @Test
+    void aClientThatSendsItsBodyAnywayStillReadsTheRefusal() throws Exception {
+        // More than the socket buffers of both ends hold: the client is still writing when the refusal comes.
+        byte[] body = new byte[15 << 20]; // under limits.max-upload-size
+        for (int i = 0; i < 20; i++) {
+            try (Socket s = socket()) {
+                OutputStream out = s.getOutputStream();
+                out.write(head("/eager.bin", HttpFixture.basic("alice", "wrong"), body.length).getBytes(StandardCharsets.UTF_8));
+                out.write(body);
+                out.flush();
+                HttpFixture.RawResponse r = HttpFixture.read(s.getInputStream());
+                assertEquals(401, r.status(), "round " + i + ": " + r.body());
+                assertEquals("close", r.connection());
+            }
+        }
+        assertFalse(Files.exists(dir.resolve("files/alice/eager.bin")));
+    }
+
     @Test
     void anAcceptedUploadGets100ThenItsBodyIsStoredExactly() throws Exception {
         byte[] content = new byte[1_500_000];
