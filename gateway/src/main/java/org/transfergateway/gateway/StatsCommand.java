@@ -3,19 +3,34 @@ package org.transfergateway.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClientBuilder;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.util.Timeout;
 import org.transfergateway.config.Units;
@@ -38,6 +53,11 @@ final class StatsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the JSON as the gateway sent it")
     boolean json;
 
+    @Option(names = "--cacert", paramLabel = "FILE",
+            description = "trust the HTTPS certificates signed by the PEM certificate(s) in FILE (and only those), as curl --cacert does;"
+                    + " for a self-signed certificate, the certificate itself")
+    Path cacert;
+
     PrintStream out = System.out;
 
     @Override
@@ -57,7 +77,12 @@ final class StatsCommand implements Callable<Integer> {
         get.setHeader("Authorization", "Basic " + Base64.getEncoder()
                 .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
         RequestConfig rc = RequestConfig.custom().setResponseTimeout(Timeout.ofSeconds(30)).build();
-        try (CloseableHttpClient client = HttpClients.custom().setDefaultRequestConfig(rc).build()) {
+        HttpClientBuilder builder = HttpClients.custom().setDefaultRequestConfig(rc);
+        if (cacert != null) {
+            builder.setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
+                    .setTlsSocketStrategy(new DefaultClientTlsStrategy(trusting(cacert))).build());
+        }
+        try (CloseableHttpClient client = builder.build()) {
             return client.execute(get, response -> {
                 String text = response.getEntity() == null ? "" : EntityUtils.toString(response.getEntity(), StandardCharsets.UTF_8);
                 if (response.getCode() == 401) {
@@ -68,15 +93,50 @@ final class StatsCommand implements Callable<Integer> {
                 }
                 return text;
             });
+        } catch (SSLException e) {
+            throw new Main.CommandFailure(Main.USAGE, uri + ": the gateway's certificate is not trusted ("
+                    + oneLine(e.getMessage()) + "); give its CA certificate, or the self-signed certificate itself, with --cacert FILE");
         } catch (IOException e) {
             throw new Main.CommandFailure(1, uri + ": cannot reach the gateway: " + e.getMessage());
         }
     }
 
+    /** A TLS context that trusts exactly the certificates in the PEM file {@code file}. */
+    static SSLContext trusting(Path file) {
+        try {
+            Collection<? extends Certificate> certificates;
+            try (InputStream in = Files.newInputStream(file)) {
+                certificates = CertificateFactory.getInstance("X.509").generateCertificates(in);
+            }
+            if (certificates.isEmpty()) {
+                throw new CertificateException("no certificate in it");
+            }
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            int i = 0;
+            for (Certificate c : certificates) {
+                store.setCertificateEntry("ca-" + i++, c);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (IOException e) {
+            throw new Main.CommandFailure(Main.USAGE, "--cacert " + file + ": cannot be read: " + oneLine(String.valueOf(e.getMessage())));
+        } catch (GeneralSecurityException e) {
+            throw new Main.CommandFailure(Main.USAGE, "--cacert " + file + ": is not a PEM certificate: " + oneLine(String.valueOf(e.getMessage())));
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s+", " ").trim();
+    }
+
     private void print(JsonNode s) {
         JsonNode t = s.path("transferred");
         out.printf("Transferred since %s%n", s.path("since").asText());
-        String row = "  %-20s %12s %12s %9s %9s %9s %9s%n";
+        String row = "  %-20s %24s %24s %9s %9s %9s %9s%n";
         out.printf(row, "", "bytes in", "bytes out", "files in", "files out", "failed in", "failed out");
         counters(row, "total", t);
         for (Iterator<Map.Entry<String, JsonNode>> it = t.path("byProtocol").fields(); it.hasNext(); ) {
@@ -89,7 +149,7 @@ final class StatsCommand implements Callable<Integer> {
         }
         JsonNode st = s.path("stored");
         out.printf("%nStored%n");
-        String srow = "  %-20s %12s %9s%n";
+        String srow = "  %-20s %24s %9s%n";
         out.printf(srow, "", "bytes", "objects");
         out.printf(srow, "total", human(st.path("bytes").asLong()), st.path("objects").asLong());
         for (Iterator<Map.Entry<String, JsonNode>> it = st.path("byBackend").fields(); it.hasNext(); ) {
@@ -103,13 +163,13 @@ final class StatsCommand implements Callable<Integer> {
         JsonNode active = s.path("active");
         out.printf("%nActive transfers: %d%n", active.size());
         if (active.size() > 0) {
-            String arow = "  %-10s %-5s %-4s %-3s %12s %12s  %s%n";
+            String arow = "  %-10s %-5s %-4s %-3s %24s %12s  %s%n";
             out.printf(arow, "user", "proto", "dir", "", "bytes", "rate", "path");
             for (JsonNode a : active) {
                 long bytes = a.path("bytes").asLong();
                 double secs = Math.max(0.001, Duration.between(Instant.parse(a.path("startedAt").asText()), Instant.now()).toMillis() / 1000.0);
                 out.printf(arow, a.path("user").asText(), a.path("protocol").asText(), a.path("direction").asText(), "",
-                        human(bytes), human((long) (bytes / secs)) + "/s", a.path("path").asText());
+                        human(bytes), Units.formatSize((long) (bytes / secs)) + "/s", a.path("path").asText());
             }
         }
     }
@@ -119,9 +179,9 @@ final class StatsCommand implements Callable<Integer> {
                 c.path("filesIn").asLong(), c.path("filesOut").asLong(), c.path("failedIn").asLong(), c.path("failedOut").asLong());
     }
 
-    /** Exact below 1 KiB, then one decimal: a table for people; --json has the exact figures. */
-    private static String human(long bytes) {
-        return bytes < 1024 ? bytes + " B" : Units.formatSize(bytes);
+    /** Exact below 1 KiB; above, rounded to one decimal for reading and exact beside it: "1.5 GiB (1610612736)". */
+    static String human(long bytes) {
+        return bytes < 1024 ? bytes + " B" : Units.formatSize(bytes) + " (" + bytes + ")";
     }
 
 }

@@ -150,6 +150,9 @@ public final class UserFiles {
         if (atFileQuota && !existingFile) {
             throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaFiles() + " files is used up");
         }
+        if (size > 0) {
+            refuseOverLimits(size);
+        }
         if (keep > 0 && (!existingFile || existing.size() < keep)) {
             throw ErrorCode.BAD_REQUEST.exception("cannot resume at " + keep + ": the file has "
                     + (existingFile ? existing.size() : "no") + " bytes");
@@ -165,6 +168,20 @@ public final class UserFiles {
         } catch (IOException | RuntimeException e) {
             upload.abort();
             throw e;
+        }
+    }
+
+    /**
+     * An announced size over the size limit or the quota room is refused before the
+     * upload starts (and before an HTTP client is told to send its body); a quota that
+     * other uploads use up meanwhile is checked again at commit.
+     */
+    private void refuseOverLimits(long size) throws GatewayException {
+        if (maxUploadBytes > 0 && size > maxUploadBytes) {
+            throw ErrorCode.TOO_LARGE.exception("the file is larger than the limit of " + maxUploadBytes + " bytes");
+        }
+        if (size > quotaRoom()) {
+            throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaBytes() + " bytes would be exceeded");
         }
     }
 

@@ -2,12 +2,15 @@ package org.transfergateway.protocols.http;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.ErrorCode;
@@ -24,8 +27,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
 
     private final HttpServices services;
     private final RouteTable routes;
+    /** How long the rest of a refused request's body is read and dropped before the connection closes. */
+    static final long LINGER_MILLIS = 2_000;
+
     private final ArrayDeque<Object> backlog = new ArrayDeque<>();
     private Exchange current;
+    /** A refused request's response is out; what the client still sends is dropped. */
+    private boolean lingering;
 
     ConnectionHandler(HttpServices services, RouteTable routes) {
         this.services = services;
@@ -40,6 +48,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (lingering) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (current != null && current.bodyDone()) {
             backlog.add(msg);
             return;
@@ -97,12 +109,26 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
                 inner.handle(ex);
             };
         }
-        return new DiscardedBody(exchange, handler);
+        DiscardedBody consumer = new DiscardedBody(exchange, handler);
+        if (HttpUtil.is100ContinueExpected(request)) {
+            // A body that is dropped anyway is asked for only from a caller who may send it.
+            services.blocking().execute(() -> {
+                try {
+                    if (!route.open()) {
+                        exchange.caller();
+                    }
+                    exchange.sendContinue();
+                } catch (Exception | Error e) {
+                    exchange.sendError(e);
+                }
+            });
+        }
+        return consumer;
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (current == null || current.body().wantsRead()) {
+        if (lingering || current == null || current.body().wantsRead()) {
             ctx.read();
         }
     }
@@ -114,7 +140,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
         }
         ChannelHandlerContext ctx = exchange.ctx();
         if (!keepOpen) {
-            ctx.close();
+            if (!exchange.bodyDone() && ctx.channel().isActive() && ctx.channel() instanceof SocketChannel socket) {
+                linger(ctx, socket);
+            } else {
+                ctx.close();
+            }
             return;
         }
         current = null;
@@ -124,6 +154,23 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
         if (current == null || current.body().wantsRead()) {
             ctx.read();
         }
+    }
+
+    /**
+     * After a response that refused a request before the end of its body: the response is
+     * out, and the rest of the body is read and dropped for a short while before the
+     * connection closes. Closing at once with unread bytes would make the kernel send a
+     * reset, which can destroy the response before the client reads it (a client whose
+     * wait for 100 Continue ran out sends its body anyway).
+     */
+    private void linger(ChannelHandlerContext ctx, SocketChannel socket) {
+        lingering = true;
+        while (!backlog.isEmpty()) {
+            ReferenceCountUtil.release(backlog.poll());
+        }
+        socket.shutdownOutput(); // the client sees the end of the response stream now
+        ctx.executor().schedule(() -> ctx.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        ctx.read();
     }
 
     @Override

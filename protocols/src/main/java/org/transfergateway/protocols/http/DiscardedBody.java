@@ -34,6 +34,9 @@ final class DiscardedBody implements BodyConsumer {
     }
 
     private void run() {
+        if (exchange.responded()) {
+            return; // refused before the body arrived (see ConnectionHandler): the handler must not run
+        }
         try {
             handler.handle(exchange);
         } catch (Exception | Error e) {

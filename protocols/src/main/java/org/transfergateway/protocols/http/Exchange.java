@@ -7,12 +7,15 @@ import io.netty.channel.ChannelProgressiveFuture;
 import io.netty.channel.ChannelProgressiveFutureListener;
 import io.netty.channel.ChannelProgressivePromise;
 import io.netty.channel.FileRegion;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.stream.ChunkedInput;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -40,6 +43,8 @@ final class Exchange {
     private boolean bodyDone;
     /** Event loop only. */
     private BodyConsumer body;
+    /** Event loop only: 100 Continue was sent. */
+    private boolean continued;
     /** Set by the first blocking task; later tasks see it through their executor. */
     private volatile Caller caller;
 
@@ -104,6 +109,26 @@ final class Exchange {
 
     boolean responded() {
         return responded.get();
+    }
+
+    /**
+     * Tells a client that waits with its body ({@code Expect: 100-continue}) to send it:
+     * called once the request was checked (credentials, permission, size, quota), so that a
+     * refused request gets its final status before any body. Nothing is sent when the
+     * client expects nothing, has already sent the body, or was answered meanwhile.
+     */
+    void sendContinue() {
+        if (!HttpUtil.is100ContinueExpected(request)) {
+            return;
+        }
+        onLoop(() -> {
+            if (continued || bodyDone || responded.get()) {
+                return;
+            }
+            continued = true;
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                    Unpooled.EMPTY_BUFFER));
+        });
     }
 
     void send(FullHttpResponse response) {
@@ -196,7 +221,19 @@ final class Exchange {
             ctx.executor().schedule(() -> send(services.responses().error(failure)), delay, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
-        send(services.responses().error(failure));
+        send(services.responses().error(failure, subject()));
+    }
+
+    /** The user path a request under /files is about, for error messages; null for other requests. */
+    private String subject() {
+        if (!RouteTable.under(HttpFrontEnd.FILES).test(rawPath)) {
+            return null;
+        }
+        try {
+            return userPath(HttpFrontEnd.FILES);
+        } catch (GatewayException e) {
+            return null; // a path that cannot be decoded; its own error says why
+        }
     }
 
     private boolean keepAlive(HttpResponse response) {

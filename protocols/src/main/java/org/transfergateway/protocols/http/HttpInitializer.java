@@ -5,7 +5,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -15,7 +14,9 @@ import org.transfergateway.config.LimitsConfig;
 
 /**
  * The pipeline of one HTTP connection, in order. No aggregator: bodies stream through
- * the {@link ConnectionHandler} to storage.
+ * the {@link ConnectionHandler} to storage. No {@code HttpServerExpectContinueHandler}
+ * either: it would answer 100 Continue before the credentials are checked; the body
+ * consumers send it themselves ({@link Exchange#sendContinue()}).
  */
 final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpConfig config;
@@ -61,7 +62,6 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
         if (limits.minTransferRate() > 0) {
             p.addLast("rate", new RateGuard(limits.minTransferRate(), limits.rateGrace()));
         }
-        p.addLast("continue", new HttpServerExpectContinueHandler());
         p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         p.addLast("chunked", new ChunkedWriteHandler());
         p.addLast("connection", new ConnectionHandler(services, routes));

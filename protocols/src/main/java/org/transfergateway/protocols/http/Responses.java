@@ -46,18 +46,35 @@ final class Responses {
         return bytes(status, contentType, body.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The error response for any failure; a plain IOException is a backend failure. */
+    /** The error response for any failure, where no user path applies. */
     FullHttpResponse error(Throwable t) {
+        return error(t, null);
+    }
+
+    /**
+     * The error response for any failure about the user path {@code path} (null when none
+     * applies): the code's status, and a message that names the user's own path and a
+     * reason. What a storage failure says of the server goes to the log only.
+     */
+    FullHttpResponse error(Throwable t, String path) {
+        if (!(t instanceof java.io.IOException)) {
+            log.error("unexpected failure of the request for {}", path, t);
+            return error(ErrorCode.INTERNAL, path == null ? ErrorCode.INTERNAL.reason() : path + ": " + ErrorCode.INTERNAL.reason());
+        }
         ErrorCode code = GatewayException.codeOf(t);
-        if (code == ErrorCode.BACKEND_FAILED || code == ErrorCode.BACKEND_UNAVAILABLE || code == ErrorCode.INTERNAL) {
-            log.warn("request failed: {}", t.toString());
+        if (GatewayException.serverSide(t)) {
+            log.warn("request for {} failed: {}", path, detail(t));
         }
-        String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        if (!(t instanceof GatewayException) && !(t instanceof java.io.IOException)) {
-            log.error("unexpected failure", t);
-            return error(ErrorCode.INTERNAL, "internal error");
+        return error(code, GatewayException.describe(t, path));
+    }
+
+    /** The failure and its causes, for the log. */
+    private static String detail(Throwable failure) {
+        StringBuilder b = new StringBuilder(failure.toString());
+        for (Throwable c = failure.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            b.append("; caused by ").append(c);
         }
-        return error(code, message);
+        return b.toString();
     }
 
     FullHttpResponse error(ErrorCode code, String message) {

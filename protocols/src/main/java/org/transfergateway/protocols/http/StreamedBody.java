@@ -51,6 +51,8 @@ final class StreamedBody implements BodyConsumer {
         try {
             exchange.caller();
             target = handler.open(exchange);
+            // Only now: credentials, permission, size and quota were checked by the open.
+            exchange.sendContinue();
         } catch (Exception | Error e) {
             fail(e);
         }

@@ -117,7 +117,7 @@ class MalformedRequestTest {
             HttpFixture.RawResponse r = HttpFixture.read(in);
             assertEquals(413, r.status(), "no 100 Continue first: " + r.body());
             assertEquals("close", r.connection());
-            assertEquals("{\"error\":\"too_large\",\"message\":\"the upload of 1025 bytes exceeds the maximum upload size"
+            assertEquals("{\"error\":\"too_large\",\"message\":\"/front.txt: the upload of 1025 bytes exceeds the maximum upload size"
                     + " of 1024 bytes\"}", r.body());
             assertEquals(-1, in.read());
         }

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ModifiedTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
@@ -140,7 +141,12 @@ public final class LocalStorage implements Storage, ModifiedTimes {
         }
         // Unique by CREATE_NEW; a random name, without the lock of a SecureRandom per upload.
         Path part = temp.resolve(Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-" + parts.incrementAndGet() + ".part");
-        FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw failure("creating " + part + " for " + key, e);
+        }
         return new LocalUpload(key, target, part, channel);
     }
 
@@ -246,6 +252,8 @@ public final class LocalStorage implements Storage, ModifiedTimes {
             Files.createDirectories(p);
         } catch (FileAlreadyExistsException e) {
             throw ErrorCode.CONFLICT.exception("a file exists at that path");
+        } catch (IOException e) {
+            throw failure("making the folder " + p, e);
         }
     }
 
@@ -298,6 +306,30 @@ public final class LocalStorage implements Storage, ModifiedTimes {
         // nothing held open
     }
 
+    /**
+     * A failed disk operation as a neutral error: the server's paths and the JDK's text go
+     * to the log only. A full disk (or a file system quota) is {@link
+     * ErrorCode#INSUFFICIENT_STORAGE}, anything else a backend failure.
+     */
+    static GatewayException failure(String what, IOException e) {
+        if (e instanceof GatewayException g) {
+            return g;
+        }
+        ErrorCode code = isFull(e) ? ErrorCode.INSUFFICIENT_STORAGE : ErrorCode.BACKEND_FAILED;
+        return code.failure(what + " failed: " + e, e);
+    }
+
+    /** ENOSPC or EDQUOT: the JDK reports both only as text ("No space left on device"). */
+    static boolean isFull(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            String m = c.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** An upload into a temporary file, renamed into place on commit. */
     private final class LocalUpload implements Upload {
         private final String key;
@@ -325,8 +357,12 @@ public final class LocalStorage implements Storage, ModifiedTimes {
             if (done) {
                 throw new IOException("the upload is already finished");
             }
-            while (src.hasRemaining()) {
-                written += channel.write(src);
+            try {
+                while (src.hasRemaining()) {
+                    written += channel.write(src);
+                }
+            } catch (IOException e) {
+                throw failure("writing " + part + " for " + key, e);
             }
         }
 
@@ -350,7 +386,10 @@ public final class LocalStorage implements Storage, ModifiedTimes {
                 done = true;
                 // target passed the root checks in create(); the file is the one just renamed
                 return info(key, target, Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException e) {
+                abort();
+                throw failure("moving " + part + " to " + target, e);
+            } catch (RuntimeException e) {
                 abort();
                 throw e;
             }

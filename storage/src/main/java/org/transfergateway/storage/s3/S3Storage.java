@@ -179,7 +179,7 @@ public final class S3Storage implements Storage {
             client.close();
             http.close();
             String where = cfg.endpoint() != null ? cfg.endpoint().toString() : "AWS region " + cfg.region();
-            throw ErrorCode.BACKEND_UNAVAILABLE.exception(cfg.name() + ": bucket " + cfg.bucket() + " at " + where
+            throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": bucket " + cfg.bucket() + " at " + where
                     + " is unreachable: " + reason(e), e);
         }
         S3Storage storage = new S3Storage(cfg, shared, budget, client, once, http);
@@ -278,12 +278,12 @@ public final class S3Storage implements Storage {
     private GatewayException failure(String what, SdkException e) {
         String message = name + ": " + what + " failed: ";
         if (e instanceof SdkClientException) {
-            return ErrorCode.BACKEND_UNAVAILABLE.exception(message + "the backend did not answer: " + reason(e), e);
+            return ErrorCode.BACKEND_UNAVAILABLE.failure(message + "the backend did not answer: " + reason(e), e);
         }
         if (isStatus(e, 403)) {
-            return ErrorCode.FORBIDDEN.exception(message + reason(e), e);
+            return ErrorCode.FORBIDDEN.failure(message + reason(e), e);
         }
-        return ErrorCode.BACKEND_FAILED.exception(message + reason(e), e);
+        return ErrorCode.BACKEND_FAILED.failure(message + reason(e), e);
     }
 
     // ---- reading ----
@@ -458,7 +458,7 @@ public final class S3Storage implements Storage {
     public boolean delete(String key) throws IOException {
         if (headFile(key) == null) {
             if (isFolder(key)) {
-                throw ErrorCode.CONFLICT.exception(key + " is a folder");
+                throw ErrorCode.CONFLICT.exception("that is a folder");
             }
             return false;
         }
@@ -478,7 +478,7 @@ public final class S3Storage implements Storage {
     public void move(String from, String to) throws IOException {
         if (from.equals(to)) {
             if (stat(from) == null) {
-                throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + from);
+                throw ErrorCode.NOT_FOUND.exception("no such file or folder");
             }
             return;
         }
@@ -488,7 +488,7 @@ public final class S3Storage implements Storage {
         ObjectInfo source = headFile(from);
         if (source != null) {
             if (isFolder(to)) {
-                throw ErrorCode.CONFLICT.exception("a folder exists at " + to);
+                throw ErrorCode.CONFLICT.exception("a folder exists at the target");
             }
             copy(full(from), full(to), source.size());
             deleteFull(full(from), from);
@@ -497,10 +497,10 @@ public final class S3Storage implements Storage {
         String fromDir = under(from);
         List<S3Object> objects = everythingUnder(fromDir, from);
         if (objects.isEmpty()) {
-            throw ErrorCode.NOT_FOUND.exception("no such file or folder: " + from);
+            throw ErrorCode.NOT_FOUND.exception("no such file or folder");
         }
         if (headFile(to) != null) {
-            throw ErrorCode.CONFLICT.exception("a file exists at " + to);
+            throw ErrorCode.CONFLICT.exception("a file exists at the target");
         }
         // Copy everything first, so that a failure part-way leaves the source whole.
         String toDir = under(to);
@@ -562,7 +562,7 @@ public final class S3Storage implements Storage {
             if (cause instanceof SdkException s) {
                 throw failure(what, s);
             }
-            throw ErrorCode.BACKEND_FAILED.exception(name + ": " + what + " failed: " + cause, cause);
+            throw ErrorCode.BACKEND_FAILED.failure(name + ": " + what + " failed: " + cause, cause);
         }
     }
 
@@ -572,7 +572,7 @@ public final class S3Storage implements Storage {
             return;
         }
         if (headFile(dirKey) != null) {
-            throw ErrorCode.CONFLICT.exception("a file exists at " + dirKey);
+            throw ErrorCode.CONFLICT.exception("a file exists at that path");
         }
         try {
             client.putObject(b -> b.bucket(bucket).key(under(dirKey)), RequestBody.empty());
@@ -591,12 +591,12 @@ public final class S3Storage implements Storage {
             throw failure("listing " + dirKey, e);
         }
         if (found.stream().anyMatch(o -> !o.key().equals(dir))) {
-            throw ErrorCode.NOT_EMPTY.exception("the folder " + dirKey + " is not empty");
+            throw ErrorCode.NOT_EMPTY.exception("the folder is not empty");
         }
         boolean marker = !found.isEmpty() || isFolder(dirKey, true);
         if (!marker) {
             if (headFile(dirKey) != null) {
-                throw ErrorCode.CONFLICT.exception(dirKey + " is a file, not a folder");
+                throw ErrorCode.CONFLICT.exception("that is a file, not a folder");
             }
             return false;
         }
@@ -616,7 +616,7 @@ public final class S3Storage implements Storage {
         retryPendingAborts();
         if (isFolder(key)) {
             // As on local disk: a file and a folder of the same name would confuse every client.
-            throw ErrorCode.CONFLICT.exception("a folder exists at " + (key.isEmpty() ? "the root" : key));
+            throw ErrorCode.CONFLICT.exception("a folder exists at that path");
         }
     }
 
@@ -875,7 +875,7 @@ public final class S3Storage implements Storage {
             } catch (SdkException e) {
                 partFailure.compareAndSet(null, failure("uploading part " + number + " of " + key, e));
             } catch (RuntimeException e) {
-                partFailure.compareAndSet(null, ErrorCode.INTERNAL.exception(
+                partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
                         name + ": uploading part " + number + " of " + key + " failed: " + e, e));
             } finally {
                 budget.release(part);
@@ -909,7 +909,7 @@ public final class S3Storage implements Storage {
                     awaitParts();
                     failIfAPartFailed();
                     if (parts.size() != partsSent) {
-                        throw ErrorCode.INTERNAL.exception(name + ": " + parts.size() + " of " + partsSent
+                        throw ErrorCode.INTERNAL.failure(name + ": " + parts.size() + " of " + partsSent
                                 + " parts of " + key + " were confirmed");
                     }
                     etag = client.completeMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
@@ -989,7 +989,7 @@ public final class S3Storage implements Storage {
                 } catch (SdkException e) {
                     put.completeExceptionally(failure("uploading " + key, e));
                 } catch (RuntimeException | Error e) {
-                    put.completeExceptionally(ErrorCode.INTERNAL.exception(name + ": uploading " + key + " failed: " + e, e));
+                    put.completeExceptionally(ErrorCode.INTERNAL.failure(name + ": uploading " + key + " failed: " + e, e));
                 } finally {
                     // A writer waiting on a full pipe must not wait for a request that is over.
                     pipe.fail(new IOException("the upload of " + key + " has ended"));
@@ -1012,7 +1012,7 @@ public final class S3Storage implements Storage {
             int n = src.remaining();
             if (written + n > size) {
                 abort();
-                throw ErrorCode.BAD_REQUEST.exception("the body of " + key + " is longer than the " + size + " bytes announced");
+                throw ErrorCode.BAD_REQUEST.exception("the body is longer than the " + size + " bytes announced");
             }
             try {
                 pipe.write(src);
@@ -1049,7 +1049,7 @@ public final class S3Storage implements Storage {
             }
             if (written != size) {
                 abort();
-                throw ErrorCode.BAD_REQUEST.exception("the body of " + key + " ended after " + written + " of the "
+                throw ErrorCode.BAD_REQUEST.exception("the body ended after " + written + " of the "
                         + size + " bytes announced");
             }
             pipe.release();
@@ -1059,7 +1059,7 @@ public final class S3Storage implements Storage {
             } catch (java.util.concurrent.CompletionException e) {
                 state = State.ABORTED;
                 throw e.getCause() instanceof IOException io ? io
-                        : ErrorCode.INTERNAL.exception(name + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
+                        : ErrorCode.INTERNAL.failure(name + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
             }
             state = State.COMMITTED;
             log.debug("{}: stored {} ({} bytes, one request)", name, key, written);

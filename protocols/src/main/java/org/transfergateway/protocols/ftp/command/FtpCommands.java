@@ -50,15 +50,32 @@ public final class FtpCommands {
                 Map.entry("MFMT", new Mfmt()));
     }
 
-    /** Answers with the reply code of the failure's {@link ErrorCode} and its message. */
+    /** Like {@link #replyError(FtpIoSession, String, String, Throwable)} where no user path applies. */
     static void replyError(FtpIoSession session, String command, Throwable failure) {
+        replyError(session, command, null, failure);
+    }
+
+    /**
+     * Answers with the reply code of the failure's {@link ErrorCode}, naming the user's own
+     * {@code path} and a reason; what a storage failure says of the server (its paths,
+     * backends, keys, exception texts) goes to the log only.
+     */
+    static void replyError(FtpIoSession session, String command, String path, Throwable failure) {
         ErrorCode code = GatewayException.codeOf(failure);
-        String message = failure instanceof GatewayException ? failure.getMessage()
-                : "storage failed: " + failure.getMessage();
-        if (!(failure instanceof GatewayException)) {
-            log.warn("{} failed for {}: {}", command, session.getUser() == null ? "?" : session.getUser().getName(), failure.toString());
+        if (GatewayException.serverSide(failure)) {
+            log.warn("{} {} failed for {}: {}", command, path == null ? "" : path,
+                    session.getUser() == null ? "?" : session.getUser().getName(), detail(failure));
         }
-        session.write(new DefaultFtpReply(code.ftpReply(), command + ": " + oneLine(message)));
+        session.write(new DefaultFtpReply(code.ftpReply(), command + ": " + oneLine(GatewayException.describe(failure, path))));
+    }
+
+    /** The failure and its causes, for the log. */
+    static String detail(Throwable failure) {
+        StringBuilder b = new StringBuilder(failure.toString());
+        for (Throwable c = failure.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            b.append("; caused by ").append(c);
+        }
+        return b.toString();
     }
 
     static void reply(FtpIoSession session, int code, String message) {

@@ -64,7 +64,7 @@ final class Mfmt extends AbstractCommand {
             ObjectInfo now = files.setModified(sf.resolve(name), time);
             FtpCommands.reply(session, FtpReply.REPLY_213_FILE_STATUS, "Modify=" + format(now.modified()) + "; " + name);
         } catch (IOException | RuntimeException e) {
-            FtpCommands.replyError(session, "MFMT", e);
+            FtpCommands.replyError(session, "MFMT", name, e);
         }
     }
 

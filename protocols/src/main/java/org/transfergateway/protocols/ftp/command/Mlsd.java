@@ -47,7 +47,7 @@ final class Mlsd extends AbstractCommand {
             path = files.resolve(folder);
             info = files.files().stat(path);
         } catch (IOException | RuntimeException e) {
-            FtpCommands.replyError(session, "MLSD", e);
+            FtpCommands.replyError(session, "MLSD", folder, e);
             return true;
         }
         if (info == null) {

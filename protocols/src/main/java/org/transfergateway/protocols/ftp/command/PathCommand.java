@@ -63,11 +63,12 @@ final class PathCommand extends AbstractCommand {
             return;
         }
         SessionFiles sf = FtpCommands.sessionFiles(session);
+        String path = request.getArgument();
         try {
-            String path = sf.resolve(request.getArgument());
+            path = sf.resolve(request.getArgument());
             FtpCommands.reply(session, okCode, action.apply(sf.files(), path));
         } catch (IOException | RuntimeException e) {
-            FtpCommands.replyError(session, name, e);
+            FtpCommands.replyError(session, name, path, e);
         }
     }
 }

@@ -72,7 +72,7 @@ final class Retrieve extends AbstractCommand {
             path = FtpCommands.sessionFiles(session).resolve(arg);
             out = FtpCommands.sessionFiles(session).files().download(path, session.getFileOffset(), -1);
         } catch (IOException | RuntimeException e) {
-            FtpCommands.replyError(session, "RETR", e);
+            FtpCommands.replyError(session, "RETR", arg, e);
             return;
         }
         String name = path.substring(path.lastIndexOf('/') + 1);
@@ -117,12 +117,13 @@ final class Retrieve extends AbstractCommand {
                     FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
                             "Transfer slower than the minimum of " + limits.minTransferRate() + " bytes/s; aborted");
                 } else if (e instanceof GatewayException g) {
-                    FtpCommands.replyError(session, "RETR", g);
+                    FtpCommands.replyError(session, "RETR", path, g);
                 } else if (e instanceof SocketException) {
                     FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED, "Connection closed; transfer aborted");
                 } else {
+                    log.warn("RETR {}: reading failed: {}", path, FtpCommands.detail(e));
                     FtpCommands.reply(session, FtpReply.REPLY_551_REQUESTED_ACTION_ABORTED_PAGE_TYPE_UNKNOWN,
-                            "Reading " + name + " failed: " + e.getMessage());
+                            "Reading " + path + " failed");
                 }
                 return;
             }

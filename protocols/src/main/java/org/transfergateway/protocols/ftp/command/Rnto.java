@@ -23,12 +23,13 @@ final class Rnto extends AbstractCommand {
             return;
         }
         SessionFiles sf = FtpCommands.sessionFiles(session);
+        String to = request.getArgument();
         try {
-            String to = sf.resolve(request.getArgument());
+            to = sf.resolve(request.getArgument());
             sf.files().move(from.getAbsolutePath(), to);
             FtpCommands.reply(session, FtpReply.REPLY_250_REQUESTED_FILE_ACTION_OKAY, "Renamed " + from.getAbsolutePath() + " to " + to);
         } catch (IOException | RuntimeException e) {
-            FtpCommands.replyError(session, "RNTO", e);
+            FtpCommands.replyError(session, "RNTO", from.getAbsolutePath() + " -> " + to, e);
         }
     }
 }

@@ -79,7 +79,7 @@ final class Store extends AbstractCommand {
             }
             upload = files.upload(path, keep);
         } catch (IOException | RuntimeException e) {
-            FtpCommands.replyError(session, command, e);
+            FtpCommands.replyError(session, command, arg, e);
             return;
         }
 
@@ -116,7 +116,7 @@ final class Store extends AbstractCommand {
                     // Counted (and cleaned up) before the reply, so that totals agree with what the client saw.
                     upload.abort();
                     if (sink.storageFailure != null) {
-                        FtpCommands.replyError(session, command, sink.storageFailure);
+                        FtpCommands.replyError(session, command, path, sink.storageFailure);
                     } else if (sink.tooSlow) {
                         log.info("{} {}: dropped, slower than {} bytes/s", command, path, limits.minTransferRate());
                         FtpCommands.reply(session, FtpReply.REPLY_426_CONNECTION_CLOSED_TRANSFER_ABORTED,
@@ -148,7 +148,7 @@ final class Store extends AbstractCommand {
                     stored = upload.commit();
                 } catch (IOException | RuntimeException e) {
                     upload.abort();
-                    FtpCommands.replyError(session, command, e);
+                    FtpCommands.replyError(session, command, path, e);
                     return;
                 }
                 FtpCommands.reply(session, FtpReply.REPLY_226_CLOSING_DATA_CONNECTION, mode == Mode.APPE
@@ -274,8 +274,7 @@ final class Store extends AbstractCommand {
                     upload.write(buffer);
                 }
             } catch (IOException | RuntimeException e) {
-                storageFailure = e instanceof GatewayException g ? g
-                        : GatewayException.codeOf(e).exception("storage failed: " + e.getMessage(), e);
+                storageFailure = GatewayException.wrap(e);
                 throw storageFailure;
             } finally {
                 buffer.clear();
