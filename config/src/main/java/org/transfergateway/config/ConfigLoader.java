@@ -319,7 +319,11 @@ public final class ConfigLoader {
             throw new ConfigException(n.path(accessKey == null ? "access-key" : "secret-key"),
                     "is required when " + (accessKey == null ? "secret-key" : "access-key") + " is set");
         }
-        S3BackendConfig.Checksums checksums = n.parsed("checksums", S3BackendConfig.Checksums.WHEN_SUPPORTED, v ->
+        // S3-compatible services (S3Proxy, older MinIO and Ceph) reject the SDK's default
+        // checksums; AWS itself takes them.
+        S3BackendConfig.Checksums byDefault = endpoint != null
+                ? S3BackendConfig.Checksums.WHEN_REQUIRED : S3BackendConfig.Checksums.WHEN_SUPPORTED;
+        S3BackendConfig.Checksums checksums = n.parsed("checksums", byDefault, v ->
                 switch (v) {
                     case "when-supported" -> S3BackendConfig.Checksums.WHEN_SUPPORTED;
                     case "when-required" -> S3BackendConfig.Checksums.WHEN_REQUIRED;
