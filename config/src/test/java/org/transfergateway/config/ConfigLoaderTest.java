@@ -198,6 +198,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void nodeIdIsConfiguredOrTheHostName() {
+        assertEquals("gw-1", loader.parse("cluster: {node-id: gw-1}\nusers: [{name: a, password: b}]\n").cluster().nodeId());
+        assertEquals(ConfigLoader.hostName(), loader.parse("users: [{name: a, password: b}]\n").cluster().nodeId());
+        assertEquals("cluster.node-id: gw 1 is not a name of up to 128 letters, digits, '.', '_' or '-'",
+                error("cluster: {node-id: gw 1}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void tlsIsOffUnlessConfigured() {
         GatewayConfig c = loader.parse(FULL);
         assertEquals(FtpConfig.Tls.OFF, c.ftp().tls());
