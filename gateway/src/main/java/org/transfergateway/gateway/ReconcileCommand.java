@@ -57,7 +57,7 @@ final class ReconcileCommand implements Callable<Integer> {
             boolean locked = e.getMessage().contains("locked");
             throw new ConfigException("ledger.url", e.getMessage() + (locked ? " (is a gateway running on this ledger? stop it first)" : ""));
         }
-        try (ledger; Backends backends = Backends.open(cfg)) {
+        try (ledger; Backends backends = Backends.open(cfg, false)) {
             List<Row> rows = compare(cfg, backends.all(), ledger.storedTotals());
             print(rows);
             boolean drift = rows.stream().anyMatch(Row::drifts);

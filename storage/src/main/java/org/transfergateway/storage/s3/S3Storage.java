@@ -182,6 +182,15 @@ public final class S3Storage implements Storage, AbortsUploads {
      *                          bucket cannot be reached
      */
     public static S3Storage open(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
+        return open(cfg, shared, budget, true);
+    }
+
+    /**
+     * As {@link #open(S3BackendConfig, StorageConfig, MemoryBudget)}; {@code sweep} false
+     * leaves the multipart uploads alone, for a tool (reconcile) that runs beside gateways.
+     */
+    public static S3Storage open(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, boolean sweep)
+            throws GatewayException {
         // Enough connections for every part the budget can hold in flight, plus reads,
         // plus the streamed PutObjects.
         long parts = budget.capacityBytes() / shared.partSizeBytes();
@@ -200,7 +209,9 @@ public final class S3Storage implements Storage, AbortsUploads {
                     + " is unreachable: " + reason(e), e);
         }
         S3Storage storage = new S3Storage(cfg, shared, budget, client, once, http);
-        storage.abortAbandonedUploads(shared.abandonedUploadAge());
+        if (sweep) {
+            storage.abortAbandonedUploads(shared.abandonedUploadAge());
+        }
         return storage;
     }
 
