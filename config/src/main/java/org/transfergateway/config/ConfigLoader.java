@@ -31,6 +31,8 @@ public final class ConfigLoader {
     public static final int DEFAULT_PART_CONCURRENCY = 4;
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    /** Host names included: the default node id is one. */
+    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final PortRange DEFAULT_PASSIVE_PORTS = new PortRange(50000, 50100);
 
     private final Map<String, String> env;
@@ -60,7 +62,8 @@ public final class ConfigLoader {
                 TlsConfig.NONE,
                 dataDir,
                 Duration.ofSeconds(30),
-                true);
+                true,
+                new ClusterConfig(hostName()));
     }
 
     public GatewayConfig load(Path file) {
@@ -97,11 +100,50 @@ public final class ConfigLoader {
         TlsConfig tls = tls(root.child("tls"));
         requireCertificate(tls, ftp, http);
         Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
+        ClusterConfig cluster = cluster(root.child("cluster"));
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, storage, users, ledger, security, limits, tls, dataDir, grace, false);
+        return new GatewayConfig(ftp, http, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster);
+    }
+
+    private static ClusterConfig cluster(ConfigNode n) {
+        String nodeId = n.string("node-id");
+        n.rejectUnknownKeys();
+        if (nodeId == null) {
+            nodeId = hostName();
+            if (!NODE_ID.matcher(nodeId).matches()) {
+                throw new ConfigException(n.path("node-id"), "the host name " + nodeId
+                        + " cannot serve as the node id: set one of letters, digits, '.', '_' or '-'");
+            }
+        } else if (!NODE_ID.matcher(nodeId).matches()) {
+            throw new ConfigException(n.path("node-id"), nodeId + " is not a name of up to 128 letters, digits, '.', '_' or '-'");
+        }
+        return new ClusterConfig(nodeId);
+    }
+
+    /**
+     * This machine's name, read from the kernel where there is one: asking the resolver
+     * (InetAddress.getLocalHost) can wait on DNS at start-up.
+     */
+    static String hostName() {
+        try {
+            Path kernel = Path.of("/proc/sys/kernel/hostname");
+            if (Files.isReadable(kernel)) {
+                String name = Files.readString(kernel).trim();
+                if (!name.isEmpty()) {
+                    return name;
+                }
+            }
+        } catch (IOException e) {
+            // fall back to the resolver
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
     }
 
     private FtpConfig ftp(ConfigNode n) {
@@ -319,7 +361,11 @@ public final class ConfigLoader {
             throw new ConfigException(n.path(accessKey == null ? "access-key" : "secret-key"),
                     "is required when " + (accessKey == null ? "secret-key" : "access-key") + " is set");
         }
-        S3BackendConfig.Checksums checksums = n.parsed("checksums", S3BackendConfig.Checksums.WHEN_SUPPORTED, v ->
+        // S3-compatible services (S3Proxy, older MinIO and Ceph) reject the SDK's default
+        // checksums; AWS itself takes them.
+        S3BackendConfig.Checksums byDefault = endpoint != null
+                ? S3BackendConfig.Checksums.WHEN_REQUIRED : S3BackendConfig.Checksums.WHEN_SUPPORTED;
+        S3BackendConfig.Checksums checksums = n.parsed("checksums", byDefault, v ->
                 switch (v) {
                     case "when-supported" -> S3BackendConfig.Checksums.WHEN_SUPPORTED;
                     case "when-required" -> S3BackendConfig.Checksums.WHEN_REQUIRED;

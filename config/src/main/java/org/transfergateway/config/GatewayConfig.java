@@ -11,6 +11,7 @@ import java.util.Optional;
  * @param dataDir where the gateway keeps its own state (the ledger by default)
  * @param shutdownGrace how long running transfers may go on after SIGTERM before they are aborted
  * @param demo    true when running on the embedded defaults with the demo user
+ * @param cluster this gateway's place among those sharing its ledger
  */
 public record GatewayConfig(
         FtpConfig ftp,
@@ -23,7 +24,8 @@ public record GatewayConfig(
         TlsConfig tls,
         Path dataDir,
         java.time.Duration shutdownGrace,
-        boolean demo) {
+        boolean demo,
+        ClusterConfig cluster) {
 
     public GatewayConfig {
         users = List.copyOf(users);

@@ -183,6 +183,29 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void s3ChecksumsDefaultToWhenRequiredWithAnEndpointAndWhenSupportedOnAws() {
+        GatewayConfig c = loader.parse("""
+                storage:
+                  backends:
+                    - {name: aws, type: s3, bucket: bkt}
+                    - {name: compatible, type: s3, bucket: bkt, endpoint: "http://127.0.0.1:9000"}
+                    - {name: chosen, type: s3, bucket: bkt, endpoint: "http://127.0.0.1:9000", checksums: when-supported}
+                users: [{name: a, password: b}]
+                """);
+        assertEquals(S3BackendConfig.Checksums.WHEN_SUPPORTED, ((S3BackendConfig) c.storage().backend("aws").orElseThrow()).checksums());
+        assertEquals(S3BackendConfig.Checksums.WHEN_REQUIRED, ((S3BackendConfig) c.storage().backend("compatible").orElseThrow()).checksums());
+        assertEquals(S3BackendConfig.Checksums.WHEN_SUPPORTED, ((S3BackendConfig) c.storage().backend("chosen").orElseThrow()).checksums());
+    }
+
+    @Test
+    void nodeIdIsConfiguredOrTheHostName() {
+        assertEquals("gw-1", loader.parse("cluster: {node-id: gw-1}\nusers: [{name: a, password: b}]\n").cluster().nodeId());
+        assertEquals(ConfigLoader.hostName(), loader.parse("users: [{name: a, password: b}]\n").cluster().nodeId());
+        assertEquals("cluster.node-id: gw 1 is not a name of up to 128 letters, digits, '.', '_' or '-'",
+                error("cluster: {node-id: gw 1}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void tlsIsOffUnlessConfigured() {
         GatewayConfig c = loader.parse(FULL);
         assertEquals(FtpConfig.Tls.OFF, c.ftp().tls());

@@ -29,7 +29,16 @@ final class Backends implements AutoCloseable {
     private Backends() {
     }
 
+    /** For a starting gateway: what a crash left behind (partial files, old multipart uploads) is removed. */
     static Backends open(GatewayConfig config) {
+        return open(config, true);
+    }
+
+    /**
+     * @param cleanUp false for reconcile, which may run beside gateways: what looks left
+     *                behind may be their uploads in progress
+     */
+    static Backends open(GatewayConfig config, boolean cleanUp) {
         Backends opened = new Backends();
         MemoryBudget budget = MemoryBudget.fitting(config.storage().memoryBudgetBytes());
         try {
@@ -37,8 +46,8 @@ final class Backends implements AutoCloseable {
                 BackendConfig b = config.storage().backends().get(i);
                 try {
                     Storage storage = b instanceof S3BackendConfig s
-                            ? S3Storage.open(s, config.storage(), budget)
-                            : new LocalStorage(b.name(), ((LocalBackendConfig) b).root());
+                            ? S3Storage.open(s, config.storage(), budget, cleanUp)
+                            : new LocalStorage(b.name(), ((LocalBackendConfig) b).root(), cleanUp);
                     opened.backends.put(b.name(), storage);
                 } catch (IOException e) {
                     throw new ConfigException("storage.backends[" + i + "] (" + b.name() + ")", e.getMessage());

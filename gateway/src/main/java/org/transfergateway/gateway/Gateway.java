@@ -19,7 +19,9 @@ import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.FtpFrontEnd;
 import org.transfergateway.protocols.http.HttpFrontEnd;
 import org.transfergateway.protocols.tls.ServerTls;
+import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.meter.BackendUpload;
 import org.transfergateway.storage.meter.JdbcLedger;
 import org.transfergateway.storage.meter.Ledger;
 import org.transfergateway.storage.meter.TransferMeter;
@@ -54,9 +56,9 @@ public final class Gateway implements AutoCloseable {
         boolean tlsWanted = config.ftp().enabled() && config.ftp().tls() != FtpConfig.Tls.OFF
                 || config.http().enabled() && config.http().tls();
         ServerTls tls = tlsWanted ? ServerTls.load(config.tls()) : null;
-        Ledger ledger;
+        JdbcLedger ledger;
         try {
-            ledger = JdbcLedger.open(config.ledger().jdbcUrl(), Clock.systemUTC());
+            ledger = JdbcLedger.open(config.ledger().jdbcUrl(), Clock.systemUTC(), config.cluster().nodeId());
         } catch (IOException e) {
             throw new ConfigException("ledger.url", e.getMessage());
         }
@@ -80,6 +82,10 @@ public final class Gateway implements AutoCloseable {
             Backends opened = Backends.open(config);
             g.open.add(opened);
             Map<String, Storage> backends = opened.all();
+            abortAbandonedUploads(ledger, backends);
+            if (ledger.created()) {
+                warnOfStoredData(backends);
+            }
             g.metrics.bindBackends(backends.keySet());
             Accounts accounts = new Accounts(config, backends, meter);
             if (config.ftp().enabled()) {
@@ -108,6 +114,58 @@ public final class Gateway implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             g.close();
             throw e;
+        }
+    }
+
+    /**
+     * Aborts the uploads that this node's transfers opened and a crash left open, whatever
+     * their age: the age-based sweep of each backend cannot tell them from running ones.
+     */
+    private static void abortAbandonedUploads(Ledger ledger, Map<String, Storage> backends) throws IOException {
+        for (BackendUpload u : ledger.abandonedUploads()) {
+            if (!(backends.get(u.backend()) instanceof AbortsUploads b)) {
+                log.warn("ledger: cannot abort the upload {} of {}: backend {} is not configured", u.uploadId(), u.key(), u.backend());
+                continue;
+            }
+            try {
+                if (b.abortUpload(u.key(), u.uploadId())) {
+                    ledger.uploadClosed(u);
+                    log.info("backend {}: aborted the upload of {} that a stop without shutdown left open", u.backend(), u.key());
+                }
+            } catch (IOException e) {
+                // Kept in the ledger: the next start-up tries again.
+                log.warn("backend {}: could not abort the upload of {} left open by a crash: {}", u.backend(), u.key(), e.getMessage());
+            }
+        }
+    }
+
+    /** A new ledger counts nothing stored; a backend that holds files already says otherwise. */
+    private static void warnOfStoredData(Map<String, Storage> backends) throws IOException {
+        for (Storage b : backends.values()) {
+            if (holdsAFile(b)) {
+                log.warn("ledger: the ledger is new, so stored starts from zero, but backend {} already holds files;"
+                        + " to adopt the backends' figures, stop the gateway and run: reconcile --config FILE --fix", b.name());
+            }
+        }
+    }
+
+    /** Stops a walk at its first object: one listing page at most, not the whole backend. */
+    private static final class FoundOne extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FoundOne() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static boolean holdsAFile(Storage backend) throws IOException {
+        try {
+            backend.walk("", info -> {
+                throw new FoundOne();
+            });
+            return false;
+        } catch (FoundOne found) {
+            return true;
         }
     }
 

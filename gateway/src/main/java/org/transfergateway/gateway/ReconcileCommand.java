@@ -50,11 +50,14 @@ final class ReconcileCommand implements Callable<Integer> {
         GatewayConfig cfg = config == null ? ConfigLoader.defaults(Path.of("data")) : new ConfigLoader().load(config);
         JdbcLedger ledger;
         try {
-            ledger = JdbcLedger.open(cfg.ledger().jdbcUrl(), Clock.systemUTC());
+            // Reads and adjusts totals only: recovering unfinished transfers is for their own
+            // gateway, which may be running on this (shared) ledger right now.
+            ledger = JdbcLedger.open(cfg.ledger().jdbcUrl(), Clock.systemUTC(), cfg.cluster().nodeId());
         } catch (IOException e) {
-            throw new ConfigException("ledger.url", e.getMessage() + " (is a gateway running on this ledger? stop it first)");
+            boolean locked = e.getMessage().contains("locked");
+            throw new ConfigException("ledger.url", e.getMessage() + (locked ? " (is a gateway running on this ledger? stop it first)" : ""));
         }
-        try (ledger; Backends backends = Backends.open(cfg)) {
+        try (ledger; Backends backends = Backends.open(cfg, false)) {
             List<Row> rows = compare(cfg, backends.all(), ledger.storedTotals());
             print(rows);
             boolean drift = rows.stream().anyMatch(Row::drifts);

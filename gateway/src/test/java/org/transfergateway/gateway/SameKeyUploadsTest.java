@@ -196,8 +196,8 @@ class SameKeyUploadsTest {
         // Backends of this run's own, so that totals left in the database by earlier runs do not count.
         String run = "pg" + Long.toString(System.nanoTime(), 36);
         Path files = data.resolve(run);
-        Gateway a = Gateway.start(config(run, "-" + run, files, "ledger: {url: '" + url + "'}", 52700));
-        Gateway b = Gateway.start(config(run, "-" + run, files, "ledger: {url: '" + url + "'}", 52900));
+        Gateway a = Gateway.start(config(run, "-" + run, files, "ledger: {url: '" + url + "'}\ncluster: {node-id: " + run + "-a}", 52700));
+        Gateway b = Gateway.start(config(run, "-" + run, files, "ledger: {url: '" + url + "'}\ncluster: {node-id: " + run + "-b}", 52900));
         try {
             long localBytes = 0;
             long s3Bytes = 0;
@@ -215,7 +215,7 @@ class SameKeyUploadsTest {
                 s3Bytes += object.length;
             }
             // What the shared ledger holds: a fresh reader of the database.
-            try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
+            try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC(), run + "-reader")) {
                 var stored = ledger.load().stored();
                 assertEquals(new StoredTotals(localBytes, ROUNDS), stored.get("local-" + run).get("bob"), "local disk");
                 assertEquals(new StoredTotals(s3Bytes, ROUNDS), stored.get("archive-" + run).get("alice"), "S3");

@@ -158,15 +158,27 @@ public final class UserFiles {
                     + (existingFile ? existing.size() : "no") + " bytes");
         }
         Upload upload = size >= 0 && keep == 0 ? backend.create(key, size) : backend.create(key);
+        Transfer transfer;
         try {
+            transfer = meter.start(user, protocol, Direction.IN, p, backend.name());
+        } catch (IOException | RuntimeException e) {
+            upload.abort();
+            throw e;
+        }
+        try {
+            // Before the first byte: the kept bytes may already open a multipart upload.
+            if (upload instanceof JournaledUpload j) {
+                j.journalTo(new TransferJournal(meter, transfer, backend.name()));
+            }
             if (keep > 0) {
                 try (InputStream in = backend.read(key, 0, keep)) {
                     copy(in, upload);
                 }
             }
-            return new Inbound(key, upload, meter.start(user, protocol, Direction.IN, p, backend.name()));
+            return new Inbound(key, upload, transfer);
         } catch (IOException | RuntimeException e) {
             upload.abort();
+            meter.end(transfer, false, null);
             throw e;
         }
     }

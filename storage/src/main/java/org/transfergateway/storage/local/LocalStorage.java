@@ -50,12 +50,24 @@ public final class LocalStorage implements Storage, ModifiedTimes {
     /** Numbers the temporary files of uploads. */
     private final AtomicLong parts = new AtomicLong();
 
+    /** Opens the folder for a starting gateway: what a crash left in progress is removed. */
     public LocalStorage(String name, Path root) throws IOException {
+        this(name, root, true);
+    }
+
+    /**
+     * @param removeLeftovers false for a tool (reconcile) that runs beside a gateway:
+     *                        the temporary files may be that gateway's uploads in progress
+     */
+    public LocalStorage(String name, Path root, boolean removeLeftovers) throws IOException {
         this.name = name;
         Files.createDirectories(root);
         this.root = root.toRealPath();
         this.temp = this.root.resolve(TEMP_FOLDER);
         Files.createDirectories(temp);
+        if (!removeLeftovers) {
+            return;
+        }
         // Leftovers of a crash are partial files: they must never surface.
         try (Stream<Path> old = Files.list(temp)) {
             for (Path p : (Iterable<Path>) old::iterator) {

@@ -35,8 +35,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every transfer is a row, inserted as {@code active} when it starts and updated once
  * when it ends, in the same transaction as the change of the stored totals: a completed
- * transfer is counted exactly once. On open, rows still {@code active} are what a crash
- * interrupted; they become {@code failed} with the bytes last recorded for them.
+ * transfer is counted exactly once. Each row names the node (gateway) that runs it.
+ * {@link #recover()} turns the rows still {@code active} that a crash of this node
+ * interrupted into {@code failed}, with the bytes last recorded for them; the rows of other
+ * gateways sharing the database are theirs to end. An embedded database is held by one
+ * process at a time, so there every {@code active} row is a crash's.
+ *
+ * <p>The multipart uploads that transfers open on a backend are recorded too, durably
+ * before their first part is sent, and forgotten once completed or aborted: after a
+ * crash, {@link #abandonedUploads()} names exactly those the crashed transfers left.
  *
  * <p>Writes are group-committed: callers queue them and wait, and one writer thread runs
  * whatever has queued up in one transaction, each write behind a savepoint so that one
@@ -69,12 +76,23 @@ public final class JdbcLedger implements Ledger {
                             + " reason VARCHAR(256) NOT NULL)"),
             // Every transfer's start and end had to update it, and nothing needs it: the
             // recovery at open and the totals read the whole table anyway.
-            List.of("DROP INDEX transfers_outcome"));
+            List.of("DROP INDEX transfers_outcome"),
+            // Rows of earlier releases have no node: whoever recovers first takes them.
+            List.of("ALTER TABLE transfers ADD COLUMN node VARCHAR(128)",
+                    "CREATE TABLE transfer_uploads (backend VARCHAR(64) NOT NULL, upload_id VARCHAR(1024) NOT NULL,"
+                            + " transfer_id VARCHAR(64) NOT NULL, object_key VARCHAR(4096) NOT NULL,"
+                            + " PRIMARY KEY (backend, upload_id))"));
 
     /** Writes run together in one transaction, at most this many. */
     private static final int MAX_BATCH = 256;
 
     private final Connection db;
+    /** Whose transfers this ledger starts and recovers. */
+    private final String node;
+    /** Held by this process alone (an embedded file): every active row is this process's. */
+    private final boolean exclusive;
+    /** True when this open created the database: its stored totals start from zero. */
+    private boolean created;
     /** Prepared statements of the writes, by SQL; guarded by {@code this}. */
     private final Map<String, PreparedStatement> statements = new HashMap<>();
     private final Clock clock;
@@ -95,9 +113,11 @@ public final class JdbcLedger implements Ledger {
     /** Set once by {@link #open}. */
     private CommitLocks commitLocks;
 
-    private JdbcLedger(Connection db, Clock clock) {
+    private JdbcLedger(Connection db, Clock clock, String node, boolean exclusive) {
         this.db = db;
         this.clock = clock;
+        this.node = node;
+        this.exclusive = exclusive;
         this.writer = new Thread(this::writeLoop, "ledger-writer");
         writer.setDaemon(true);
     }
@@ -113,13 +133,30 @@ public final class JdbcLedger implements Ledger {
     /** Queued last by {@link #close()}: the writer stops once everything before it has run. */
     private final Pending stop = new Pending(() -> { }, "", new CompletableFuture<>());
 
-    /** Opens (creating and migrating as needed) the ledger at a JDBC URL. */
+    /**
+     * Opens the ledger for one process that runs no transfers beside others (tools, tests):
+     * as {@link #open(String, Clock, String)} with the node {@code local}.
+     */
     public static JdbcLedger open(String jdbcUrl, Clock clock) throws IOException {
+        return open(jdbcUrl, clock, "local");
+    }
+
+    /**
+     * Opens (creating and migrating as needed) the ledger at a JDBC URL, for the gateway
+     * {@code node}. An embedded database file that exists but is empty is refused: SQLite
+     * would take it for a new database and start every total from zero.
+     */
+    public static JdbcLedger open(String jdbcUrl, Clock clock, String node) throws IOException {
+        Path file = embeddedFile(jdbcUrl);
+        if (file != null && Files.isRegularFile(file) && Files.size(file) == 0) {
+            throw new IOException(file + " is empty (0 bytes), not a ledger: restore it from a backup, or remove it"
+                    + " to start from zero and adopt the backends' figures with reconcile --fix");
+        }
         Connection c = null;
         try {
             createSqliteFolder(jdbcUrl);
             c = DriverManager.getConnection(jdbcUrl);
-            JdbcLedger ledger = new JdbcLedger(c, clock);
+            JdbcLedger ledger = new JdbcLedger(c, clock, node, isExclusive(jdbcUrl));
             ledger.commitLocks = jdbcUrl.startsWith("jdbc:postgresql:") ? new PostgresCommitLocks(jdbcUrl) : CommitLocks.inProcess();
             ledger.migrate();
             ledger.claim();
@@ -133,8 +170,45 @@ public final class JdbcLedger implements Ledger {
                     // the open failure is what counts
                 }
             }
-            throw new IOException("ledger at " + jdbcUrl + " cannot be opened: " + e.getMessage(), e);
+            String what = file != null ? file.toString() : "at " + jdbcUrl;
+            throw new IOException("ledger " + what + " cannot be opened: " + e.getMessage(), e);
         }
+    }
+
+    /** The file of an embedded database (SQLite, H2), or null for a server or memory. */
+    static Path embeddedFile(String jdbcUrl) {
+        if (jdbcUrl.startsWith("jdbc:sqlite:") && !jdbcUrl.startsWith("jdbc:sqlite::memory:")) {
+            String file = jdbcUrl.substring("jdbc:sqlite:".length());
+            int query = file.indexOf('?');
+            file = query < 0 ? file : file.substring(0, query);
+            return file.isEmpty() || file.startsWith("file:") ? null : Path.of(file).toAbsolutePath();
+        }
+        if (jdbcUrl.startsWith("jdbc:h2:file:")) {
+            String base = jdbcUrl.substring("jdbc:h2:file:".length());
+            int options = base.indexOf(';');
+            return Path.of((options < 0 ? base : base.substring(0, options)) + ".mv.db").toAbsolutePath();
+        }
+        return null;
+    }
+
+    /**
+     * True for the databases one process holds at a time: SQLite in exclusive locking
+     * mode (the embedded default), H2 on a file or in memory.
+     */
+    private static boolean isExclusive(String jdbcUrl) {
+        return jdbcUrl.startsWith("jdbc:sqlite:") && jdbcUrl.contains("locking_mode=EXCLUSIVE")
+                || jdbcUrl.startsWith("jdbc:h2:file:") && !jdbcUrl.toUpperCase(java.util.Locale.ROOT).contains("AUTO_SERVER=TRUE")
+                || jdbcUrl.startsWith("jdbc:h2:mem:");
+    }
+
+    /** True when this open created the ledger: its stored totals started from zero now. */
+    public boolean created() {
+        return created;
+    }
+
+    /** The node whose transfers this ledger starts and recovers. */
+    public String node() {
+        return node;
     }
 
     /** SQLite creates its file but not the folder it lies in. */
@@ -168,6 +242,7 @@ public final class JdbcLedger implements Ledger {
                 st.execute("CREATE TABLE schema_version (version INT NOT NULL)");
                 st.execute("INSERT INTO schema_version (version) VALUES (0)");
                 version = 0;
+                created = true;
             }
             for (int v = version; v < MIGRATIONS.size(); v++) {
                 for (String sql : MIGRATIONS.get(v)) {
@@ -199,18 +274,35 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
+    /** The rows of this process: all of them in an exclusive database, else this node's and those of no node. */
+    private String own(String alias) {
+        String col = alias.isEmpty() ? "node" : alias + ".node";
+        return exclusive ? "1 = 1" : "(" + col + " = ? OR " + col + " IS NULL)";
+    }
+
+    @Override
+    public synchronized int recover() throws IOException {
+        try (PreparedStatement ps = db.prepareStatement(
+                "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active' AND " + own(""))) {
+            ps.setLong(1, clock.millis());
+            if (!exclusive) {
+                ps.setString(2, node);
+            }
+            int recovered = ps.executeUpdate();
+            if (recovered > 0) {
+                log.warn("ledger: {} transfers of node {} were interrupted by a stop without shutdown; recorded as failed",
+                        recovered, node);
+            }
+            return recovered;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot recover the transfers of node " + node + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads only: transfers still active (here or on another node) are in no total yet. */
     @Override
     public synchronized State load() throws IOException {
         try {
-            int recovered;
-            try (PreparedStatement ps = db.prepareStatement(
-                    "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active'")) {
-                ps.setLong(1, clock.millis());
-                recovered = ps.executeUpdate();
-            }
-            if (recovered > 0) {
-                log.warn("ledger: {} transfers were interrupted by a stop without shutdown; recorded as failed", recovered);
-            }
             Instant since;
             try (Statement st = db.createStatement();
                  ResultSet rs = st.executeQuery("SELECT val FROM ledger_info WHERE name = 'since'")) {
@@ -219,7 +311,7 @@ public final class JdbcLedger implements Ledger {
             Map<Protocol, Map<String, Counters>> transferred;
             try (Statement st = db.createStatement();
                  ResultSet rs = st.executeQuery("SELECT protocol, user_name, direction, outcome, SUM(bytes), COUNT(*)"
-                         + " FROM transfers GROUP BY protocol, user_name, direction, outcome")) {
+                         + " FROM transfers WHERE outcome <> 'active' GROUP BY protocol, user_name, direction, outcome")) {
                 transferred = counters(rs);
             }
             Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
@@ -250,7 +342,7 @@ public final class JdbcLedger implements Ledger {
         }
         post("ledger cannot record the start of " + t.id(), () -> {
             PreparedStatement ps = statement("INSERT INTO transfers (id, user_name, protocol, direction, path,"
-                    + " backend, bytes, outcome, started_at) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?)");
+                    + " backend, bytes, outcome, started_at, node) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?, ?)");
             ps.setString(1, t.id());
             ps.setString(2, t.user());
             ps.setString(3, t.protocol().name());
@@ -258,6 +350,7 @@ public final class JdbcLedger implements Ledger {
             ps.setString(5, t.path());
             ps.setString(6, t.backend());
             ps.setLong(7, t.startedAt().toEpochMilli());
+            ps.setString(8, node);
             ps.executeUpdate();
         });
     }
@@ -305,6 +398,59 @@ public final class JdbcLedger implements Ledger {
     @Override
     public void changed(StoredChange change) throws IOException {
         write("ledger cannot record a stored change", () -> applyLocked(change));
+    }
+
+    /** Waits for the commit: the upload sends no part before its record is durable. */
+    @Override
+    public void uploadOpened(String transferId, BackendUpload upload) throws IOException {
+        write("ledger cannot record the multipart upload of " + transferId, () -> {
+            PreparedStatement ps = statement(
+                    "INSERT INTO transfer_uploads (backend, upload_id, transfer_id, object_key) VALUES (?, ?, ?, ?)");
+            ps.setString(1, upload.backend());
+            ps.setString(2, upload.uploadId());
+            ps.setString(3, transferId);
+            ps.setString(4, upload.key());
+            ps.executeUpdate();
+        });
+    }
+
+    /**
+     * Queued without waiting: a record that a crash keeps only makes the next start-up
+     * abort an upload that is already gone, which the backend answers as such.
+     */
+    @Override
+    public void uploadClosed(BackendUpload upload) {
+        try {
+            post("ledger cannot forget the multipart upload " + upload.uploadId(), () -> {
+                PreparedStatement ps = statement("DELETE FROM transfer_uploads WHERE backend = ? AND upload_id = ?");
+                ps.setString(1, upload.backend());
+                ps.setString(2, upload.uploadId());
+                ps.executeUpdate();
+            });
+        } catch (IOException e) {
+            log.debug("{}", e.getMessage());
+        }
+    }
+
+    @Override
+    public synchronized List<BackendUpload> abandonedUploads() throws IOException {
+        String sql = "SELECT u.backend, u.object_key, u.upload_id FROM transfer_uploads u"
+                + " JOIN transfers t ON t.id = u.transfer_id WHERE t.outcome <> 'active' AND " + own("t")
+                + " ORDER BY u.backend, u.object_key";
+        try (PreparedStatement ps = db.prepareStatement(sql)) {
+            if (!exclusive) {
+                ps.setString(1, node);
+            }
+            List<BackendUpload> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new BackendUpload(rs.getString(1), rs.getString(2), rs.getString(3)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
     }
 
     /** Queues {@code w} for the writer without waiting; a refusal is logged. */

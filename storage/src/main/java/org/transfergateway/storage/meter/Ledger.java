@@ -11,8 +11,30 @@ import java.util.Map;
  */
 public interface Ledger extends AutoCloseable {
 
-    /** The totals to start from. */
+    /** The totals to start from; only reads. Transfers still active are in no total. */
     State load() throws IOException;
+
+    /**
+     * Records the transfers of this process that a crash left active as failed, with the
+     * bytes last recorded for them; never those of another process sharing the ledger.
+     * Returns how many. For a starting gateway only, before {@link #load()}.
+     */
+    int recover() throws IOException;
+
+    /**
+     * Records that transfer {@code transferId} opened {@code upload} on its backend;
+     * returns once the record is durable, so that a crash after it cannot lose the upload.
+     */
+    void uploadOpened(String transferId, BackendUpload upload) throws IOException;
+
+    /** Forgets {@code upload}: it was completed or aborted. Never throws. */
+    void uploadClosed(BackendUpload upload);
+
+    /**
+     * The uploads recorded for this process's transfers that have ended (after
+     * {@link #recover()}: those a crash interrupted) and were never forgotten.
+     */
+    java.util.List<BackendUpload> abandonedUploads() throws IOException;
 
     /**
      * Records a transfer that has started, so that a crash can later find it unfinished.
@@ -74,6 +96,24 @@ public interface Ledger extends AutoCloseable {
             @Override
             public State load() {
                 return new State(since, Map.of(), Map.of());
+            }
+
+            @Override
+            public int recover() {
+                return 0;
+            }
+
+            @Override
+            public void uploadOpened(String transferId, BackendUpload upload) {
+            }
+
+            @Override
+            public void uploadClosed(BackendUpload upload) {
+            }
+
+            @Override
+            public java.util.List<BackendUpload> abandonedUploads() {
+                return java.util.List.of();
             }
 
             @Override

@@ -43,6 +43,7 @@ public final class TransferMeter {
         this.ledger = ledger;
         this.clock = clock;
         this.commitLocks = ledger.commitLocks();
+        ledger.recover();
         Ledger.State state = ledger.load();
         this.since = state.since();
         state.transferred().forEach((p, byUser) -> transferred.put(p, new HashMap<>(byUser)));
@@ -110,6 +111,19 @@ public final class TransferMeter {
         for (TransferListener l : listeners) {
             l.ended(r);
         }
+    }
+
+    /**
+     * Records, durably, that {@code t} opened an upload that its backend holds until it is
+     * completed or aborted, so that a crash cannot leave it behind unknown.
+     */
+    public void uploadOpened(Transfer t, BackendUpload upload) throws IOException {
+        ledger.uploadOpened(t.id(), upload);
+    }
+
+    /** The upload recorded with {@link #uploadOpened} was completed or aborted. */
+    public void uploadClosed(BackendUpload upload) {
+        ledger.uploadClosed(upload);
     }
 
     /** A stored change without a transfer: delete, rename over an existing file. */

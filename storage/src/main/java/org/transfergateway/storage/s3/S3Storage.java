@@ -29,11 +29,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.S3BackendConfig;
 import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.JournaledUpload;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.UploadJournal;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -75,14 +78,17 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * the shared {@link MemoryBudget}, with part sizes that grow ({@link PartPlan#partSize})
  * so that one stream can outgrow 10,000 first-size parts. Whatever fails, the multipart
  * upload is aborted; an abort that the backend cannot take at that moment is retried
- * on the next upload and on close, and abandoned uploads are aborted at start-up.
+ * on the next upload and on close. Each multipart upload is reported to the upload's
+ * {@link UploadJournal} before its first part is sent, so that after a crash the gateway
+ * aborts exactly those its transfers left ({@link #abortUpload}); the rest, older than
+ * the configured age, are aborted at start-up.
  *
  * <p>SDK failures become {@link GatewayException}s: no response at all is
  * {@link ErrorCode#BACKEND_UNAVAILABLE}, 403 is {@link ErrorCode#FORBIDDEN}, any other
  * error answer (5xx, or a 200 whose body is an error, which the SDK reports as an
  * error too) is {@link ErrorCode#BACKEND_FAILED}.
  */
-public final class S3Storage implements Storage {
+public final class S3Storage implements Storage, AbortsUploads {
     private static final Logger log = LoggerFactory.getLogger(S3Storage.class);
 
     /**
@@ -134,6 +140,17 @@ public final class S3Storage implements Storage {
     private record PendingAbort(String fullKey, String uploadId) {
     }
 
+    /** For uploads whose owner keeps no record of them. */
+    private static final UploadJournal NO_JOURNAL = new UploadJournal() {
+        @Override
+        public void opened(String key, String uploadId) {
+        }
+
+        @Override
+        public void closed(String key, String uploadId) {
+        }
+    };
+
     private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Client client, S3Client once,
                       SdkHttpClient http) {
         this.name = cfg.name();
@@ -165,6 +182,15 @@ public final class S3Storage implements Storage {
      *                          bucket cannot be reached
      */
     public static S3Storage open(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
+        return open(cfg, shared, budget, true);
+    }
+
+    /**
+     * As {@link #open(S3BackendConfig, StorageConfig, MemoryBudget)}; {@code sweep} false
+     * leaves the multipart uploads alone, for a tool (reconcile) that runs beside gateways.
+     */
+    public static S3Storage open(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, boolean sweep)
+            throws GatewayException {
         // Enough connections for every part the budget can hold in flight, plus reads,
         // plus the streamed PutObjects.
         long parts = budget.capacityBytes() / shared.partSizeBytes();
@@ -183,7 +209,9 @@ public final class S3Storage implements Storage {
                     + " is unreachable: " + reason(e), e);
         }
         S3Storage storage = new S3Storage(cfg, shared, budget, client, once, http);
-        storage.abortAbandonedUploads(shared.abandonedUploadAge());
+        if (sweep) {
+            storage.abortAbandonedUploads(shared.abandonedUploadAge());
+        }
         return storage;
     }
 
@@ -635,12 +663,14 @@ public final class S3Storage implements Storage {
         }
     }
 
-    private void abortQuietly(String fullKey, String uploadId) {
+    /** True when the upload is gone; else it is left to a retry or the next start-up. */
+    private boolean abortQuietly(String fullKey, String uploadId) {
         try {
             client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
+            return true;
         } catch (SdkException e) {
             if (isStatus(e, 404)) {
-                return; // already gone
+                return true; // already gone
             }
             if (e instanceof SdkClientException) {
                 // Unreachable for now: try again once it may be back.
@@ -650,6 +680,21 @@ public final class S3Storage implements Storage {
                 // Refused: retrying will not help; the start-up clean-up gets it eventually.
                 log.warn("{}: could not abort the upload of {} ({}): {}", name, strip(fullKey), uploadId, reason(e));
             }
+            return false;
+        }
+    }
+
+    /** {@code fullKey} is the key as recorded by the journal: the prefix included. */
+    @Override
+    public boolean abortUpload(String fullKey, String uploadId) throws IOException {
+        try {
+            client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
+            return true;
+        } catch (SdkException e) {
+            if (isStatus(e, 404)) {
+                return true; // completed or aborted before the record was forgotten
+            }
+            throw failure("aborting the upload " + uploadId + " of " + fullKey, e);
         }
     }
 
@@ -764,9 +809,11 @@ public final class S3Storage implements Storage {
      * {@link #parts} and {@link #partFailure}. An abort waits for the parts in flight, so
      * that none lands after the AbortMultipartUpload.
      */
-    private final class S3Upload implements Upload {
+    private final class S3Upload implements JournaledUpload {
         private final String key;
         private final String fullKey;
+        /** Told of the multipart upload; set before the first write. */
+        private volatile UploadJournal journal = NO_JOURNAL;
         /** Permits for parts in flight; all free means none is running. */
         private final Semaphore inFlight = new Semaphore(partConcurrency);
         private final Map<Integer, CompletedPart> parts = new ConcurrentSkipListMap<>();
@@ -780,6 +827,11 @@ public final class S3Storage implements Storage {
         S3Upload(String key) {
             this.key = key;
             this.fullKey = full(key);
+        }
+
+        @Override
+        public void journalTo(UploadJournal journal) {
+            this.journal = journal;
         }
 
         /** The part being filled has room: the write is a copy, with no part to send or buffer to wait for. */
@@ -842,6 +894,12 @@ public final class S3Storage implements Storage {
                 } catch (SdkException e) {
                     abort();
                     throw failure("starting the upload of " + key, e);
+                }
+                try {
+                    journal.opened(fullKey, uploadId);
+                } catch (IOException | RuntimeException e) {
+                    abort(); // unrecorded, it must not outlive this process
+                    throw e;
                 }
             }
             try {
@@ -914,6 +972,7 @@ public final class S3Storage implements Storage {
                     }
                     etag = client.completeMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
                             .multipartUpload(m -> m.parts(parts.values()))).eTag();
+                    journal.closed(fullKey, uploadId);
                 }
             } catch (SdkException e) {
                 abort();
@@ -957,8 +1016,8 @@ public final class S3Storage implements Storage {
             }
             // Parts still running would otherwise land after the abort and linger.
             awaitParts();
-            if (uploadId != null) {
-                abortQuietly(fullKey, uploadId);
+            if (uploadId != null && abortQuietly(fullKey, uploadId)) {
+                journal.closed(fullKey, uploadId);
             }
         }
     }

@@ -1,0 +1,149 @@
+package org.transfergateway.storage.meter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.transfergateway.config.LedgerConfig;
+
+/**
+ * Ledgers written by the previous release (schema version 3, no nodes, no recorded
+ * uploads) keep working on SQLite, H2 and PostgreSQL: their totals are kept, the
+ * transfers a crash left active are recovered, and new rows name their node. On a shared
+ * database each node recovers its own transfers only.
+ */
+class JdbcLedgerMigrationTest {
+    private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
+
+    @TempDir
+    Path dir;
+
+    /** The schema of version 3, as the previous release created it, with a crash's leftovers. */
+    private static void writeVersion3(String url) throws Exception {
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            for (String sql : List.of(
+                    "CREATE TABLE schema_version (version INT NOT NULL)",
+                    "INSERT INTO schema_version (version) VALUES (3)",
+                    "CREATE TABLE ledger_info (name VARCHAR(64) PRIMARY KEY, val VARCHAR(256) NOT NULL)",
+                    "INSERT INTO ledger_info (name, val) VALUES ('since', '2026-01-01T00:00:00Z')",
+                    "CREATE TABLE transfers (id VARCHAR(64) PRIMARY KEY, user_name VARCHAR(128) NOT NULL,"
+                            + " protocol VARCHAR(8) NOT NULL, direction VARCHAR(3) NOT NULL, path VARCHAR(4096) NOT NULL,"
+                            + " backend VARCHAR(64) NOT NULL, bytes BIGINT NOT NULL, outcome VARCHAR(16) NOT NULL,"
+                            + " started_at BIGINT NOT NULL, ended_at BIGINT)",
+                    "CREATE INDEX transfers_started ON transfers (started_at)",
+                    "CREATE TABLE stored_totals (backend VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL,"
+                            + " bytes BIGINT NOT NULL, objects BIGINT NOT NULL, PRIMARY KEY (backend, user_name))",
+                    "CREATE TABLE adjustments (at_millis BIGINT NOT NULL, backend VARCHAR(64) NOT NULL,"
+                            + " user_name VARCHAR(128) NOT NULL, bytes_delta BIGINT NOT NULL, objects_delta BIGINT NOT NULL,"
+                            + " reason VARCHAR(256) NOT NULL)",
+                    "INSERT INTO transfers VALUES ('t1', 'alice', 'FTP', 'IN', '/a.bin', 'local', 1000, 'completed', 1, 2)",
+                    "INSERT INTO transfers VALUES ('t2', 'alice', 'HTTP', 'IN', '/b.bin', 'local', 77, 'active', 3, NULL)",
+                    "INSERT INTO stored_totals VALUES ('local', 'alice', 1000, 1)")) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    private static void assertMigrated(String url) throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC(), "gw-1");
+        try {
+            TransferMeter m = new TransferMeter(ledger);
+            Statistics s = m.statistics(u -> true);
+            assertEquals("2026-01-01T00:00:00Z", s.since().toString());
+            assertEquals(new Counters(1077, 0, 1, 0, 1, 0), s.transferred(), "the crash's transfer is recovered as failed");
+            assertEquals(new StoredTotals(1000, 1), s.stored());
+            Transfer t = m.start("alice", Protocol.FTP, Direction.IN, "/c.bin", "local");
+            t.add(5);
+            m.end(t, true, new StoredChange("local", "alice", 5, 1));
+        } finally {
+            ledger.close();
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+                rs.next();
+                assertEquals(4, rs.getInt(1));
+            }
+            try (ResultSet rs = st.executeQuery("SELECT node, outcome FROM transfers ORDER BY started_at")) {
+                StringBuilder rows = new StringBuilder();
+                while (rs.next()) {
+                    rows.append(rs.getString(1)).append(' ').append(rs.getString(2)).append(';');
+                }
+                assertEquals("null completed;null failed;gw-1 completed;", rows.toString());
+            }
+        }
+    }
+
+    @Test
+    void aVersion3SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion3(url.substring(0, url.indexOf('?'))); // without exclusive locking, so it can be reopened
+        assertMigrated(url);
+    }
+
+    @Test
+    void aVersion3H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion3(url);
+        assertMigrated(url);
+    }
+
+    @Test
+    void aVersion3PostgresLedgerIsMigratedAndEachNodeRecoversItsOwn() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion3(url);
+            assertMigrated(url);
+
+            // Node gw-2 runs a transfer with a multipart upload; gw-1 starts again meanwhile.
+            JdbcLedger second = JdbcLedger.open(url, Clock.systemUTC(), "gw-2");
+            TransferMeter onSecond = new TransferMeter(second);
+            Transfer running = onSecond.start("bob", Protocol.HTTP, Direction.IN, "/d.bin", "s3");
+            onSecond.uploadOpened(running, new BackendUpload("s3", "gw/bob/d.bin", "upload-2"));
+            JdbcLedger first = JdbcLedger.open(url, Clock.systemUTC(), "gw-1");
+            TransferMeter onFirst = new TransferMeter(first);
+            assertEquals(List.of(), first.abandonedUploads(), "gw-2's upload is not gw-1's to abort");
+            running.add(300);
+            onSecond.end(running, true, new StoredChange("s3", "bob", 300, 1));
+            assertEquals(List.of(), onFirst.active());
+            first.close();
+
+            // gw-2 crashes with the upload open; its next start finds it.
+            Transfer cut = onSecond.start("bob", Protocol.FTP, Direction.IN, "/e.bin", "s3");
+            onSecond.uploadOpened(cut, new BackendUpload("s3", "gw/bob/e.bin", "upload-3"));
+            cut.add(40);
+            onSecond.flushProgress();
+            second.close();
+            JdbcLedger again = JdbcLedger.open(url, Clock.systemUTC(), "gw-2");
+            TransferMeter restarted = new TransferMeter(again);
+            // d.bin's record was never forgotten (as when a crash follows the completion at
+            // once): it is named too, and aborting it finds it gone.
+            List<BackendUpload> left = List.of(new BackendUpload("s3", "gw/bob/d.bin", "upload-2"),
+                    new BackendUpload("s3", "gw/bob/e.bin", "upload-3"));
+            assertEquals(left, again.abandonedUploads());
+            assertEquals(new Counters(340, 0, 1, 0, 1, 0), restarted.statistics(u -> u.equals("bob")).transferred(),
+                    "d.bin completed once, e.bin failed with its bytes");
+            left.forEach(again::uploadClosed);
+            again.close();
+            JdbcLedger last = JdbcLedger.open(url, Clock.systemUTC(), "gw-2");
+            assertEquals(List.of(), last.abandonedUploads());
+            last.close();
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
+            }
+        }
+    }
+}
