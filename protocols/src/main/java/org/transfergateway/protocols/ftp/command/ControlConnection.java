@@ -5,6 +5,7 @@ import java.lang.reflect.Field;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.ftpserver.impl.FtpIoSession;
 import org.apache.mina.core.session.IoSession;
 import org.apache.mina.transport.socket.nio.NioSession;
@@ -86,15 +87,18 @@ final class ControlConnection {
                     // Input MINA does not take, and no close: a client that floods commands.
                     return true;
                 }
-                Thread.sleep(1);
+                // MINA's I/O thread takes pending input within microseconds: a short park,
+                // not a millisecond's sleep, so that a live client's reply is not held up.
+                LockSupport.parkNanos(20_000);
+                if (Thread.interrupted()) {
+                    Thread.currentThread().interrupt();
+                    return !closing(session);
+                }
             }
         } catch (java.nio.channels.ClosedChannelException e) {
             return false;
         } catch (IOException | RuntimeException e) {
             LoggerFactory.getLogger(ControlConnection.class).debug("cannot look at the control socket: {}", e.toString());
-            return !closing(session);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return !closing(session);
         }
     }
