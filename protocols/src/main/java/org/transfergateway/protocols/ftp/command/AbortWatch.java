@@ -90,13 +90,11 @@ public final class AbortWatch extends IoFilterAdapter {
             try {
                 if (data != null) {
                     // A channel registered with a selector is really closed only when the
-                    // selector lets go of it, so the close alone may not wake a transfer
-                    // waiting for the client: ending the input wakes one waiting to read,
-                    // the close (which ends the output) one waiting to write.
-                    if (!data.isInputShutdown() && !data.isClosed()) {
-                        data.shutdownInput();
-                    }
+                    // selector lets go of it, and the close does not wake that selector:
+                    // the transfer waiting on it (to write, or for the client's close) is
+                    // woken here, and finds its channel closed.
                     data.close();
+                    DataSocket.wake(data);
                 } else {
                     session.getDataConnection().closeDataConnection();
                 }

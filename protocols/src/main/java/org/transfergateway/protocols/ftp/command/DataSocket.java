@@ -7,10 +7,13 @@ import java.lang.reflect.Field;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLSocket;
@@ -127,32 +130,71 @@ final class DataSocket {
      */
     static final class Waiter implements AutoCloseable {
         private final Selector selector = Selector.open();
+        private final Socket socket;
+        private final SocketChannel channel;
         private final int timeoutMillis;
         private final String what;
 
         Waiter(Socket socket, SocketChannel channel, int ops) throws IOException {
-            this.timeoutMillis = socket.getSoTimeout();
+            this(socket, channel, ops, socket.getSoTimeout());
+        }
+
+        Waiter(Socket socket, SocketChannel channel, int ops, int timeoutMillis) throws IOException {
+            this.socket = socket;
+            this.channel = channel;
+            this.timeoutMillis = timeoutMillis;
             this.what = ops == SelectionKey.OP_READ ? "sent" : "took";
             try {
                 channel.configureBlocking(false);
                 channel.register(selector, ops);
+                WAITING.put(socket, selector);
             } catch (IOException | RuntimeException e) {
                 selector.close();
                 throw e;
             }
         }
 
+        /**
+         * Until the channel is ready, at most {@code millis} (0: no limit); false when that
+         * time passed first. A channel closed meanwhile ({@link #wake}) ends the wait with
+         * an exception.
+         */
+        boolean await(long millis) throws IOException {
+            int ready = selector.select(millis);
+            selector.selectedKeys().clear();
+            if (!channel.isOpen()) {
+                throw new AsynchronousCloseException();
+            }
+            return ready > 0 || millis == 0;
+        }
+
         /** Until the channel is ready, at most the socket's timeout (0: no limit). */
         void await() throws IOException {
-            if (selector.select(timeoutMillis) == 0 && timeoutMillis > 0) {
+            if (!await(timeoutMillis) && timeoutMillis > 0) {
                 throw new SocketTimeoutException("the data connection " + what + " nothing for " + timeoutMillis + " ms");
             }
-            selector.selectedKeys().clear();
         }
 
         @Override
         public void close() throws IOException {
+            WAITING.remove(socket, selector);
             selector.close();
+        }
+    }
+
+    /** The selector each transfer waits on, by data socket, for {@link #wake}. */
+    private static final Map<Socket, Selector> WAITING = new ConcurrentHashMap<>();
+
+    /**
+     * Wakes the transfer waiting on {@code socket}, after its channel was closed from another
+     * thread (ABOR). The close alone cancels the channel's key without waking the selector:
+     * a transfer that selects just after it waits on no key at all, for its whole timeout.
+     * A wake-up before the select makes that select return at once.
+     */
+    static void wake(Socket socket) {
+        Selector s = socket == null ? null : WAITING.get(socket);
+        if (s != null) {
+            s.wakeup();
         }
     }
 
@@ -218,11 +260,9 @@ final class DataSocket {
                 return true;
             }
             channel.shutdownOutput();
-            channel.configureBlocking(false);
             long deadline = System.currentTimeMillis() + waitMillis;
             ByteBuffer sink = ByteBuffer.allocate(512);
-            try (Selector selector = Selector.open()) {
-                channel.register(selector, SelectionKey.OP_READ);
+            try (Waiter waiter = new Waiter(socket, channel, SelectionKey.OP_READ, 0)) {
                 while (true) {
                     int n = channel.read(sink.clear());
                     if (n < 0) {
@@ -233,8 +273,7 @@ final class DataSocket {
                         return true;
                     }
                     if (n == 0) {
-                        selector.select(left);
-                        selector.selectedKeys().clear();
+                        waiter.await(left);
                     }
                 }
             }
