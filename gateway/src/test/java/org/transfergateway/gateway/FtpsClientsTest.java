@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -85,7 +84,7 @@ class FtpsClientsTest {
 
     /** puts, ls, get: each a protected data connection; the transfers are counted exactly. */
     private void lftpRoundTrip(String user, String settings) throws Exception {
-        requireClient("lftp", "--version");
+        RealClients.require("lftp", "--version");
         byte[] content = random(SIZE, user.hashCode());
         Path local = Files.createDirectories(dir.resolve("lftp-" + user));
         Path up = Files.write(local.resolve("up.bin"), content);
@@ -120,7 +119,7 @@ class FtpsClientsTest {
 
     @Test
     void dataConnectionsResumeTheControlConnectionsSession() throws Exception {
-        requireClient("python3", "--version");
+        RealClients.require("python3", "--version");
         // ftplib itself opens each data connection with a new session; this subclass offers
         // the control connection's session, as FileZilla and lftp do, and reports the outcome.
         String script = """
@@ -154,7 +153,7 @@ class FtpsClientsTest {
 
     @Test
     void curlUploadsAndDownloadsOverExplicitFtps() throws Exception {
-        requireClient("curl", "--version");
+        RealClients.require("curl", "--version");
         byte[] content = random(SIZE, 11);
         Path local = Files.createDirectories(dir.resolve("curl"));
         Path up = Files.write(local.resolve("up.bin"), content);
@@ -195,24 +194,6 @@ class FtpsClientsTest {
     }
 
     /** Skips the test when {@code tool} is missing, or fails it where CI requires the clients. */
-    private static void requireClient(String tool, String versionFlag) {
-        boolean installed;
-        try {
-            Process p = new ProcessBuilder(tool, versionFlag).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            installed = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            installed = false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            installed = false;
-        }
-        if (!installed && "1".equals(System.getenv("GATEWAY_TEST_REQUIRE_CLIENTS"))) {
-            fail(tool + " is not installed, and GATEWAY_TEST_REQUIRE_CLIENTS=1 requires it");
-        }
-        Assumptions.assumeTrue(installed, tool + " is not installed");
-    }
-
     private record Result(int status, String output) {
     }
 

@@ -133,6 +133,7 @@ class KilledFtpClientTest {
 
     @Test
     void curlKilledMidUploadIntoS3LeavesThePreviousObject() throws Exception {
+        RealClients.require("curl", "--version");
         putOld("alice", "cut-ftp.bin");
         for (int round = 0; round < ROUNDS; round++) {
             Counters before = totals("alice");
@@ -145,6 +146,7 @@ class KilledFtpClientTest {
 
     @Test
     void curlKilledMidUploadOntoLocalDiskLeavesThePreviousFile() throws Exception {
+        RealClients.require("curl", "--version");
         putOld("bob", "cut-ftp.bin");
         for (int round = 0; round < ROUNDS; round++) {
             Counters before = totals("bob");
@@ -156,6 +158,7 @@ class KilledFtpClientTest {
 
     @Test
     void pythonClientExitingMidUploadIntoS3LeavesThePreviousObject() throws Exception {
+        RealClients.require("python3", "--version");
         putOld("alice", "cut-py.bin");
         // Sends a few MiB at about 12 MiB/s, then exits without closing anything: the kernel
         // closes both connections.
