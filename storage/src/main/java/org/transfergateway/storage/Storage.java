@@ -42,7 +42,7 @@ public interface Storage extends Closeable {
      * fails the upload.
      */
     default Upload create(String key, long size) throws IOException {
-        return create(key);
+        return SizedUpload.of(create(key), size);
     }
 
     /**

@@ -34,6 +34,7 @@ import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.JournaledUpload;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.SizedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.UploadJournal;
@@ -648,11 +649,14 @@ public final class S3Storage implements Storage, AbortsUploads {
         }
     }
 
-    /** With a known size up to {@link #SINGLE_PUT_MAX}, one PutObject streamed from the writer. */
+    /**
+     * With a known size up to {@link #SINGLE_PUT_MAX}, one PutObject streamed from the
+     * writer; otherwise in parts, held to the size all the same.
+     */
     @Override
     public Upload create(String key, long size) throws IOException {
         if (size <= 0 || size > SINGLE_PUT_MAX || !streamedPuts.tryAcquire()) {
-            return create(key);
+            return SizedUpload.of(create(key), size);
         }
         try {
             beforeUpload(key);

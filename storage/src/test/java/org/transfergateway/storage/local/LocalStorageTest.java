@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -68,67 +66,10 @@ class LocalStorageTest {
     }
 
     @Test
-    void abortedUploadLeavesNothingAndKeepsTheOldFile() throws IOException {
-        put("k.txt", "old");
-        try (Upload u = storage.create("k.txt")) {
-            u.write("new content".getBytes(), 0, 11);
-            // closed without commit
-        }
-        assertEquals("old", Files.readString(root.resolve("k.txt")));
-        assertEquals(0, tempFiles());
-        Upload u = storage.create("gone.txt");
-        u.write("x".getBytes(), 0, 1);
-        u.abort();
-        assertNull(storage.stat("gone.txt"));
-        assertEquals(0, tempFiles());
-    }
-
-    @Test
     void leftoversOfACrashAreRemovedAtOpen() throws IOException {
         Files.writeString(root.resolve(LocalStorage.TEMP_FOLDER).resolve("crashed.part"), "partial");
         new LocalStorage("local", root);
         assertEquals(0, tempFiles());
-    }
-
-    @Test
-    void rangedReads() throws IOException {
-        put("r.txt", "0123456789");
-        assertEquals("0123456789", read("r.txt", 0, -1));
-        assertEquals("345", read("r.txt", 3, 3));
-        assertEquals("789", read("r.txt", 7, -1));
-        assertEquals("", read("r.txt", 10, -1));
-        assertNull(storage.read("missing", 0, -1));
-    }
-
-    @Test
-    void listingIsOneLevelSortedAndHidesTheTempFolder() throws IOException {
-        put("b.txt", "bb");
-        put("a/inner.txt", "i");
-        List<ObjectInfo> top = storage.list("");
-        assertEquals(List.of("a", "b.txt"), top.stream().map(ObjectInfo::name).toList());
-        assertTrue(top.get(0).folder());
-        assertEquals(2, top.get(1).size());
-        assertEquals(List.of(), storage.list("missing"));
-        List<String> all = new ArrayList<>();
-        storage.walk("", i -> all.add(i.key() + "=" + i.size()));
-        assertEquals(List.of("a/inner.txt=1", "b.txt=2"), all.stream().sorted().toList());
-    }
-
-    @Test
-    void deleteMoveAndFolders() throws IOException {
-        put("m/x.txt", "x");
-        assertTrue(storage.delete("m/x.txt"));
-        assertFalse(storage.delete("m/x.txt"));
-        put("m/y.txt", "y");
-        storage.move("m/y.txt", "n/z.txt");
-        assertEquals("y", read("n/z.txt", 0, -1));
-        assertNull(storage.stat("m/y.txt"));
-        assertEquals(ErrorCode.NOT_FOUND, assertThrows(GatewayException.class, () -> storage.move("m/none", "n/q")).code());
-        storage.makeFolder("f/g");
-        assertTrue(storage.stat("f/g").folder());
-        assertEquals(ErrorCode.NOT_EMPTY, assertThrows(GatewayException.class, () -> storage.removeFolder("f")).code());
-        assertTrue(storage.removeFolder("f/g"));
-        assertFalse(storage.removeFolder("f/g"));
     }
 
     @Test

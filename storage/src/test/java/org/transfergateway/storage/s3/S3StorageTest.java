@@ -226,26 +226,6 @@ class S3StorageTest {
     }
 
     @Test
-    void rangedReadsReturnExactlyTheRange() throws IOException {
-        byte[] content = random(100_000, 10);
-        upload(storage, "r.bin", content);
-        try (InputStream in = storage.read("r.bin", 1000, 500)) {
-            assertArrayEquals(Arrays.copyOfRange(content, 1000, 1500), in.readAllBytes());
-        }
-        try (InputStream in = storage.read("r.bin", 99_990, -1)) {
-            assertArrayEquals(Arrays.copyOfRange(content, 99_990, 100_000), in.readAllBytes());
-        }
-        try (InputStream in = storage.read("r.bin", 100_000, -1)) {
-            assertEquals(0, in.readAllBytes().length, "a read at the end is empty");
-        }
-        try (InputStream in = storage.read("r.bin", 5, 0)) {
-            assertEquals(0, in.readAllBytes().length);
-        }
-        assertNull(storage.read("absent.bin", 0, -1));
-        assertNull(storage.read("absent.bin", 10, 5));
-    }
-
-    @Test
     void closingAReadEarlyStopsAndLeavesTheStorageUsable() throws IOException {
         byte[] content = random(4 * PART, 11);
         upload(storage, "big.bin", content);
@@ -314,19 +294,6 @@ class S3StorageTest {
     }
 
     @Test
-    void moveRenamesAnObjectAndReplacesTheTarget() throws IOException {
-        byte[] content = random(1234, 12);
-        upload(storage, "m/from.bin", content);
-        upload(storage, "m/to.bin", new byte[] {9});
-        storage.move("m/from.bin", "m/to.bin");
-        assertArrayEquals(content, plainGet(PREFIX + "m/to.bin"));
-        assertEquals(List.of(PREFIX + "m/to.bin"), plainKeys());
-
-        GatewayException e = assertThrows(GatewayException.class, () -> storage.move("m/from.bin", "m/x.bin"));
-        assertEquals(ErrorCode.NOT_FOUND, e.code());
-    }
-
-    @Test
     void moveOfAFolderMovesEverythingUnderIt() throws IOException {
         storage.makeFolder("src");
         upload(storage, "src/a.bin", new byte[] {1});
@@ -372,15 +339,6 @@ class S3StorageTest {
         assertArrayEquals(new byte[] {42}, plainGet(PREFIX + "keep.bin"), "the replaced object is unchanged");
         assertEquals(List.of(PREFIX + "keep.bin"), plainKeys());
         assertThrows(IOException.class, u::commit);
-    }
-
-    @Test
-    void closeWithoutCommitLeavesNothing() throws IOException {
-        try (Upload u = storage.create("gone.bin")) {
-            u.write(ByteBuffer.wrap(random(PART + 10, 14)));
-        }
-        assertEquals(0, pendingMultipartUploads());
-        assertEquals(List.of(), plainKeys());
     }
 
     @Test
