@@ -3,7 +3,6 @@ package org.transfergateway.storage.s3;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,9 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -38,22 +35,11 @@ import org.transfergateway.storage.SizedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.UploadJournal;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.ResponseInputStream;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.apache5.Apache5HttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -84,21 +70,11 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * aborts exactly those its transfers left ({@link #abortUpload}); the rest, older than
  * the configured age, are aborted at start-up.
  *
- * <p>SDK failures become {@link GatewayException}s: no response at all is
- * {@link ErrorCode#BACKEND_UNAVAILABLE}, 403 is {@link ErrorCode#FORBIDDEN}, any other
- * error answer (5xx, or a 200 whose body is an error, which the SDK reports as an
- * error too) is {@link ErrorCode#BACKEND_FAILED}.
+ * <p>SDK failures become {@link GatewayException}s as {@link S3Errors} says.
  */
 public final class S3Storage implements Storage, AbortsUploads {
     private static final Logger log = LoggerFactory.getLogger(S3Storage.class);
 
-    /**
-     * Attempts per request, the first included. Throttling, 5xx answers and reset
-     * connections are retried with the SDK's standard jittered backoff; part bodies sit
-     * in memory, so every request can be replayed. Five attempts ride out a few seconds
-     * of trouble without holding a failing transfer for long.
-     */
-    static final int MAX_ATTEMPTS = 5;
     /** A heap buffer holds under 2 GiB; a part is never bigger than this. */
     static final long MAX_BUFFER_SIZE = PartPlan.GIB;
     /**
@@ -110,8 +86,6 @@ public final class S3Storage implements Storage, AbortsUploads {
     static final Duration ATTEMPT_TIMEOUT_BASE = Duration.ofSeconds(10);
     /** The slowest upload that still counts as alive: 1 MiB/s. */
     static final long SLOWEST_BYTES_PER_SECOND = PartPlan.MIB;
-    /** At least this many pooled connections; the budget may call for more. */
-    private static final int MIN_CONNECTIONS = 16;
     /**
      * Bodies of known size up to this go as one streamed PutObject (AWS suggests multipart
      * from about 100 MB on): no part buffers, one request instead of a create, parts and
@@ -128,13 +102,12 @@ public final class S3Storage implements Storage, AbortsUploads {
     private final long partCeiling;
     private final int partConcurrency;
     private final MemoryBudget budget;
+    private final S3Clients clients;
     private final S3Client client;
     private final ExecutorService executor;
     private final Semaphore streamedPuts = new Semaphore(MAX_STREAMED_PUTS);
     /** The client for requests that cannot be retried (a body streamed from a client): one attempt. */
     private final S3Client once;
-    /** The connection pool both clients share. */
-    private final SdkHttpClient http;
     /** Multipart uploads whose abort failed (backend unreachable): retried later. */
     private final Queue<PendingAbort> pendingAborts = new ConcurrentLinkedQueue<>();
 
@@ -152,8 +125,7 @@ public final class S3Storage implements Storage, AbortsUploads {
         }
     };
 
-    private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Client client, S3Client once,
-                      SdkHttpClient http) {
+    private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Clients clients) {
         this.name = cfg.name();
         this.bucket = cfg.bucket();
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
@@ -161,10 +133,10 @@ public final class S3Storage implements Storage, AbortsUploads {
         this.partCeiling = Math.min(budget.capacityBytes(), MAX_BUFFER_SIZE);
         this.partConcurrency = shared.partConcurrency();
         this.budget = budget;
-        this.client = client;
-        this.once = once;
-        this.http = http;
-        this.executor = Executors.newCachedThreadPool(threads("s3-" + name + "-"));
+        this.clients = clients;
+        this.client = clients.client;
+        this.once = clients.once;
+        this.executor = Executors.newCachedThreadPool(S3Clients.threads("s3-" + name + "-"));
     }
 
     /**
@@ -195,59 +167,13 @@ public final class S3Storage implements Storage, AbortsUploads {
         // Enough connections for every part the budget can hold in flight, plus reads,
         // plus the streamed PutObjects.
         long parts = budget.capacityBytes() / shared.partSizeBytes();
-        int connections = (int) Math.max(MIN_CONNECTIONS, Math.min(512, parts + MIN_CONNECTIONS)) + MAX_STREAMED_PUTS;
-        SdkHttpClient http = Apache5HttpClient.builder().maxConnections(connections).build();
-        S3Client client = buildClient(cfg, http, MAX_ATTEMPTS);
-        S3Client once = buildClient(cfg, http, 1);
-        try {
-            client.headBucket(b -> b.bucket(cfg.bucket()));
-        } catch (SdkException e) {
-            once.close();
-            client.close();
-            http.close();
-            String where = cfg.endpoint() != null ? cfg.endpoint().toString() : "AWS region " + cfg.region();
-            throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": bucket " + cfg.bucket() + " at " + where
-                    + " is unreachable: " + reason(e), e);
-        }
-        S3Storage storage = new S3Storage(cfg, shared, budget, client, once, http);
+        int connections = (int) Math.max(S3Clients.MIN_CONNECTIONS, Math.min(512, parts + S3Clients.MIN_CONNECTIONS))
+                + MAX_STREAMED_PUTS;
+        S3Storage storage = new S3Storage(cfg, shared, budget, S3Clients.connect(cfg, connections));
         if (sweep) {
             storage.abortAbandonedUploads(shared.abandonedUploadAge());
         }
         return storage;
-    }
-
-    private static S3Client buildClient(S3BackendConfig cfg, SdkHttpClient http, int attempts) {
-        S3ClientBuilder b = S3Client.builder()
-                .httpClient(http)
-                .region(Region.of(cfg.region() == null ? "us-east-1" : cfg.region()))
-                .forcePathStyle(cfg.pathStyle())
-                .credentialsProvider(credentials(cfg))
-                .overrideConfiguration(o -> o.retryStrategy(
-                        AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(attempts).build()));
-        if (cfg.endpoint() != null) {
-            b.endpointOverride(cfg.endpoint());
-        }
-        if (cfg.checksums() == S3BackendConfig.Checksums.WHEN_REQUIRED) {
-            b.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                    .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
-        }
-        return b.build();
-    }
-
-    private static AwsCredentialsProvider credentials(S3BackendConfig cfg) {
-        if (cfg.accessKey() != null && cfg.secretKey() != null) {
-            return StaticCredentialsProvider.create(AwsBasicCredentials.create(cfg.accessKey(), cfg.secretKey()));
-        }
-        return DefaultCredentialsProvider.builder().build();
-    }
-
-    private static ThreadFactory threads(String namePrefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, namePrefix + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     @Override
@@ -275,44 +201,8 @@ public final class S3Storage implements Storage, AbortsUploads {
                 ? etag.substring(1, etag.length() - 1) : etag;
     }
 
-    private static boolean isStatus(SdkException e, int status) {
-        return e instanceof S3Exception s && s.statusCode() == status;
-    }
-
-    /** Why a request failed, in one line. */
-    static String reason(SdkException e) {
-        if (e instanceof S3Exception s) {
-            String code = s.awsErrorDetails() != null ? s.awsErrorDetails().errorCode() : null;
-            String what = switch (s.statusCode()) {
-                case 403 -> "access denied";
-                case 404 -> "not found";
-                case 301 -> "it lies in another region";
-                default -> "HTTP " + s.statusCode();
-            };
-            return oneLine(what + (code != null ? " (" + code + ")" : ""));
-        }
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String message = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
-        return oneLine(root == e ? message : message + " (" + e.getMessage() + ")");
-    }
-
-    private static String oneLine(String s) {
-        return s.replaceAll("\\s+", " ").trim();
-    }
-
-    /** The gateway error for a failed request; {@code what} says what was attempted. */
     private GatewayException failure(String what, SdkException e) {
-        String message = name + ": " + what + " failed: ";
-        if (e instanceof SdkClientException) {
-            return ErrorCode.BACKEND_UNAVAILABLE.failure(message + "the backend did not answer: " + reason(e), e);
-        }
-        if (isStatus(e, 403)) {
-            return ErrorCode.FORBIDDEN.failure(message + reason(e), e);
-        }
-        return ErrorCode.BACKEND_FAILED.failure(message + reason(e), e);
+        return S3Errors.failure(name, what, e);
     }
 
     // ---- reading ----
@@ -330,7 +220,7 @@ public final class S3Storage implements Storage, AbortsUploads {
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {
-            if (isStatus(e, 404)) {
+            if (S3Errors.isStatus(e, 404)) {
                 return null;
             }
             throw failure("reading the attributes of " + key, e);
@@ -401,10 +291,10 @@ public final class S3Storage implements Storage, AbortsUploads {
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {
-            if (isStatus(e, 404)) {
+            if (S3Errors.isStatus(e, 404)) {
                 return null;
             }
-            if (isStatus(e, 416)) {
+            if (S3Errors.isStatus(e, 416)) {
                 // The range starts at or after the end: nothing to read, if the object exists.
                 return headFile(key) == null ? null : InputStream.nullInputStream();
             }
@@ -673,16 +563,16 @@ public final class S3Storage implements Storage, AbortsUploads {
             client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
             return true;
         } catch (SdkException e) {
-            if (isStatus(e, 404)) {
+            if (S3Errors.isStatus(e, 404)) {
                 return true; // already gone
             }
             if (e instanceof SdkClientException) {
                 // Unreachable for now: try again once it may be back.
-                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", name, strip(fullKey), uploadId, reason(e));
+                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", name, strip(fullKey), uploadId, S3Errors.reason(e));
                 pendingAborts.add(new PendingAbort(fullKey, uploadId));
             } else {
                 // Refused: retrying will not help; the start-up clean-up gets it eventually.
-                log.warn("{}: could not abort the upload of {} ({}): {}", name, strip(fullKey), uploadId, reason(e));
+                log.warn("{}: could not abort the upload of {} ({}): {}", name, strip(fullKey), uploadId, S3Errors.reason(e));
             }
             return false;
         }
@@ -695,7 +585,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
             return true;
         } catch (SdkException e) {
-            if (isStatus(e, 404)) {
+            if (S3Errors.isStatus(e, 404)) {
                 return true; // completed or aborted before the record was forgotten
             }
             throw failure("aborting the upload " + uploadId + " of " + fullKey, e);
@@ -726,7 +616,7 @@ public final class S3Storage implements Storage, AbortsUploads {
                 }
             }
         } catch (SdkException e) {
-            log.warn("{}: could not clean up abandoned multipart uploads: {}", name, reason(e));
+            log.warn("{}: could not clean up abandoned multipart uploads: {}", name, S3Errors.reason(e));
         }
         log.info("{}: aborted {} incomplete multipart uploads older than {}", name, aborted, age);
         return aborted;
@@ -744,9 +634,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
-        once.close();
-        client.close();
-        http.close(); // shared by both clients, so closed by neither
+        clients.close();
     }
 
     /** How long one attempt to send {@code bytes} may take before it is abandoned and retried. */

@@ -123,7 +123,7 @@ class S3StorageErrorTest {
         GatewayException e = assertThrows(GatewayException.class, () -> storage.stat("x"));
         assertEquals(ErrorCode.BACKEND_FAILED, e.code());
         assertTrue(e.getMessage().startsWith("fake: reading the attributes of x failed: HTTP 503"), e.getMessage());
-        assertEquals(S3Storage.MAX_ATTEMPTS, count("HEAD /bucket/x"));
+        assertEquals(S3Clients.MAX_ATTEMPTS, count("HEAD /bucket/x"));
     }
 
     @Test
