@@ -7,16 +7,12 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -39,16 +35,11 @@ import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
-import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
-import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
@@ -95,19 +86,10 @@ public final class S3Storage implements Storage, AbortsUploads {
     /** Streamed PutObjects at once; more uploads go in parts, within the memory budget. */
     private static final int MAX_STREAMED_PUTS = 256;
 
-    private final String name;
-    private final String bucket;
-    private final String prefix;
-    private final long firstPartSize;
-    private final long partCeiling;
-    private final int partConcurrency;
-    private final MemoryBudget budget;
     private final S3Clients clients;
-    private final S3Client client;
-    private final ExecutorService executor;
+    private final S3Bucket s3;
+    private final S3Listing listing;
     private final Semaphore streamedPuts = new Semaphore(MAX_STREAMED_PUTS);
-    /** The client for requests that cannot be retried (a body streamed from a client): one attempt. */
-    private final S3Client once;
     /** Multipart uploads whose abort failed (backend unreachable): retried later. */
     private final Queue<PendingAbort> pendingAborts = new ConcurrentLinkedQueue<>();
 
@@ -126,17 +108,9 @@ public final class S3Storage implements Storage, AbortsUploads {
     };
 
     private S3Storage(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Clients clients) {
-        this.name = cfg.name();
-        this.bucket = cfg.bucket();
-        this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
-        this.firstPartSize = shared.partSizeBytes();
-        this.partCeiling = Math.min(budget.capacityBytes(), MAX_BUFFER_SIZE);
-        this.partConcurrency = shared.partConcurrency();
-        this.budget = budget;
         this.clients = clients;
-        this.client = clients.client;
-        this.once = clients.once;
-        this.executor = Executors.newCachedThreadPool(S3Clients.threads("s3-" + name + "-"));
+        this.s3 = new S3Bucket(cfg, shared, budget, clients);
+        this.listing = new S3Listing(s3);
     }
 
     /**
@@ -178,115 +152,25 @@ public final class S3Storage implements Storage, AbortsUploads {
 
     @Override
     public String name() {
-        return name;
-    }
-
-    // ---- keys and errors ----
-
-    private String full(String key) {
-        return prefix + key;
-    }
-
-    /** The prefix of everything under the folder {@code dirKey}. */
-    private String under(String dirKey) {
-        return dirKey.isEmpty() ? prefix : prefix + dirKey + "/";
-    }
-
-    private String strip(String fullKey) {
-        return fullKey.substring(prefix.length());
-    }
-
-    private static String unquote(String etag) {
-        return etag != null && etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")
-                ? etag.substring(1, etag.length() - 1) : etag;
-    }
-
-    private GatewayException failure(String what, SdkException e) {
-        return S3Errors.failure(name, what, e);
-    }
-
-    // ---- reading ----
-
-    /** The object at {@code key}, or null: HeadObject only, folders not considered. */
-    private ObjectInfo headFile(String key) throws GatewayException {
-        if (key.isEmpty()) {
-            return null;
-        }
-        try {
-            HeadObjectResponse h = client.headObject(b -> b.bucket(bucket).key(full(key)));
-            long size = h.contentLength() != null ? h.contentLength() : 0L;
-            return ObjectInfo.file(key, size, h.lastModified() != null ? h.lastModified() : Instant.EPOCH,
-                    unquote(h.eTag()));
-        } catch (NoSuchKeyException e) {
-            return null;
-        } catch (SdkException e) {
-            if (S3Errors.isStatus(e, 404)) {
-                return null;
-            }
-            throw failure("reading the attributes of " + key, e);
-        }
-    }
-
-    /** True when a marker or any object lies under {@code dirKey/}. */
-    private boolean isFolder(String dirKey) throws GatewayException {
-        return isFolder(dirKey, false);
-    }
-
-    /**
-     * A folder has something under it or, when empty, its marker. {@code orMarker} false
-     * skips the marker's HEAD: the checks on the upload, delete and rename paths stay at
-     * one request.
-     */
-    private boolean isFolder(String dirKey, boolean orMarker) throws GatewayException {
-        if (dirKey.isEmpty()) {
-            return true;
-        }
-        try {
-            if (!client.listObjectsV2(b -> b.bucket(bucket).prefix(under(dirKey)).maxKeys(1)).contents().isEmpty()) {
-                return true;
-            }
-            if (!orMarker) {
-                return false;
-            }
-            // An empty folder is its marker alone, which some services (S3Proxy on a file
-            // system) leave out of a listing under that very prefix.
-            client.headObject(b -> b.bucket(bucket).key(under(dirKey)));
-            return true;
-        } catch (NoSuchKeyException e) {
-            return false;
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return false;
-            }
-            throw failure("listing " + dirKey, e);
-        } catch (SdkException e) {
-            throw failure("listing " + dirKey, e);
-        }
+        return s3.name;
     }
 
     @Override
     public ObjectInfo stat(String key) throws IOException {
-        if (key.isEmpty()) {
-            return ObjectInfo.folder("", Instant.EPOCH);
-        }
-        ObjectInfo file = headFile(key);
-        if (file != null) {
-            return file;
-        }
-        return isFolder(key, true) ? ObjectInfo.folder(key, Instant.EPOCH) : null;
+        return listing.stat(key);
     }
 
     @Override
     public InputStream read(String key, long offset, long length) throws IOException {
         if (length == 0) {
-            return headFile(key) == null ? null : InputStream.nullInputStream();
+            return s3.headFile(key) == null ? null : InputStream.nullInputStream();
         }
-        GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(bucket).key(full(key));
+        GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(s3.bucket).key(s3.full(key));
         if (offset > 0 || length > 0) {
             request.range("bytes=" + offset + "-" + (length > 0 ? String.valueOf(offset + length - 1) : ""));
         }
         try {
-            ResponseInputStream<GetObjectResponse> in = client.getObject(request.build());
+            ResponseInputStream<GetObjectResponse> in = s3.client.getObject(request.build());
             return new AbortingInputStream(in);
         } catch (NoSuchKeyException e) {
             return null;
@@ -296,101 +180,34 @@ public final class S3Storage implements Storage, AbortsUploads {
             }
             if (S3Errors.isStatus(e, 416)) {
                 // The range starts at or after the end: nothing to read, if the object exists.
-                return headFile(key) == null ? null : InputStream.nullInputStream();
+                return s3.headFile(key) == null ? null : InputStream.nullInputStream();
             }
-            throw failure("reading " + key, e);
+            throw s3.failure("reading " + key, e);
         }
     }
 
     @Override
     public List<ObjectInfo> list(String dirKey) throws IOException {
-        String dir = under(dirKey);
-        // By key: a folder can come both as a common prefix and as its marker.
-        Map<String, ObjectInfo> entries = new TreeMap<>();
-        try {
-            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(dir).delimiter("/").build();
-            for (ListObjectsV2Response page : client.listObjectsV2Paginator(request)) {
-                for (S3Object o : page.contents()) {
-                    if (o.key().endsWith("/")) {
-                        // A marker one level down; some S3-compatible services list it as content.
-                        if (!o.key().equals(dir)) {
-                            entries.putIfAbsent(o.key(), folder(o.key()));
-                        }
-                    } else {
-                        entries.put(o.key(), info(o));
-                    }
-                }
-                page.commonPrefixes().forEach(p -> entries.put(p.prefix(), folder(p.prefix())));
-            }
-        } catch (SdkException e) {
-            throw failure("listing " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
-        }
-        List<ObjectInfo> out = new ArrayList<>(entries.values());
-        out.sort(Comparator.comparing(ObjectInfo::name));
-        return out;
+        return listing.list(dirKey);
     }
 
     @Override
     public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
-        try {
-            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(under(dirKey)).build();
-            for (ListObjectsV2Response page : client.listObjectsV2Paginator(request)) {
-                for (S3Object o : page.contents()) {
-                    if (!o.key().endsWith("/")) {
-                        sink.accept(info(o));
-                    }
-                }
-            }
-        } catch (SdkException e) {
-            throw failure("listing everything under " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
-        }
-    }
-
-    /** The folder of a full prefix ending in "/". */
-    private ObjectInfo folder(String fullPrefix) {
-        String key = strip(fullPrefix);
-        return ObjectInfo.folder(key.substring(0, key.length() - 1), Instant.EPOCH);
-    }
-
-    private ObjectInfo info(S3Object o) {
-        return ObjectInfo.file(strip(o.key()), o.size(), o.lastModified() != null ? o.lastModified() : Instant.EPOCH,
-                unquote(o.eTag()));
-    }
-
-    /** Every object under {@code dir} (a full prefix ending in "/"), markers included. */
-    private List<S3Object> everythingUnder(String dir, String what) throws GatewayException {
-        List<S3Object> all = new ArrayList<>();
-        try {
-            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(dir).build();
-            for (ListObjectsV2Response page : client.listObjectsV2Paginator(request)) {
-                all.addAll(page.contents());
-            }
-        } catch (SdkException e) {
-            throw failure("listing " + what, e);
-        }
-        return all;
+        listing.walk(dirKey, sink);
     }
 
     // ---- changing ----
 
     @Override
     public boolean delete(String key) throws IOException {
-        if (headFile(key) == null) {
-            if (isFolder(key)) {
+        if (s3.headFile(key) == null) {
+            if (listing.isFolder(key)) {
                 throw ErrorCode.CONFLICT.exception("that is a folder");
             }
             return false;
         }
-        deleteFull(full(key), key);
+        s3.deleteFull(s3.full(key), key);
         return true;
-    }
-
-    private void deleteFull(String fullKey, String what) throws GatewayException {
-        try {
-            client.deleteObject(b -> b.bucket(bucket).key(fullKey));
-        } catch (SdkException e) {
-            throw failure("deleting " + what, e);
-        }
     }
 
     @Override
@@ -404,60 +221,60 @@ public final class S3Storage implements Storage, AbortsUploads {
         if (to.startsWith(from + "/") || from.isEmpty()) {
             throw ErrorCode.CONFLICT.exception("a folder cannot move into itself");
         }
-        ObjectInfo source = headFile(from);
+        ObjectInfo source = s3.headFile(from);
         if (source != null) {
-            if (isFolder(to)) {
+            if (listing.isFolder(to)) {
                 throw ErrorCode.CONFLICT.exception("a folder exists at the target");
             }
-            copy(full(from), full(to), source.size());
-            deleteFull(full(from), from);
+            copy(s3.full(from), s3.full(to), source.size());
+            s3.deleteFull(s3.full(from), from);
             return;
         }
-        String fromDir = under(from);
-        List<S3Object> objects = everythingUnder(fromDir, from);
+        String fromDir = s3.under(from);
+        List<S3Object> objects = listing.everythingUnder(fromDir, from);
         if (objects.isEmpty()) {
             throw ErrorCode.NOT_FOUND.exception("no such file or folder");
         }
-        if (headFile(to) != null) {
+        if (s3.headFile(to) != null) {
             throw ErrorCode.CONFLICT.exception("a file exists at the target");
         }
         // Copy everything first, so that a failure part-way leaves the source whole.
-        String toDir = under(to);
+        String toDir = s3.under(to);
         for (S3Object o : objects) {
             copy(o.key(), toDir + o.key().substring(fromDir.length()), o.size());
         }
         for (S3Object o : objects) {
-            deleteFull(o.key(), strip(o.key()));
+            s3.deleteFull(o.key(), s3.strip(o.key()));
         }
     }
 
     /** A server-side copy: one CopyObject up to 5 GiB, a multipart copy above. */
     private void copy(String fromFull, String toFull, long size) throws GatewayException {
-        String what = "copying " + strip(fromFull) + " to " + strip(toFull);
+        String what = "copying " + s3.strip(fromFull) + " to " + s3.strip(toFull);
         if (size <= PartPlan.MAX_PART_SIZE) {
             try {
-                client.copyObject(b -> b.sourceBucket(bucket).sourceKey(fromFull).destinationBucket(bucket).destinationKey(toFull));
+                s3.client.copyObject(b -> b.sourceBucket(s3.bucket).sourceKey(fromFull).destinationBucket(s3.bucket).destinationKey(toFull));
             } catch (SdkException e) {
-                throw failure(what, e);
+                throw s3.failure(what, e);
             }
             return;
         }
         String uploadId;
         try {
-            uploadId = client.createMultipartUpload(b -> b.bucket(bucket).key(toFull)).uploadId();
+            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(toFull)).uploadId();
         } catch (SdkException e) {
-            throw failure(what, e);
+            throw s3.failure(what, e);
         }
         try {
             Map<Integer, CompletedPart> done = new ConcurrentSkipListMap<>();
-            Semaphore inFlight = new Semaphore(partConcurrency);
+            Semaphore inFlight = new Semaphore(s3.partConcurrency);
             List<Future<?>> futures = new ArrayList<>();
             for (PartPlan.CopyPart part : PartPlan.copyParts(size)) {
                 inFlight.acquireUninterruptibly();
-                futures.add(executor.submit(() -> {
+                futures.add(s3.executor.submit(() -> {
                     try {
-                        UploadPartCopyResponse r = client.uploadPartCopy(b -> b.sourceBucket(bucket).sourceKey(fromFull)
-                                .destinationBucket(bucket).destinationKey(toFull).uploadId(uploadId)
+                        UploadPartCopyResponse r = s3.client.uploadPartCopy(b -> b.sourceBucket(s3.bucket).sourceKey(fromFull)
+                                .destinationBucket(s3.bucket).destinationKey(toFull).uploadId(uploadId)
                                 .partNumber(part.number()).copySourceRange(part.range()));
                         done.put(part.number(), CompletedPart.builder().partNumber(part.number())
                                 .eTag(r.copyPartResult().eTag()).build());
@@ -470,7 +287,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             for (Future<?> f : futures) {
                 f.get();
             }
-            client.completeMultipartUpload(b -> b.bucket(bucket).key(toFull).uploadId(uploadId)
+            s3.client.completeMultipartUpload(b -> b.bucket(s3.bucket).key(toFull).uploadId(uploadId)
                     .multipartUpload(m -> m.parts(done.values())));
         } catch (SdkException | InterruptedException | ExecutionException e) {
             abortQuietly(toFull, uploadId);
@@ -479,9 +296,9 @@ public final class S3Storage implements Storage, AbortsUploads {
             }
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             if (cause instanceof SdkException s) {
-                throw failure(what, s);
+                throw s3.failure(what, s);
             }
-            throw ErrorCode.BACKEND_FAILED.failure(name + ": " + what + " failed: " + cause, cause);
+            throw ErrorCode.BACKEND_FAILED.failure(s3.name + ": " + what + " failed: " + cause, cause);
         }
     }
 
@@ -490,36 +307,36 @@ public final class S3Storage implements Storage, AbortsUploads {
         if (dirKey.isEmpty()) {
             return;
         }
-        if (headFile(dirKey) != null) {
+        if (s3.headFile(dirKey) != null) {
             throw ErrorCode.CONFLICT.exception("a file exists at that path");
         }
         try {
-            client.putObject(b -> b.bucket(bucket).key(under(dirKey)), RequestBody.empty());
+            s3.client.putObject(b -> b.bucket(s3.bucket).key(s3.under(dirKey)), RequestBody.empty());
         } catch (SdkException e) {
-            throw failure("making the folder " + dirKey, e);
+            throw s3.failure("making the folder " + dirKey, e);
         }
     }
 
     @Override
     public boolean removeFolder(String dirKey) throws IOException {
-        String dir = under(dirKey);
+        String dir = s3.under(dirKey);
         List<S3Object> found;
         try {
-            found = client.listObjectsV2(b -> b.bucket(bucket).prefix(dir).maxKeys(2)).contents();
+            found = s3.client.listObjectsV2(b -> b.bucket(s3.bucket).prefix(dir).maxKeys(2)).contents();
         } catch (SdkException e) {
-            throw failure("listing " + dirKey, e);
+            throw s3.failure("listing " + dirKey, e);
         }
         if (found.stream().anyMatch(o -> !o.key().equals(dir))) {
             throw ErrorCode.NOT_EMPTY.exception("the folder is not empty");
         }
-        boolean marker = !found.isEmpty() || isFolder(dirKey, true);
+        boolean marker = !found.isEmpty() || listing.isFolder(dirKey, true);
         if (!marker) {
-            if (headFile(dirKey) != null) {
+            if (s3.headFile(dirKey) != null) {
                 throw ErrorCode.CONFLICT.exception("that is a file, not a folder");
             }
             return false;
         }
-        deleteFull(dir, "the folder " + dirKey);
+        s3.deleteFull(dir, "the folder " + dirKey);
         return true;
     }
 
@@ -533,7 +350,7 @@ public final class S3Storage implements Storage, AbortsUploads {
 
     private void beforeUpload(String key) throws IOException {
         retryPendingAborts();
-        if (isFolder(key)) {
+        if (listing.isFolder(key)) {
             // As on local disk: a file and a folder of the same name would confuse every client.
             throw ErrorCode.CONFLICT.exception("a folder exists at that path");
         }
@@ -560,7 +377,7 @@ public final class S3Storage implements Storage, AbortsUploads {
     /** True when the upload is gone; else it is left to a retry or the next start-up. */
     private boolean abortQuietly(String fullKey, String uploadId) {
         try {
-            client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
+            s3.client.abortMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey).uploadId(uploadId));
             return true;
         } catch (SdkException e) {
             if (S3Errors.isStatus(e, 404)) {
@@ -568,11 +385,11 @@ public final class S3Storage implements Storage, AbortsUploads {
             }
             if (e instanceof SdkClientException) {
                 // Unreachable for now: try again once it may be back.
-                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", name, strip(fullKey), uploadId, S3Errors.reason(e));
+                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", s3.name, s3.strip(fullKey), uploadId, S3Errors.reason(e));
                 pendingAborts.add(new PendingAbort(fullKey, uploadId));
             } else {
                 // Refused: retrying will not help; the start-up clean-up gets it eventually.
-                log.warn("{}: could not abort the upload of {} ({}): {}", name, strip(fullKey), uploadId, S3Errors.reason(e));
+                log.warn("{}: could not abort the upload of {} ({}): {}", s3.name, s3.strip(fullKey), uploadId, S3Errors.reason(e));
             }
             return false;
         }
@@ -582,13 +399,13 @@ public final class S3Storage implements Storage, AbortsUploads {
     @Override
     public boolean abortUpload(String fullKey, String uploadId) throws IOException {
         try {
-            client.abortMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId));
+            s3.client.abortMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey).uploadId(uploadId));
             return true;
         } catch (SdkException e) {
             if (S3Errors.isStatus(e, 404)) {
                 return true; // completed or aborted before the record was forgotten
             }
-            throw failure("aborting the upload " + uploadId + " of " + fullKey, e);
+            throw s3.failure("aborting the upload " + uploadId + " of " + fullKey, e);
         }
     }
 
@@ -607,31 +424,31 @@ public final class S3Storage implements Storage, AbortsUploads {
     int abortAbandonedUploads(Duration age) {
         int aborted = 0;
         try {
-            for (MultipartUpload u : client.listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(prefix)).uploads()) {
+            for (MultipartUpload u : s3.client.listMultipartUploadsPaginator(b -> b.bucket(s3.bucket).prefix(s3.prefix)).uploads()) {
                 // The age as of when the page arrived, not when listing began.
                 Instant cutoff = Instant.now().minus(age);
                 if (u.initiated() != null && !u.initiated().isAfter(cutoff)) {
-                    client.abortMultipartUpload(b -> b.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+                    s3.client.abortMultipartUpload(b -> b.bucket(s3.bucket).key(u.key()).uploadId(u.uploadId()));
                     aborted++;
                 }
             }
         } catch (SdkException e) {
-            log.warn("{}: could not clean up abandoned multipart uploads: {}", name, S3Errors.reason(e));
+            log.warn("{}: could not clean up abandoned multipart uploads: {}", s3.name, S3Errors.reason(e));
         }
-        log.info("{}: aborted {} incomplete multipart uploads older than {}", name, aborted, age);
+        log.info("{}: aborted {} incomplete multipart uploads older than {}", s3.name, aborted, age);
         return aborted;
     }
 
     @Override
     public void close() {
         retryPendingAborts();
-        executor.shutdown();
+        s3.executor.shutdown();
         try {
-            if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
-                executor.shutdownNow();
+            if (!s3.executor.awaitTermination(30, TimeUnit.SECONDS)) {
+                s3.executor.shutdownNow();
             }
         } catch (InterruptedException e) {
-            executor.shutdownNow();
+            s3.executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
         clients.close();
@@ -680,20 +497,6 @@ public final class S3Storage implements Storage, AbortsUploads {
 
     private enum State { OPEN, COMMITTED, ABORTED }
 
-    /** The object just stored, as S3 now tells it; what is known when it cannot be read back. */
-    private ObjectInfo storedInfo(String key, long written, String etag) {
-        try {
-            ObjectInfo info = headFile(key);
-            if (info != null) {
-                return info;
-            }
-        } catch (GatewayException | RuntimeException e) {
-            // Stored all the same: answer with what is known.
-            log.debug("{}: could not read back {}: {}", name, key, e.toString());
-        }
-        return ObjectInfo.file(key, written, Instant.now(), unquote(etag));
-    }
-
     /**
      * One upload: a part buffer being filled by the writer and the parts in flight on the
      * executor. The writer's methods are synchronized, so an {@link #abort()} from another
@@ -707,7 +510,7 @@ public final class S3Storage implements Storage, AbortsUploads {
         /** Told of the multipart upload; set before the first write. */
         private volatile UploadJournal journal = NO_JOURNAL;
         /** Permits for parts in flight; all free means none is running. */
-        private final Semaphore inFlight = new Semaphore(partConcurrency);
+        private final Semaphore inFlight = new Semaphore(s3.partConcurrency);
         private final Map<Integer, CompletedPart> parts = new ConcurrentSkipListMap<>();
         private final AtomicReference<GatewayException> partFailure = new AtomicReference<>();
         private volatile State state = State.OPEN;
@@ -718,7 +521,7 @@ public final class S3Storage implements Storage, AbortsUploads {
 
         S3Upload(String key) {
             this.key = key;
-            this.fullKey = full(key);
+            this.fullKey = s3.full(key);
         }
 
         @Override
@@ -745,7 +548,7 @@ public final class S3Storage implements Storage, AbortsUploads {
                     sendPart();
                 }
                 if (buffer == null) {
-                    buffer = acquire((int) PartPlan.partSize(partsSent + 1, firstPartSize, partCeiling));
+                    buffer = acquire((int) PartPlan.partSize(partsSent + 1, s3.firstPartSize, s3.partCeiling));
                 }
                 int n = Math.min(buffer.remaining(), src.remaining());
                 buffer.put(buffer.position(), src, src.position(), n);
@@ -757,7 +560,7 @@ public final class S3Storage implements Storage, AbortsUploads {
 
         private ByteBuffer acquire(int size) throws IOException {
             try {
-                return budget.acquire(size);
+                return s3.budget.acquire(size);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 abort();
@@ -782,10 +585,10 @@ public final class S3Storage implements Storage, AbortsUploads {
         private void sendPart() throws IOException {
             if (uploadId == null) {
                 try {
-                    uploadId = client.createMultipartUpload(b -> b.bucket(bucket).key(fullKey)).uploadId();
+                    uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey)).uploadId();
                 } catch (SdkException e) {
                     abort();
-                    throw failure("starting the upload of " + key, e);
+                    throw s3.failure("starting the upload of " + key, e);
                 }
                 try {
                     journal.opened(fullKey, uploadId);
@@ -805,7 +608,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             ByteBuffer part = buffer;
             buffer = null;
             part.flip();
-            executor.execute(() -> uploadPart(number, part));
+            s3.executor.execute(() -> uploadPart(number, part));
             failIfAPartFailed();
         }
 
@@ -815,7 +618,7 @@ public final class S3Storage implements Storage, AbortsUploads {
                 if (state == State.ABORTED || partFailure.get() != null) {
                     return;
                 }
-                UploadPartResponse r = client.uploadPart(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
+                UploadPartResponse r = s3.client.uploadPart(b -> b.bucket(s3.bucket).key(fullKey).uploadId(uploadId)
                         .partNumber(number).contentLength((long) part.limit())
                         .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(part.limit()))), body(part));
                 parts.put(number, CompletedPart.builder().partNumber(number).eTag(r.eTag())
@@ -823,20 +626,20 @@ public final class S3Storage implements Storage, AbortsUploads {
                         .checksumCRC64NVME(r.checksumCRC64NVME()).checksumSHA1(r.checksumSHA1())
                         .checksumSHA256(r.checksumSHA256()).build());
             } catch (SdkException e) {
-                partFailure.compareAndSet(null, failure("uploading part " + number + " of " + key, e));
+                partFailure.compareAndSet(null, s3.failure("uploading part " + number + " of " + key, e));
             } catch (RuntimeException e) {
                 partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
-                        name + ": uploading part " + number + " of " + key + " failed: " + e, e));
+                        s3.name + ": uploading part " + number + " of " + key + " failed: " + e, e));
             } finally {
-                budget.release(part);
+                s3.budget.release(part);
                 inFlight.release();
             }
         }
 
         /** Waits until no part is in flight. */
         private void awaitParts() {
-            inFlight.acquireUninterruptibly(partConcurrency);
-            inFlight.release(partConcurrency);
+            inFlight.acquireUninterruptibly(s3.partConcurrency);
+            inFlight.release(s3.partConcurrency);
         }
 
         @Override
@@ -859,23 +662,23 @@ public final class S3Storage implements Storage, AbortsUploads {
                     awaitParts();
                     failIfAPartFailed();
                     if (parts.size() != partsSent) {
-                        throw ErrorCode.INTERNAL.failure(name + ": " + parts.size() + " of " + partsSent
+                        throw ErrorCode.INTERNAL.failure(s3.name + ": " + parts.size() + " of " + partsSent
                                 + " parts of " + key + " were confirmed");
                     }
-                    etag = client.completeMultipartUpload(b -> b.bucket(bucket).key(fullKey).uploadId(uploadId)
+                    etag = s3.client.completeMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey).uploadId(uploadId)
                             .multipartUpload(m -> m.parts(parts.values()))).eTag();
                     journal.closed(fullKey, uploadId);
                 }
             } catch (SdkException e) {
                 abort();
-                throw failure("completing the upload of " + key, e);
+                throw s3.failure("completing the upload of " + key, e);
             } catch (IOException | RuntimeException e) {
                 abort();
                 throw e;
             }
             state = State.COMMITTED;
-            log.debug("{}: stored {} ({} bytes, {} parts)", name, key, written, partsSent);
-            return storedInfo(key, written, etag);
+            log.debug("{}: stored {} ({} bytes, {} parts)", s3.name, key, written, partsSent);
+            return s3.storedInfo(key, written, etag);
         }
 
         /** The whole body in one PutObject: it ended within the first part. */
@@ -884,14 +687,14 @@ public final class S3Storage implements Storage, AbortsUploads {
             buffer = null;
             try {
                 if (whole == null) {
-                    return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength(0L), RequestBody.empty()).eTag();
+                    return s3.client.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(0L), RequestBody.empty()).eTag();
                 }
                 whole.flip();
-                return client.putObject(b -> b.bucket(bucket).key(fullKey).contentLength((long) whole.limit())
+                return s3.client.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength((long) whole.limit())
                         .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(whole.limit()))), body(whole)).eTag();
             } finally {
                 if (whole != null) {
-                    budget.release(whole);
+                    s3.budget.release(whole);
                 }
             }
         }
@@ -903,7 +706,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             }
             state = State.ABORTED;
             if (buffer != null) {
-                budget.release(buffer);
+                s3.budget.release(buffer);
                 buffer = null;
             }
             // Parts still running would otherwise land after the abort and linger.
@@ -932,15 +735,15 @@ public final class S3Storage implements Storage, AbortsUploads {
             this.key = key;
             this.size = size;
             this.pipe = new BodyPipe(size);
-            String fullKey = full(key);
-            executor.execute(() -> {
+            String fullKey = s3.full(key);
+            s3.executor.execute(() -> {
                 try {
-                    put.complete(once.putObject(b -> b.bucket(bucket).key(fullKey).contentLength(size),
+                    put.complete(s3.once.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(size),
                             RequestBody.fromContentProvider(pipe::open, size, "application/octet-stream")).eTag());
                 } catch (SdkException e) {
-                    put.completeExceptionally(failure("uploading " + key, e));
+                    put.completeExceptionally(s3.failure("uploading " + key, e));
                 } catch (RuntimeException | Error e) {
-                    put.completeExceptionally(ErrorCode.INTERNAL.failure(name + ": uploading " + key + " failed: " + e, e));
+                    put.completeExceptionally(ErrorCode.INTERNAL.failure(s3.name + ": uploading " + key + " failed: " + e, e));
                 } finally {
                     // A writer waiting on a full pipe must not wait for a request that is over.
                     pipe.fail(new IOException("the upload of " + key + " has ended"));
@@ -1010,11 +813,11 @@ public final class S3Storage implements Storage, AbortsUploads {
             } catch (java.util.concurrent.CompletionException e) {
                 state = State.ABORTED;
                 throw e.getCause() instanceof IOException io ? io
-                        : ErrorCode.INTERNAL.failure(name + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
+                        : ErrorCode.INTERNAL.failure(s3.name + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
             }
             state = State.COMMITTED;
-            log.debug("{}: stored {} ({} bytes, one request)", name, key, written);
-            return storedInfo(key, written, etag);
+            log.debug("{}: stored {} ({} bytes, one request)", s3.name, key, written);
+            return s3.storedInfo(key, written, etag);
         }
 
         @Override

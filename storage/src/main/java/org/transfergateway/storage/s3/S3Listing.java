@@ -1,0 +1,147 @@
+package org.transfergateway.storage.s3;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ObjectInfo;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Folders and listings of a bucket. Folders are key prefixes, made to exist when empty
+ * by a zero-byte marker object {@code dir/}; some S3-compatible services list a marker as
+ * content, some leave it out of a listing under its own prefix, and this class hides both.
+ */
+final class S3Listing {
+    private final S3Bucket s3;
+
+    S3Listing(S3Bucket s3) {
+        this.s3 = s3;
+    }
+
+    /** True when a marker or any object lies under {@code dirKey/}. */
+    boolean isFolder(String dirKey) throws GatewayException {
+        return isFolder(dirKey, false);
+    }
+
+    /**
+     * A folder has something under it or, when empty, its marker. {@code orMarker} false
+     * skips the marker's HEAD: the checks on the upload, delete and rename paths stay at
+     * one request.
+     */
+    boolean isFolder(String dirKey, boolean orMarker) throws GatewayException {
+        if (dirKey.isEmpty()) {
+            return true;
+        }
+        try {
+            if (!s3.client.listObjectsV2(b -> b.bucket(s3.bucket).prefix(s3.under(dirKey)).maxKeys(1)).contents().isEmpty()) {
+                return true;
+            }
+            if (!orMarker) {
+                return false;
+            }
+            // An empty folder is its marker alone, which some services (S3Proxy on a file
+            // system) leave out of a listing under that very prefix.
+            s3.client.headObject(b -> b.bucket(s3.bucket).key(s3.under(dirKey)));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw s3.failure("listing " + dirKey, e);
+        } catch (SdkException e) {
+            throw s3.failure("listing " + dirKey, e);
+        }
+    }
+
+    /** The file or folder at {@code key}, or null. */
+    ObjectInfo stat(String key) throws IOException {
+        if (key.isEmpty()) {
+            return ObjectInfo.folder("", Instant.EPOCH);
+        }
+        ObjectInfo file = s3.headFile(key);
+        if (file != null) {
+            return file;
+        }
+        return isFolder(key, true) ? ObjectInfo.folder(key, Instant.EPOCH) : null;
+    }
+
+    List<ObjectInfo> list(String dirKey) throws IOException {
+        String dir = s3.under(dirKey);
+        // By key: a folder can come both as a common prefix and as its marker.
+        Map<String, ObjectInfo> entries = new TreeMap<>();
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(s3.bucket).prefix(dir).delimiter("/").build();
+            for (ListObjectsV2Response page : s3.client.listObjectsV2Paginator(request)) {
+                for (S3Object o : page.contents()) {
+                    if (o.key().endsWith("/")) {
+                        // A marker one level down; some S3-compatible services list it as content.
+                        if (!o.key().equals(dir)) {
+                            entries.putIfAbsent(o.key(), folder(o.key()));
+                        }
+                    } else {
+                        entries.put(o.key(), info(o));
+                    }
+                }
+                page.commonPrefixes().forEach(p -> entries.put(p.prefix(), folder(p.prefix())));
+            }
+        } catch (SdkException e) {
+            throw s3.failure("listing " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
+        }
+        List<ObjectInfo> out = new ArrayList<>(entries.values());
+        out.sort(Comparator.comparing(ObjectInfo::name));
+        return out;
+    }
+
+    void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(s3.bucket).prefix(s3.under(dirKey)).build();
+            for (ListObjectsV2Response page : s3.client.listObjectsV2Paginator(request)) {
+                for (S3Object o : page.contents()) {
+                    if (!o.key().endsWith("/")) {
+                        sink.accept(info(o));
+                    }
+                }
+            }
+        } catch (SdkException e) {
+            throw s3.failure("listing everything under " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
+        }
+    }
+
+    /** The folder of a full prefix ending in "/". */
+    private ObjectInfo folder(String fullPrefix) {
+        String key = s3.strip(fullPrefix);
+        return ObjectInfo.folder(key.substring(0, key.length() - 1), Instant.EPOCH);
+    }
+
+    private ObjectInfo info(S3Object o) {
+        return ObjectInfo.file(s3.strip(o.key()), o.size(), o.lastModified() != null ? o.lastModified() : Instant.EPOCH,
+                S3Bucket.unquote(o.eTag()));
+    }
+
+    /** Every object under {@code dir} (a full prefix ending in "/"), markers included. */
+    List<S3Object> everythingUnder(String dir, String what) throws GatewayException {
+        List<S3Object> all = new ArrayList<>();
+        try {
+            ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(s3.bucket).prefix(dir).build();
+            for (ListObjectsV2Response page : s3.client.listObjectsV2Paginator(request)) {
+                all.addAll(page.contents());
+            }
+        } catch (SdkException e) {
+            throw s3.failure("listing " + what, e);
+        }
+        return all;
+    }
+}
