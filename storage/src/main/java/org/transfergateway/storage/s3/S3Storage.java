@@ -5,15 +5,9 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -32,16 +26,13 @@ import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.UploadJournal;
 import software.amazon.awssdk.core.ResponseInputStream;
-import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
-import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Object;
-import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 /**
@@ -89,13 +80,9 @@ public final class S3Storage implements Storage, AbortsUploads {
     private final S3Clients clients;
     private final S3Bucket s3;
     private final S3Listing listing;
+    private final MultipartCleanup cleanup;
+    private final S3Copy copier;
     private final Semaphore streamedPuts = new Semaphore(MAX_STREAMED_PUTS);
-    /** Multipart uploads whose abort failed (backend unreachable): retried later. */
-    private final Queue<PendingAbort> pendingAborts = new ConcurrentLinkedQueue<>();
-
-    private record PendingAbort(String fullKey, String uploadId) {
-    }
-
     /** For uploads whose owner keeps no record of them. */
     private static final UploadJournal NO_JOURNAL = new UploadJournal() {
         @Override
@@ -111,6 +98,8 @@ public final class S3Storage implements Storage, AbortsUploads {
         this.clients = clients;
         this.s3 = new S3Bucket(cfg, shared, budget, clients);
         this.listing = new S3Listing(s3);
+        this.cleanup = new MultipartCleanup(s3);
+        this.copier = new S3Copy(s3, listing, cleanup);
     }
 
     /**
@@ -145,7 +134,7 @@ public final class S3Storage implements Storage, AbortsUploads {
                 + MAX_STREAMED_PUTS;
         S3Storage storage = new S3Storage(cfg, shared, budget, S3Clients.connect(cfg, connections));
         if (sweep) {
-            storage.abortAbandonedUploads(shared.abandonedUploadAge());
+            storage.cleanup.abortAbandonedUploads(shared.abandonedUploadAge());
         }
         return storage;
     }
@@ -212,94 +201,7 @@ public final class S3Storage implements Storage, AbortsUploads {
 
     @Override
     public void move(String from, String to) throws IOException {
-        if (from.equals(to)) {
-            if (stat(from) == null) {
-                throw ErrorCode.NOT_FOUND.exception("no such file or folder");
-            }
-            return;
-        }
-        if (to.startsWith(from + "/") || from.isEmpty()) {
-            throw ErrorCode.CONFLICT.exception("a folder cannot move into itself");
-        }
-        ObjectInfo source = s3.headFile(from);
-        if (source != null) {
-            if (listing.isFolder(to)) {
-                throw ErrorCode.CONFLICT.exception("a folder exists at the target");
-            }
-            copy(s3.full(from), s3.full(to), source.size());
-            s3.deleteFull(s3.full(from), from);
-            return;
-        }
-        String fromDir = s3.under(from);
-        List<S3Object> objects = listing.everythingUnder(fromDir, from);
-        if (objects.isEmpty()) {
-            throw ErrorCode.NOT_FOUND.exception("no such file or folder");
-        }
-        if (s3.headFile(to) != null) {
-            throw ErrorCode.CONFLICT.exception("a file exists at the target");
-        }
-        // Copy everything first, so that a failure part-way leaves the source whole.
-        String toDir = s3.under(to);
-        for (S3Object o : objects) {
-            copy(o.key(), toDir + o.key().substring(fromDir.length()), o.size());
-        }
-        for (S3Object o : objects) {
-            s3.deleteFull(o.key(), s3.strip(o.key()));
-        }
-    }
-
-    /** A server-side copy: one CopyObject up to 5 GiB, a multipart copy above. */
-    private void copy(String fromFull, String toFull, long size) throws GatewayException {
-        String what = "copying " + s3.strip(fromFull) + " to " + s3.strip(toFull);
-        if (size <= PartPlan.MAX_PART_SIZE) {
-            try {
-                s3.client.copyObject(b -> b.sourceBucket(s3.bucket).sourceKey(fromFull).destinationBucket(s3.bucket).destinationKey(toFull));
-            } catch (SdkException e) {
-                throw s3.failure(what, e);
-            }
-            return;
-        }
-        String uploadId;
-        try {
-            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(toFull)).uploadId();
-        } catch (SdkException e) {
-            throw s3.failure(what, e);
-        }
-        try {
-            Map<Integer, CompletedPart> done = new ConcurrentSkipListMap<>();
-            Semaphore inFlight = new Semaphore(s3.partConcurrency);
-            List<Future<?>> futures = new ArrayList<>();
-            for (PartPlan.CopyPart part : PartPlan.copyParts(size)) {
-                inFlight.acquireUninterruptibly();
-                futures.add(s3.executor.submit(() -> {
-                    try {
-                        UploadPartCopyResponse r = s3.client.uploadPartCopy(b -> b.sourceBucket(s3.bucket).sourceKey(fromFull)
-                                .destinationBucket(s3.bucket).destinationKey(toFull).uploadId(uploadId)
-                                .partNumber(part.number()).copySourceRange(part.range()));
-                        done.put(part.number(), CompletedPart.builder().partNumber(part.number())
-                                .eTag(r.copyPartResult().eTag()).build());
-                    } finally {
-                        inFlight.release();
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : futures) {
-                f.get();
-            }
-            s3.client.completeMultipartUpload(b -> b.bucket(s3.bucket).key(toFull).uploadId(uploadId)
-                    .multipartUpload(m -> m.parts(done.values())));
-        } catch (SdkException | InterruptedException | ExecutionException e) {
-            abortQuietly(toFull, uploadId);
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            if (cause instanceof SdkException s) {
-                throw s3.failure(what, s);
-            }
-            throw ErrorCode.BACKEND_FAILED.failure(s3.name + ": " + what + " failed: " + cause, cause);
-        }
+        copier.move(from, to);
     }
 
     @Override
@@ -349,7 +251,7 @@ public final class S3Storage implements Storage, AbortsUploads {
     }
 
     private void beforeUpload(String key) throws IOException {
-        retryPendingAborts();
+        cleanup.retryPendingAborts();
         if (listing.isFolder(key)) {
             // As on local disk: a file and a folder of the same name would confuse every client.
             throw ErrorCode.CONFLICT.exception("a folder exists at that path");
@@ -374,74 +276,15 @@ public final class S3Storage implements Storage, AbortsUploads {
         }
     }
 
-    /** True when the upload is gone; else it is left to a retry or the next start-up. */
-    private boolean abortQuietly(String fullKey, String uploadId) {
-        try {
-            s3.client.abortMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey).uploadId(uploadId));
-            return true;
-        } catch (SdkException e) {
-            if (S3Errors.isStatus(e, 404)) {
-                return true; // already gone
-            }
-            if (e instanceof SdkClientException) {
-                // Unreachable for now: try again once it may be back.
-                log.warn("{}: could not abort the upload of {} ({}), will try again: {}", s3.name, s3.strip(fullKey), uploadId, S3Errors.reason(e));
-                pendingAborts.add(new PendingAbort(fullKey, uploadId));
-            } else {
-                // Refused: retrying will not help; the start-up clean-up gets it eventually.
-                log.warn("{}: could not abort the upload of {} ({}): {}", s3.name, s3.strip(fullKey), uploadId, S3Errors.reason(e));
-            }
-            return false;
-        }
-    }
-
     /** {@code fullKey} is the key as recorded by the journal: the prefix included. */
     @Override
     public boolean abortUpload(String fullKey, String uploadId) throws IOException {
-        try {
-            s3.client.abortMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey).uploadId(uploadId));
-            return true;
-        } catch (SdkException e) {
-            if (S3Errors.isStatus(e, 404)) {
-                return true; // completed or aborted before the record was forgotten
-            }
-            throw s3.failure("aborting the upload " + uploadId + " of " + fullKey, e);
-        }
-    }
-
-    /** Aborts what could not be aborted before, e.g. while the backend was down. */
-    private void retryPendingAborts() {
-        for (int n = pendingAborts.size(); n > 0; n--) {
-            PendingAbort p = pendingAborts.poll();
-            if (p == null) {
-                return;
-            }
-            abortQuietly(p.fullKey(), p.uploadId());
-        }
-    }
-
-    /** Aborts the incomplete multipart uploads under the prefix initiated before {@code age} ago. */
-    int abortAbandonedUploads(Duration age) {
-        int aborted = 0;
-        try {
-            for (MultipartUpload u : s3.client.listMultipartUploadsPaginator(b -> b.bucket(s3.bucket).prefix(s3.prefix)).uploads()) {
-                // The age as of when the page arrived, not when listing began.
-                Instant cutoff = Instant.now().minus(age);
-                if (u.initiated() != null && !u.initiated().isAfter(cutoff)) {
-                    s3.client.abortMultipartUpload(b -> b.bucket(s3.bucket).key(u.key()).uploadId(u.uploadId()));
-                    aborted++;
-                }
-            }
-        } catch (SdkException e) {
-            log.warn("{}: could not clean up abandoned multipart uploads: {}", s3.name, S3Errors.reason(e));
-        }
-        log.info("{}: aborted {} incomplete multipart uploads older than {}", s3.name, aborted, age);
-        return aborted;
+        return cleanup.abortUpload(fullKey, uploadId);
     }
 
     @Override
     public void close() {
-        retryPendingAborts();
+        cleanup.retryPendingAborts();
         s3.executor.shutdown();
         try {
             if (!s3.executor.awaitTermination(30, TimeUnit.SECONDS)) {
@@ -711,7 +554,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             }
             // Parts still running would otherwise land after the abort and linger.
             awaitParts();
-            if (uploadId != null && abortQuietly(fullKey, uploadId)) {
+            if (uploadId != null && cleanup.abortQuietly(fullKey, uploadId)) {
                 journal.closed(fullKey, uploadId);
             }
         }
