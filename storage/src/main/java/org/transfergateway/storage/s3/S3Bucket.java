@@ -42,7 +42,7 @@ final class S3Bucket {
         this.bucket = cfg.bucket();
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
         this.firstPartSize = shared.partSizeBytes();
-        this.partCeiling = Math.min(budget.capacityBytes(), S3Storage.MAX_BUFFER_SIZE);
+        this.partCeiling = Math.min(budget.capacityBytes(), MultipartPut.MAX_BUFFER_SIZE);
         this.partConcurrency = shared.partConcurrency();
         this.budget = budget;
         this.client = clients.client;

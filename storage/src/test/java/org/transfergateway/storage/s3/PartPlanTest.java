@@ -32,7 +32,7 @@ class PartPlanTest {
     void tenThousandPartsStillHoldOneTibWhenTheDefaultBudgetCapsThem() {
         assertTrue(sumOfAllParts(5 * MIB, 256 * MIB) >= TIB);
         assertTrue(sumOfAllParts(8 * MIB, 256 * MIB) >= TIB);
-        assertTrue(sumOfAllParts(5 * MIB, S3Storage.MAX_BUFFER_SIZE) >= TIB);
+        assertTrue(sumOfAllParts(5 * MIB, MultipartPut.MAX_BUFFER_SIZE) >= TIB);
     }
 
     @Test
@@ -47,9 +47,9 @@ class PartPlanTest {
 
     @Test
     void anAttemptToSendAPartMayTakeLongerTheBiggerThePart() {
-        assertEquals(java.time.Duration.ofSeconds(10), S3Storage.attemptTimeout(0));
-        assertEquals(java.time.Duration.ofSeconds(15), S3Storage.attemptTimeout(5 * MIB));
-        assertEquals(java.time.Duration.ofSeconds(10 + 1024), S3Storage.attemptTimeout(GIB));
+        assertEquals(java.time.Duration.ofSeconds(10), MultipartPut.attemptTimeout(0));
+        assertEquals(java.time.Duration.ofSeconds(15), MultipartPut.attemptTimeout(5 * MIB));
+        assertEquals(java.time.Duration.ofSeconds(10 + 1024), MultipartPut.attemptTimeout(GIB));
     }
 
     @Test
