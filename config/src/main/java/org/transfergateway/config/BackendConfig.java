@@ -1,6 +1,9 @@
 package org.transfergateway.config;
 
-/** One storage backend, named so that users can be placed on it. */
-public sealed interface BackendConfig permits LocalBackendConfig, S3BackendConfig {
+/**
+ * One storage backend, named so that users can be placed on it. Each kind is a record with
+ * its own {@link BackendType}, registered in {@link BackendTypes}.
+ */
+public interface BackendConfig {
     String name();
 }

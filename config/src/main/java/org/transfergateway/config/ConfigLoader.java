@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -333,58 +331,11 @@ public final class ConfigLoader {
             throw new ConfigException(n.path("name"), name + " is not a name of letters, digits, '.', '_' or '-'");
         }
         String type = n.requiredString("type");
-        BackendConfig c = switch (type) {
-            case "local" -> new LocalBackendConfig(name, Path.of(n.requiredString("root")));
-            case "s3" -> s3(n, name);
-            default -> throw new ConfigException(n.path("type"), type + " is not a backend type (local or s3)");
-        };
+        BackendConfig c = BackendTypes.named(type)
+                .orElseThrow(() -> new ConfigException(n.path("type"), type + " is not a backend type (" + BackendTypes.names() + ")"))
+                .parse(n, name);
         n.rejectUnknownKeys();
         return c;
-    }
-
-    private S3BackendConfig s3(ConfigNode n, String name) {
-        String bucket = n.requiredString("bucket");
-        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
-            throw new ConfigException(n.path("bucket"), bucket + " is not a valid bucket name");
-        }
-        String prefix = n.string("prefix", "");
-        while (prefix.startsWith("/")) {
-            prefix = prefix.substring(1);
-        }
-        if (!prefix.isEmpty() && !prefix.endsWith("/")) {
-            prefix = prefix + "/";
-        }
-        URI endpoint = n.parsed("endpoint", null, ConfigLoader::endpoint);
-        String accessKey = n.string("access-key");
-        String secretKey = n.string("secret-key");
-        if ((accessKey == null) != (secretKey == null)) {
-            throw new ConfigException(n.path(accessKey == null ? "access-key" : "secret-key"),
-                    "is required when " + (accessKey == null ? "secret-key" : "access-key") + " is set");
-        }
-        // S3-compatible services (S3Proxy, older MinIO and Ceph) reject the SDK's default
-        // checksums; AWS itself takes them.
-        S3BackendConfig.Checksums byDefault = endpoint != null
-                ? S3BackendConfig.Checksums.WHEN_REQUIRED : S3BackendConfig.Checksums.WHEN_SUPPORTED;
-        S3BackendConfig.Checksums checksums = n.parsed("checksums", byDefault, v ->
-                switch (v) {
-                    case "when-supported" -> S3BackendConfig.Checksums.WHEN_SUPPORTED;
-                    case "when-required" -> S3BackendConfig.Checksums.WHEN_REQUIRED;
-                    default -> throw new IllegalArgumentException(v + " is not when-supported or when-required");
-                });
-        return new S3BackendConfig(name, bucket, prefix, n.string("region", "us-east-1"), endpoint,
-                n.bool("path-style", endpoint != null), accessKey, secretKey, checksums);
-    }
-
-    private static URI endpoint(String text) {
-        try {
-            URI uri = new URI(text);
-            if (uri.getHost() == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
-                throw new IllegalArgumentException(text + " is not an http:// or https:// URL");
-            }
-            return uri;
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException(text + " is not a URL");
-        }
     }
 
     private List<UserConfig> users(ConfigNode root, StorageConfig storage) {

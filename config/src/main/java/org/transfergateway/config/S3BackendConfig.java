@@ -1,6 +1,7 @@
 package org.transfergateway.config;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 
 /**
  * A bucket of Amazon S3 or of any S3-compatible service.
@@ -21,6 +22,9 @@ public record S3BackendConfig(
         String secretKey,
         Checksums checksums) implements BackendConfig {
 
+    /** {@code type: s3}: the bucket, its endpoint and credentials, and the checksums. */
+    public static final BackendType TYPE = new Type();
+
     /** The SDK's request checksum policy; some S3-compatible services reject the newer default. */
     public enum Checksums {
         /** A CRC32 checksum on every request that supports one (the SDK's default). */
@@ -34,5 +38,63 @@ public record S3BackendConfig(
         // Never print the secret.
         return "S3BackendConfig[name=" + name + ", bucket=" + bucket + ", prefix=" + prefix
                 + ", region=" + region + ", endpoint=" + endpoint + ", pathStyle=" + pathStyle + "]";
+    }
+
+    private static final class Type implements BackendType {
+        @Override
+        public String name() {
+            return "s3";
+        }
+
+        @Override
+        public Class<S3BackendConfig> configClass() {
+            return S3BackendConfig.class;
+        }
+
+        @Override
+        public S3BackendConfig parse(ConfigNode n, String name) {
+            String bucket = n.requiredString("bucket");
+            if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+                throw new ConfigException(n.path("bucket"), bucket + " is not a valid bucket name");
+            }
+            String prefix = n.string("prefix", "");
+            while (prefix.startsWith("/")) {
+                prefix = prefix.substring(1);
+            }
+            if (!prefix.isEmpty() && !prefix.endsWith("/")) {
+                prefix = prefix + "/";
+            }
+            URI endpoint = n.parsed("endpoint", null, Type::endpoint);
+            String accessKey = n.string("access-key");
+            String secretKey = n.string("secret-key");
+            if ((accessKey == null) != (secretKey == null)) {
+                throw new ConfigException(n.path(accessKey == null ? "access-key" : "secret-key"),
+                        "is required when " + (accessKey == null ? "secret-key" : "access-key") + " is set");
+            }
+            // S3-compatible services (S3Proxy, older MinIO and Ceph) reject the SDK's default
+            // checksums; AWS itself takes them.
+            S3BackendConfig.Checksums byDefault = endpoint != null
+                    ? S3BackendConfig.Checksums.WHEN_REQUIRED : S3BackendConfig.Checksums.WHEN_SUPPORTED;
+            S3BackendConfig.Checksums checksums = n.parsed("checksums", byDefault, v ->
+                    switch (v) {
+                        case "when-supported" -> S3BackendConfig.Checksums.WHEN_SUPPORTED;
+                        case "when-required" -> S3BackendConfig.Checksums.WHEN_REQUIRED;
+                        default -> throw new IllegalArgumentException(v + " is not when-supported or when-required");
+                    });
+            return new S3BackendConfig(name, bucket, prefix, n.string("region", "us-east-1"), endpoint,
+                    n.bool("path-style", endpoint != null), accessKey, secretKey, checksums);
+        }
+
+        private static URI endpoint(String text) {
+            try {
+                URI uri = new URI(text);
+                if (uri.getHost() == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                    throw new IllegalArgumentException(text + " is not an http:// or https:// URL");
+                }
+                return uri;
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException(text + " is not a URL");
+            }
+        }
     }
 }

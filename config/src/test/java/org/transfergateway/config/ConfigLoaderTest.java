@@ -151,6 +151,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void unknownBackendTypeErrorListsEveryRegisteredType() {
+        String message = error("storage:\n  backends: [{name: x, type: ftp}]\nusers: [{name: a, password: b}]\n");
+        for (BackendType type : BackendTypes.ALL) {
+            assertTrue(message.contains(type.name()), type.name() + " missing from: " + message);
+        }
+    }
+
+    @Test
+    void registeredBackendTypesHaveDistinctNamesAndRecords() {
+        assertEquals(BackendTypes.ALL.size(), BackendTypes.ALL.stream().map(BackendType::name).distinct().count());
+        assertEquals(BackendTypes.ALL.size(), BackendTypes.ALL.stream().map(BackendType::configClass).distinct().count());
+    }
+
+    @Test
     void sizesAndDurationsAcceptUnits() {
         assertEquals(64L << 10, Units.parseSize("64KiB"));
         assertEquals(8L << 20, Units.parseSize("8MiB"));
