@@ -9,17 +9,14 @@ import org.slf4j.LoggerFactory;
 import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.ConfigException;
 import org.transfergateway.config.GatewayConfig;
-import org.transfergateway.config.LocalBackendConfig;
-import org.transfergateway.config.S3BackendConfig;
+import org.transfergateway.storage.BackendFactories;
 import org.transfergateway.storage.Storage;
-import org.transfergateway.storage.local.LocalStorage;
 import org.transfergateway.storage.s3.MemoryBudget;
-import org.transfergateway.storage.s3.S3Storage;
 
 /**
- * The configured backends, opened in order and sharing one memory budget. A backend that
- * cannot be opened is a {@link ConfigException} naming it: an unreachable bucket at
- * start-up is a user mistake, not a crash.
+ * The configured backends, opened in order by their type's factory and sharing one memory
+ * budget. A backend that cannot be opened is a {@link ConfigException} naming it: an
+ * unreachable bucket at start-up is a user mistake, not a crash.
  */
 final class Backends implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Backends.class);
@@ -45,28 +42,17 @@ final class Backends implements AutoCloseable {
             for (int i = 0; i < config.storage().backends().size(); i++) {
                 BackendConfig b = config.storage().backends().get(i);
                 try {
-                    Storage storage = b instanceof S3BackendConfig s
-                            ? S3Storage.open(s, config.storage(), budget, cleanUp)
-                            : new LocalStorage(b.name(), ((LocalBackendConfig) b).root(), cleanUp);
-                    opened.backends.put(b.name(), storage);
+                    opened.backends.put(b.name(), BackendFactories.open(b, config.storage(), budget, cleanUp));
                 } catch (IOException e) {
                     throw new ConfigException("storage.backends[" + i + "] (" + b.name() + ")", e.getMessage());
                 }
-                log.info("backend {}: {}", b.name(), describe(b));
+                log.info("backend {}: {}", b.name(), BackendFactories.describe(b));
             }
             return opened;
         } catch (RuntimeException e) {
             opened.close();
             throw e;
         }
-    }
-
-    private static String describe(BackendConfig b) {
-        if (b instanceof S3BackendConfig s) {
-            return "s3 bucket " + s.bucket() + (s.prefix().isEmpty() ? "" : " under " + s.prefix())
-                    + (s.endpoint() == null ? "" : " at " + s.endpoint());
-        }
-        return "local disk at " + ((LocalBackendConfig) b).root().toAbsolutePath().normalize();
     }
 
     Map<String, Storage> all() {
