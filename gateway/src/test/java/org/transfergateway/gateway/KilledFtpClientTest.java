@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.net.ftp.FTP;
 import org.apache.commons.net.ftp.FTPClient;
@@ -110,12 +111,13 @@ class KilledFtpClientTest {
     /** Runs the client until it has sent some of the file, then kills it. */
     private static void killMidway(List<String> command, int round) throws Exception {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        // A different point of the upload each round: 1 to 5 MiB in.
+        long cut = (1 + round % 5) << 20;
         long deadline = System.currentTimeMillis() + 10_000;
-        while (gateway.meter().active().stream().noneMatch(t -> t.bytes() > 0) && System.currentTimeMillis() < deadline) {
+        while (gateway.meter().active().stream().noneMatch(t -> t.bytes() >= cut) && System.currentTimeMillis() < deadline) {
             Thread.sleep(5);
         }
-        assertTrue(gateway.meter().active().stream().anyMatch(t -> t.bytes() > 0), "round " + round + ": the upload did not start");
-        Thread.sleep(50 + (round % 5) * 50);
+        assertTrue(gateway.meter().active().stream().anyMatch(t -> t.bytes() >= cut), "round " + round + ": the upload did not get " + cut + " bytes in");
         assertTrue(p.isAlive(), "the client finished before it was killed");
         p.destroyForcibly(); // SIGKILL
         assertTrue(p.waitFor(10, TimeUnit.SECONDS));
@@ -133,26 +135,24 @@ class KilledFtpClientTest {
 
     @Test
     void curlKilledMidUploadIntoS3LeavesThePreviousObject() throws Exception {
-        RealClients.require("curl", "--version");
-        putOld("alice", "cut-ftp.bin");
-        for (int round = 0; round < ROUNDS; round++) {
-            Counters before = totals("alice");
-            killMidway(List.of("curl", "-sS", "--limit-rate", "20M", "-T", big.toString(),
-                    "ftp://alice:secret@127.0.0.1:" + ftpPort + "/cut-ftp.bin"), round);
-            assertCutOff("alice", before, round, s3Object("gw/alice/cut-ftp.bin"));
-            assertEquals(0, openMultipartUploads(), "round " + round + ": a multipart upload was left open");
-        }
+        curlKilledRounds("alice", () -> s3Object("gw/alice/cut-ftp.bin"));
     }
 
     @Test
     void curlKilledMidUploadOntoLocalDiskLeavesThePreviousFile() throws Exception {
+        curlKilledRounds("bob", () -> Files.readAllBytes(data.resolve("files/bob/cut-ftp.bin")));
+    }
+
+    /** Rounds of curl killed mid-upload of {@code cut-ftp.bin} by {@code user}; {@code stored} reads what the backend holds. */
+    private void curlKilledRounds(String user, Callable<byte[]> stored) throws Exception {
         RealClients.require("curl", "--version");
-        putOld("bob", "cut-ftp.bin");
+        putOld(user, "cut-ftp.bin");
         for (int round = 0; round < ROUNDS; round++) {
-            Counters before = totals("bob");
+            Counters before = totals(user);
             killMidway(List.of("curl", "-sS", "--limit-rate", "20M", "-T", big.toString(),
-                    "ftp://bob:secret@127.0.0.1:" + ftpPort + "/cut-ftp.bin"), round);
-            assertCutOff("bob", before, round, Files.readAllBytes(data.resolve("files/bob/cut-ftp.bin")));
+                    "ftp://" + user + ":secret@127.0.0.1:" + ftpPort + "/cut-ftp.bin"), round);
+            assertCutOff(user, before, round, stored.call());
+            assertEquals(0, openMultipartUploads(), "round " + round + ": a multipart upload was left open");
         }
     }
 

@@ -14,6 +14,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -62,8 +65,16 @@ class MultipartCrashRecoveryTest {
                     - {name: s3, type: s3, bucket: %s, prefix: gw/, endpoint: "%s", access-key: %s, secret-key: %s}
                 users:
                   - {name: alice, password: secret, admin: true}
-                ledger: {url: %s}
-                """.formatted(BUCKET, s3.endpoint(), s3.accessKey(), s3.secretKey(), dir.resolve("ledger")));
+                ledger: {url: "%s"}
+                """.formatted(BUCKET, s3.endpoint(), s3.accessKey(), s3.secretKey(), ledgerUrl()));
+    }
+
+    /**
+     * The embedded SQLite ledger in WAL mode as the default has it, but not held exclusively,
+     * so that the test can see when the bytes of the running uploads are recorded.
+     */
+    private String ledgerUrl() {
+        return "jdbc:sqlite:" + dir.resolve("ledger/ledger.db") + "?journal_mode=WAL&synchronous=NORMAL";
     }
 
     private static String auth() {
@@ -142,7 +153,8 @@ class MultipartCrashRecoveryTest {
             }
             assertEquals(uploads, openUploadsUnder(client, "gw/"), "every upload is in parts on S3: "
                     + openUploads(client) + "\n" + g.log());
-            Thread.sleep(1_500); // the ledger records progress every second
+            // The ledger records the running uploads' bytes every second: the crash comes once it has them all.
+            awaitRecorded(uploads);
             g.kill();
         } finally {
             for (AutoCloseable c : clients) {
@@ -176,5 +188,24 @@ class MultipartCrashRecoveryTest {
             client.abortMultipartUpload(b -> b.bucket(BUCKET).key("gw/alice/young.bin").uploadId(young));
         }
         assertEquals(Set.of(), openUploads(client));
+    }
+
+    /** Until the ledger records {@code uploads} running transfers with all {@link #SENT} bytes. */
+    private void awaitRecorded(int uploads) throws Exception {
+        long deadline = System.currentTimeMillis() + 20_000;
+        int recorded = 0;
+        try (Connection db = DriverManager.getConnection(ledgerUrl())) {
+            while (System.currentTimeMillis() < deadline) {
+                try (ResultSet r = db.createStatement().executeQuery(
+                        "SELECT COUNT(*) FROM transfers WHERE outcome = 'active' AND bytes = " + SENT)) {
+                    recorded = r.next() ? r.getInt(1) : 0;
+                }
+                if (recorded == uploads) {
+                    return;
+                }
+                Thread.sleep(50);
+            }
+        }
+        assertEquals(uploads, recorded, "running uploads recorded in the ledger with all their bytes");
     }
 }

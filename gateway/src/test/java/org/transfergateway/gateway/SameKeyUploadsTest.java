@@ -160,31 +160,31 @@ class SameKeyUploadsTest {
 
     @Test
     void uploadsOfOneKeyOntoLocalDiskAreCountedOnceWithTheSizeKept() throws Exception {
-        StoredTotals before = gateway.meter().storedOf("local", "bob");
-        long expectedBytes = before.bytes();
-        for (int round = 0; round < ROUNDS; round++) {
-            List<byte[]> bodies = race(List.of(gateway), "bob", "/race-" + round + ".bin", round);
-            awaitIdle(gateway);
-            byte[] stored = Files.readAllBytes(data.resolve("files/bob/race-" + round + ".bin"));
-            assertOneOfWhole(bodies, stored, round);
-            expectedBytes += stored.length;
-            assertEquals(new StoredTotals(expectedBytes, before.objects() + round + 1), gateway.meter().storedOf("local", "bob"),
-                    "round " + round);
-        }
+        raceRounds("local", "bob", round -> Files.readAllBytes(data.resolve("files/bob/race-" + round + ".bin")));
     }
 
     @Test
     void uploadsOfOneKeyIntoS3AreCountedOnceWithTheSizeKept() throws Exception {
-        StoredTotals before = gateway.meter().storedOf("archive", "alice");
+        raceRounds("archive", "alice", round -> s3client.getObjectAsBytes(
+                b -> b.bucket(BUCKET).key("gw/alice/race-" + round + ".bin")).asByteArray());
+    }
+
+    /** What the backend holds for the round's key. */
+    private interface Stored {
+        byte[] of(int round) throws Exception;
+    }
+
+    /** Rounds of racing uploads of a new key by {@code user} on {@code backend} of the one gateway. */
+    private static void raceRounds(String backend, String user, Stored stored) throws Exception {
+        StoredTotals before = gateway.meter().storedOf(backend, user);
         long expectedBytes = before.bytes();
         for (int round = 0; round < ROUNDS; round++) {
-            String key = "gw/alice/race-" + round + ".bin";
-            List<byte[]> bodies = race(List.of(gateway), "alice", "/race-" + round + ".bin", round);
+            List<byte[]> bodies = race(List.of(gateway), user, "/race-" + round + ".bin", round);
             awaitIdle(gateway);
-            byte[] stored = s3client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray();
-            assertOneOfWhole(bodies, stored, round);
-            expectedBytes += stored.length;
-            assertEquals(new StoredTotals(expectedBytes, before.objects() + round + 1), gateway.meter().storedOf("archive", "alice"),
+            byte[] now = stored.of(round);
+            assertOneOfWhole(bodies, now, round);
+            expectedBytes += now.length;
+            assertEquals(new StoredTotals(expectedBytes, before.objects() + round + 1), gateway.meter().storedOf(backend, user),
                     "round " + round);
         }
     }

@@ -190,11 +190,18 @@ public final class UserFiles {
      */
     private void refuseOverLimits(long size) throws GatewayException {
         if (maxUploadBytes > 0 && size > maxUploadBytes) {
-            throw ErrorCode.TOO_LARGE.exception("the file is larger than the limit of " + maxUploadBytes + " bytes");
+            throw tooLarge(true);
         }
         if (size > quotaRoom()) {
-            throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaBytes() + " bytes would be exceeded");
+            throw tooLarge(false);
         }
+    }
+
+    /** An upload over the size limit ({@code bySizeLimit}) or over the quota of bytes. */
+    private GatewayException tooLarge(boolean bySizeLimit) {
+        return ErrorCode.TOO_LARGE.exception(bySizeLimit
+                ? "the file is larger than the limit of " + maxUploadBytes + " bytes"
+                : "the quota of " + policy.quotaBytes() + " bytes would be exceeded");
     }
 
     private static void copy(InputStream in, Upload out) throws IOException {
@@ -366,9 +373,7 @@ public final class UserFiles {
             int n = src.remaining();
             if (upload.written() + n > limit) {
                 // Refused before the bytes reach storage; the caller's abort leaves nothing.
-                throw ErrorCode.TOO_LARGE.exception(maxUploadBytes > 0 && limit == maxUploadBytes
-                        ? "the file is larger than the limit of " + maxUploadBytes + " bytes"
-                        : "the quota of " + policy.quotaBytes() + " bytes would be exceeded");
+                throw tooLarge(maxUploadBytes > 0 && limit == maxUploadBytes);
             }
             try {
                 upload.write(src);
@@ -443,7 +448,7 @@ public final class UserFiles {
         private void checkQuotaAtCommit(long replacedSize, boolean replacing) throws GatewayException {
             var stored = meter.storedOf(backend.name(), user);
             if (policy.quotaBytes() > 0 && stored.bytes() - replacedSize + upload.written() > policy.quotaBytes()) {
-                throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaBytes() + " bytes would be exceeded");
+                throw tooLarge(false);
             }
             if (policy.quotaFiles() > 0 && !replacing && stored.objects() + 1 > policy.quotaFiles()) {
                 throw ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaFiles() + " files is used up");
