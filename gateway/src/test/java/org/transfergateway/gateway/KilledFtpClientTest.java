@@ -111,8 +111,9 @@ class KilledFtpClientTest {
     /** Runs the client until it has sent some of the file, then kills it. */
     private static void killMidway(List<String> command, int round) throws Exception {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        // A different point of the upload each round: 1 to 5 MiB in.
-        long cut = (1 + round % 5) << 20;
+        // A different point of the upload each round: 5 to 9 MiB in, a quarter of a second or
+        // more at curl's rate, so that the gateway waits its longest for the control connection.
+        long cut = (5 + round % 5) << 20;
         long deadline = System.currentTimeMillis() + 10_000;
         while (gateway.meter().active().stream().noneMatch(t -> t.bytes() >= cut) && System.currentTimeMillis() < deadline) {
             Thread.sleep(5);
@@ -182,7 +183,7 @@ class KilledFtpClientTest {
         Files.writeString(py, script);
         for (int round = 0; round < ROUNDS; round++) {
             Counters before = totals("alice");
-            int send = (1 << 20) + round * 150_001;
+            int send = (7 << 19) + round * 150_001; // 3.5 MiB and more: over a quarter of a second at this rate
             Process p = new ProcessBuilder("python3", py.toString(), big.toString(), Integer.toString(send))
                     .redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());

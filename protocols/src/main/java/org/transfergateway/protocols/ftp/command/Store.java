@@ -36,7 +36,7 @@ final class Store extends AbstractCommand {
     /** Bytes gathered before each storage write; MINA's own copy loop moves 4 KiB at a time. */
     private static final int CHUNK = DataSocket.CHUNK;
     /** The longest wait for a dying client's control connection to end ({@link #endGraceMillis}). */
-    private static final long END_GRACE_MILLIS = 10;
+    private static final long END_GRACE_MILLIS = 25;
 
     enum Mode { STOR, APPE, STOU }
 
@@ -163,7 +163,7 @@ final class Store extends AbstractCommand {
     /**
      * How long to watch the control connection for a dying client's end after the data
      * connection ended: a tenth of the transfer's time, at most {@link #END_GRACE_MILLIS}.
-     * A dying process's two connections end up to a few milliseconds apart; waiting costs
+     * A dying process's two connections end milliseconds apart, more on a busy machine; waiting costs
      * a live client the same time, which a long transfer hardly notices and a small file's
      * would double.
      */
