@@ -54,6 +54,8 @@ final class GatewayFtplet extends DefaultFtplet {
             session.write(new DefaultFtpReply(FtpReply.REPLY_421_SERVICE_NOT_AVAILABLE_CLOSING_CONTROL_CONNECTION,
                     total > limits.maxConnections() ? "Too many connections; try again later"
                             : "Too many connections from this address; try again later"));
+            // A refused connection takes no place: the next one must not meet it while it closes.
+            release(session);
             return FtpletResult.DISCONNECT;
         }
         java.time.Duration ban = guard.banRemaining(client == null ? null : client.getAddress());
@@ -72,6 +74,12 @@ final class GatewayFtplet extends DefaultFtplet {
 
     @Override
     public FtpletResult onDisconnect(FtpSession session) throws FtpException, IOException {
+        release(session);
+        return FtpletResult.DEFAULT;
+    }
+
+    /** Gives back the session's place in the limits, once. */
+    private void release(FtpSession session) {
         if (session.getAttribute(COUNTED) != null) {
             session.removeAttribute(COUNTED);
             open.decrementAndGet();
@@ -80,7 +88,6 @@ final class GatewayFtplet extends DefaultFtplet {
                 perAddress.computeIfPresent(client.getAddress(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
             }
         }
-        return FtpletResult.DEFAULT;
     }
 
     @Override
