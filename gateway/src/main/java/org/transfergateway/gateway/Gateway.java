@@ -87,6 +87,7 @@ public final class Gateway implements AutoCloseable {
                 warnOfStoredData(backends);
             }
             g.metrics.bindBackends(backends.keySet());
+            meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL);
             Accounts accounts = new Accounts(config, backends, meter);
             if (config.ftp().enabled()) {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);

@@ -46,6 +46,18 @@ public interface Storage extends Closeable {
     }
 
     /**
+     * Starts an upload that keeps the first {@code keep} bytes of the object {@code key}
+     * and continues with what is written (FTP REST + STOR, APPE); {@link Upload#written()}
+     * counts the kept bytes too. The caller has checked that the object has at least
+     * {@code keep} bytes. By default the kept bytes are read and written through, lazily,
+     * at the first write or commit, so that a journal set on the upload sees any backend
+     * upload they open; a backend that can copy on the server side overrides this.
+     */
+    default Upload createContinuing(String key, long keep) throws IOException {
+        return keep <= 0 ? create(key) : new ContinuingUpload(this, key, keep, create(key));
+    }
+
+    /**
      * The bytes {@code [offset, offset + length)} of the object {@code key}, streamed as
      * they are read from the backend; {@code length < 0} reads to the end. Returns
      * {@code null} when there is no such object. The caller closes the stream; closing
@@ -82,4 +94,22 @@ public interface Storage extends Closeable {
      * Throws {@link ErrorCode#NOT_EMPTY} when something lies under it.
      */
     boolean removeFolder(String dirKey) throws IOException;
+
+    /**
+     * Whether {@link #setModified} works here: a backend that cannot keep a time that its
+     * own listings then report does not offer it.
+     */
+    default boolean keepsModified() {
+        return false;
+    }
+
+    /**
+     * Sets the modification time of the object {@code key} as {@link #stat} and
+     * {@link #list} report it, so that a client that copies files (rclone, lftp's mirror)
+     * keeps their original times. {@link ErrorCode#NOT_FOUND} when there is none,
+     * {@link ErrorCode#BAD_REQUEST} where {@link #keepsModified()} is false.
+     */
+    default void setModified(String key, java.time.Instant time) throws IOException {
+        throw ErrorCode.BAD_REQUEST.exception("this storage does not keep modification times");
+    }
 }

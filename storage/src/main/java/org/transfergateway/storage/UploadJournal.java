@@ -16,4 +16,12 @@ public interface UploadJournal {
 
     /** The upload was completed or aborted: nothing of it is left. Fast; never throws. */
     void closed(String key, String uploadId);
+
+    /**
+     * This journal, recording the uploads as held by the backend {@code backend}: a pool
+     * opens its uploads on its members, and recovery must abort them there.
+     */
+    default UploadJournal on(String backend) {
+        return this;
+    }
 }

@@ -18,6 +18,7 @@ import org.apache.ftpserver.ssl.ClientAuth;
 import org.apache.ftpserver.ssl.SslConfiguration;
 import org.apache.mina.transport.socket.SocketAcceptor;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.config.FtpConfig;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
@@ -33,6 +34,9 @@ import org.transfergateway.protocols.tls.ServerTls;
  * explicit (AUTH TLS, then PROT P for data) or implicit (TLS from the first byte).
  */
 public final class FtpFrontEnd implements AutoCloseable {
+    /** The id FTP transfers are counted under. */
+    public static final Protocol PROTOCOL = Protocol.of("ftp");
+
     private final FtpConfig config;
     private final LimitsConfig limits;
     private final Accounts accounts;
@@ -54,6 +58,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         this.limits = limits;
         this.ftplet = new GatewayFtplet(accounts.guard(), limits);
         this.accounts = accounts;
+        accounts.meter().announce(PROTOCOL);
         this.tls = tls;
     }
 

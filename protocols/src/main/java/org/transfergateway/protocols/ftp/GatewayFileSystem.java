@@ -40,7 +40,7 @@ final class GatewayFileSystem implements FileSystemView, SessionFiles {
         return (User user) -> {
             UserConfig u = accounts.user(user.getName())
                     .orElseThrow(() -> new FtpException("unknown user " + user.getName()));
-            return new GatewayFileSystem(accounts.files(u, Protocol.FTP), limits);
+            return new GatewayFileSystem(accounts.files(u, FtpFrontEnd.PROTOCOL), limits);
         };
     }
 

@@ -46,6 +46,6 @@ final class Authenticator {
         if (user.isEmpty()) {
             throw ErrorCode.LOGIN_FAILED.exception("unknown user or wrong password");
         }
-        return new Caller(user.get(), accounts.files(user.get(), Protocol.HTTP));
+        return new Caller(user.get(), accounts.files(user.get(), HttpFrontEnd.PROTOCOL));
     }
 }

@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.config.HttpConfig;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.auth.Accounts;
@@ -31,6 +32,9 @@ import org.transfergateway.protocols.auth.Accounts;
  * pool on which every storage call runs, and declares the routes.
  */
 public final class HttpFrontEnd implements Closeable {
+    /** The id HTTP transfers are counted under. */
+    public static final Protocol PROTOCOL = Protocol.of("http");
+
     private static final Logger log = LoggerFactory.getLogger(HttpFrontEnd.class);
     static final String FILES = "/files";
     /** Threads that may block on storage at once; more tasks wait in the queue. */
@@ -60,6 +64,7 @@ public final class HttpFrontEnd implements Closeable {
         this.config = config;
         this.limits = limits;
         this.accounts = accounts;
+        accounts.meter().announce(PROTOCOL);
         this.prometheusText = prometheusText;
         this.tls = config.tls() ? tls : null;
     }

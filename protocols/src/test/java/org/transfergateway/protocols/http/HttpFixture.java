@@ -44,6 +44,8 @@ final class HttpFixture implements AutoCloseable {
         this.root = dir.resolve("files");
         GatewayConfig config = config(dir, limitsYaml);
         this.meter = TransferMeter.inMemory();
+        // As a gateway does: every front end it has shows in the statistics, running or not.
+        meter.announce(org.transfergateway.protocols.ftp.FtpFrontEnd.PROTOCOL);
         this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
         this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText);
         this.address = frontEnd.start();

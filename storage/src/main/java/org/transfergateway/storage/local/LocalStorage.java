@@ -27,7 +27,6 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
-import org.transfergateway.storage.ModifiedTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
@@ -40,7 +39,7 @@ import org.transfergateway.storage.Upload;
  * <p>Symbolic links are followed only while they stay inside the root: a link that
  * leads out is treated as absent, and so is a dangling link (an upload replaces it).
  */
-public final class LocalStorage implements Storage, ModifiedTimes {
+public final class LocalStorage implements Storage {
     /** Holds uploads in progress; never shown to users. */
     static final String TEMP_FOLDER = ".transfer-gateway-tmp";
 
@@ -267,6 +266,11 @@ public final class LocalStorage implements Storage, ModifiedTimes {
         } catch (IOException e) {
             throw failure("making the folder " + p, e);
         }
+    }
+
+    @Override
+    public boolean keepsModified() {
+        return true;
     }
 
     @Override

@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -345,7 +344,7 @@ public final class JdbcLedger implements Ledger {
                     + " backend, bytes, outcome, started_at, node) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?, ?)");
             ps.setString(1, t.id());
             ps.setString(2, t.user());
-            ps.setString(3, t.protocol().name());
+            ps.setString(3, t.protocol().id().toUpperCase(java.util.Locale.ROOT)); // upper case, as rows of older versions
             ps.setString(4, t.direction().name());
             ps.setString(5, t.path());
             ps.setString(6, t.backend());
@@ -621,9 +620,9 @@ public final class JdbcLedger implements Ledger {
     }
 
     private static Map<Protocol, Map<String, Counters>> counters(ResultSet rs) throws SQLException {
-        Map<Protocol, Map<String, Counters>> transferred = new EnumMap<>(Protocol.class);
+        Map<Protocol, Map<String, Counters>> transferred = new java.util.TreeMap<>();
         while (rs.next()) {
-            Protocol p = Protocol.valueOf(rs.getString(1));
+            Protocol p = Protocol.of(rs.getString(1));
             Counters c = Counters.of(Direction.valueOf(rs.getString(3)), rs.getString(4).equals("completed"),
                     rs.getLong(5), rs.getLong(6));
             transferred.computeIfAbsent(p, k -> new HashMap<>()).merge(rs.getString(2), c, Counters::plus);
@@ -645,7 +644,7 @@ public final class JdbcLedger implements Ledger {
             List<TransferRecord> out = new java.util.ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new TransferRecord(rs.getString(1), rs.getString(2), Protocol.valueOf(rs.getString(3)),
+                    out.add(new TransferRecord(rs.getString(1), rs.getString(2), Protocol.of(rs.getString(3)),
                             Direction.valueOf(rs.getString(4)), rs.getString(5), rs.getString(6), rs.getLong(7),
                             rs.getString(8).equals("completed"), Instant.ofEpochMilli(rs.getLong(9)),
                             Instant.ofEpochMilli(rs.getLong(10))));

@@ -127,7 +127,7 @@ public interface Ledger extends AutoCloseable {
 
             @Override
             public Map<Protocol, Map<String, Counters>> transferred(Instant from, Instant until) {
-                Map<Protocol, Map<String, Counters>> out = new java.util.EnumMap<>(Protocol.class);
+                Map<Protocol, Map<String, Counters>> out = new java.util.TreeMap<>();
                 synchronized (records) {
                     for (TransferRecord r : records) {
                         if ((from == null || !r.endedAt().isBefore(from)) && (until == null || r.endedAt().isBefore(until))) {

@@ -38,6 +38,8 @@ public final class TransferMeter {
     /** backend -> user -> stored; guarded by {@code this}. */
     private final Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
     private final List<TransferListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** The front ends' protocols: each shows in {@code byProtocol}, with zeros before its first transfer. */
+    private final java.util.Set<Protocol> announced = new java.util.concurrent.ConcurrentSkipListSet<>();
 
     public TransferMeter(Ledger ledger, Clock clock) throws IOException {
         this.ledger = ledger;
@@ -66,6 +68,11 @@ public final class TransferMeter {
     /** The locks that order commits, deletes and renames of one key. */
     public CommitLocks commitLocks() {
         return commitLocks;
+    }
+
+    /** Makes {@code protocols} show in the statistics even before their first transfer. */
+    public void announce(Protocol... protocols) {
+        announced.addAll(List.of(protocols));
     }
 
     /** Adds a listener told of every start and end; it must be fast and never throw. */
@@ -166,7 +173,7 @@ public final class TransferMeter {
 
     /** The totals of the users that {@code visible} admits (all users for admins). */
     public synchronized Statistics statistics(Predicate<String> visible) {
-        Transferred sums = Transferred.of(transferred, visible);
+        Transferred sums = Transferred.of(transferred, visible, announced);
         StoredTotals storedTotal = StoredTotals.ZERO;
         Map<String, StoredTotals> byBackend = new TreeMap<>();
         Map<String, StoredTotals> storedByUser = new TreeMap<>();
@@ -201,7 +208,7 @@ public final class TransferMeter {
         if (from == null && until == null) {
             return now;
         }
-        Transferred sums = Transferred.of(ledger.transferred(from, until), visible);
+        Transferred sums = Transferred.of(ledger.transferred(from, until), visible, announced);
         return new Statistics(from == null ? since : from, sums.total(), sums.byProtocol(), sums.byUser(), now.stored(),
                 now.storedByBackend(), now.storedByUser(), now.active());
     }
@@ -213,11 +220,14 @@ public final class TransferMeter {
 
     /** Transfer counters summed per protocol and per user, over the visible users. */
     private record Transferred(Counters total, Map<String, Counters> byProtocol, Map<String, Counters> byUser) {
-        static Transferred of(Map<Protocol, Map<String, Counters>> counters, Predicate<String> visible) {
+        static Transferred of(Map<Protocol, Map<String, Counters>> counters, Predicate<String> visible,
+                              java.util.Set<Protocol> announced) {
             Counters total = Counters.ZERO;
             Map<String, Counters> byProtocol = new TreeMap<>();
             Map<String, Counters> byUser = new TreeMap<>();
-            for (Protocol p : Protocol.values()) {
+            java.util.Set<Protocol> protocols = new java.util.TreeSet<>(announced);
+            protocols.addAll(counters.keySet());
+            for (Protocol p : protocols) {
                 Counters sum = Counters.ZERO;
                 for (Map.Entry<String, Counters> e : counters.getOrDefault(p, Map.of()).entrySet()) {
                     if (visible.test(e.getKey())) {
@@ -235,6 +245,15 @@ public final class TransferMeter {
     /** What a backend holds now for all users together, as counted. */
     public synchronized StoredTotals storedOf(String backend) {
         return stored.getOrDefault(backend, Map.of()).values().stream().reduce(StoredTotals.ZERO, StoredTotals::plus);
+    }
+
+    /** What a user stores now on all backends together, as counted. */
+    public synchronized StoredTotals storedOfUser(String user) {
+        StoredTotals sum = StoredTotals.ZERO;
+        for (Map<String, StoredTotals> byUser : stored.values()) {
+            sum = sum.plus(byUser.getOrDefault(user, StoredTotals.ZERO));
+        }
+        return sum;
     }
 
     /** What a backend holds for a user now, as counted. */

@@ -60,7 +60,7 @@ class JdbcLedgerMigrationTest {
             assertEquals("2026-01-01T00:00:00Z", s.since().toString());
             assertEquals(new Counters(1077, 0, 1, 0, 1, 0), s.transferred(), "the crash's transfer is recovered as failed");
             assertEquals(new StoredTotals(1000, 1), s.stored());
-            Transfer t = m.start("alice", Protocol.FTP, Direction.IN, "/c.bin", "local");
+            Transfer t = m.start("alice", Protocol.of("ftp"), Direction.IN, "/c.bin", "local");
             t.add(5);
             m.end(t, true, new StoredChange("local", "alice", 5, 1));
         } finally {
@@ -110,7 +110,7 @@ class JdbcLedgerMigrationTest {
             // Node gw-2 runs a transfer with a multipart upload; gw-1 starts again meanwhile.
             JdbcLedger second = JdbcLedger.open(url, Clock.systemUTC(), "gw-2");
             TransferMeter onSecond = new TransferMeter(second);
-            Transfer running = onSecond.start("bob", Protocol.HTTP, Direction.IN, "/d.bin", "s3");
+            Transfer running = onSecond.start("bob", Protocol.of("http"), Direction.IN, "/d.bin", "s3");
             onSecond.uploadOpened(running, new BackendUpload("s3", "gw/bob/d.bin", "upload-2"));
             JdbcLedger first = JdbcLedger.open(url, Clock.systemUTC(), "gw-1");
             TransferMeter onFirst = new TransferMeter(first);
@@ -121,7 +121,7 @@ class JdbcLedgerMigrationTest {
             first.close();
 
             // gw-2 crashes with the upload open; its next start finds it.
-            Transfer cut = onSecond.start("bob", Protocol.FTP, Direction.IN, "/e.bin", "s3");
+            Transfer cut = onSecond.start("bob", Protocol.of("ftp"), Direction.IN, "/e.bin", "s3");
             onSecond.uploadOpened(cut, new BackendUpload("s3", "gw/bob/e.bin", "upload-3"));
             cut.add(40);
             onSecond.flushProgress();

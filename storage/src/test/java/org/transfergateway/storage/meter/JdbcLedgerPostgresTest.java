@@ -35,13 +35,13 @@ class JdbcLedgerPostgresTest {
         JdbcLedger ledger = JdbcLedger.open(URL, Clock.systemUTC());
         TransferMeter m = new TransferMeter(ledger);
         Instant start = Instant.now();
-        Transfer up = m.start("alice", Protocol.FTP, Direction.IN, "/a.bin", "s3");
+        Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/a.bin", "s3");
         up.add(1000);
         m.end(up, true, new StoredChange("s3", "alice", 1000, 1));
-        Transfer down = m.start("alice", Protocol.HTTP, Direction.OUT, "/a.bin", "s3");
+        Transfer down = m.start("alice", Protocol.of("http"), Direction.OUT, "/a.bin", "s3");
         down.add(400);
         m.end(down, false, null);
-        Transfer cut = m.start("bob", Protocol.HTTP, Direction.IN, "/b.bin", "s3");
+        Transfer cut = m.start("bob", Protocol.of("http"), Direction.IN, "/b.bin", "s3");
         cut.add(77);
         m.flushProgress();
         ledger.close(); // bob's upload is in flight: as after kill -9

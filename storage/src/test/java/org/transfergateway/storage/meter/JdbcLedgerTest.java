@@ -27,10 +27,10 @@ class JdbcLedgerTest {
     void totalsSurviveAReopen() throws Exception {
         JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
         TransferMeter m = new TransferMeter(ledger);
-        Transfer up = m.start("alice", Protocol.FTP, Direction.IN, "/a.bin", "local");
+        Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/a.bin", "local");
         up.add(1000);
         m.end(up, true, new StoredChange("local", "alice", 1000, 1));
-        Transfer down = m.start("alice", Protocol.HTTP, Direction.OUT, "/a.bin", "local");
+        Transfer down = m.start("alice", Protocol.of("http"), Direction.OUT, "/a.bin", "local");
         down.add(400);
         m.end(down, false, null);
         m.changed(new StoredChange("local", "alice", -1000, -1));
@@ -61,7 +61,7 @@ class JdbcLedgerTest {
             int thread = th;
             done.add(pool.submit(() -> {
                 for (int i = 0; i < each; i++) {
-                    Transfer t = new Transfer("t" + thread + "-" + i, "u" + thread, Protocol.HTTP, Direction.IN,
+                    Transfer t = new Transfer("t" + thread + "-" + i, "u" + thread, Protocol.of("http"), Direction.IN,
                             "/f" + i, "local", java.time.Instant.now());
                     ledger.started(t);
                     long size = 1000L * thread + i;
@@ -102,7 +102,7 @@ class JdbcLedgerTest {
     void aTransferInFlightAtACrashBecomesFailedWithItsLastBytes() throws Exception {
         JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
         TransferMeter m = new TransferMeter(ledger);
-        Transfer t = m.start("bob", Protocol.HTTP, Direction.IN, "/big.bin", "s3");
+        Transfer t = m.start("bob", Protocol.of("http"), Direction.IN, "/big.bin", "s3");
         t.add(5000);
         m.flushProgress();
         t.add(100); // not flushed: lost with the process
@@ -118,7 +118,7 @@ class JdbcLedgerTest {
     void aTransferIsNeverCountedTwice() throws Exception {
         JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
         TransferMeter m = new TransferMeter(ledger);
-        Transfer t = m.start("carol", Protocol.FTP, Direction.IN, "/x", "local");
+        Transfer t = m.start("carol", Protocol.of("ftp"), Direction.IN, "/x", "local");
         t.add(10);
         m.end(t, true, new StoredChange("local", "carol", 10, 1));
         m.end(t, true, new StoredChange("local", "carol", 10, 1));
@@ -149,7 +149,7 @@ class JdbcLedgerTest {
         };
         TransferMeter m = new TransferMeter(JdbcLedger.open(url(), clock), clock);
         for (int i = 0; i < 5; i++) {
-            Transfer t = m.start(i % 2 == 0 ? "alice" : "bob", Protocol.HTTP, Direction.IN, "/f" + i, "local");
+            Transfer t = m.start(i % 2 == 0 ? "alice" : "bob", Protocol.of("http"), Direction.IN, "/f" + i, "local");
             t.add(100 * (i + 1));
             now.addAndGet(1000);
             m.end(t, true, new StoredChange("local", t.user(), t.bytes(), 1));
@@ -170,7 +170,7 @@ class JdbcLedgerTest {
     void theEmbeddedLedgerIsSqliteWithAWriteAheadLogAndOneGatewayAtATime() throws Exception {
         assertTrue(url().startsWith("jdbc:sqlite:"), url());
         TransferMeter m = open();
-        Transfer t = m.start("dave", Protocol.HTTP, Direction.IN, "/d", "local");
+        Transfer t = m.start("dave", Protocol.of("http"), Direction.IN, "/d", "local");
         t.add(7);
         m.end(t, true, new StoredChange("local", "dave", 7, 1));
         assertTrue(java.nio.file.Files.exists(dir.resolve(LedgerConfig.SQLITE_FILE)));
@@ -185,7 +185,7 @@ class JdbcLedgerTest {
         String h2 = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
         JdbcLedger earlier = JdbcLedger.open(h2, Clock.systemUTC());
         TransferMeter before = new TransferMeter(earlier);
-        Transfer t = before.start("erin", Protocol.FTP, Direction.IN, "/e", "local");
+        Transfer t = before.start("erin", Protocol.of("ftp"), Direction.IN, "/e", "local");
         t.add(42);
         before.end(t, true, new StoredChange("local", "erin", 42, 1));
         earlier.close();

@@ -1,6 +1,7 @@
-package org.transfergateway.storage;
+package org.transfergateway.storage.chain;
 
 import java.io.IOException;
+import org.transfergateway.storage.UploadJournal;
 import org.transfergateway.storage.meter.BackendUpload;
 import org.transfergateway.storage.meter.Transfer;
 import org.transfergateway.storage.meter.TransferMeter;
@@ -20,6 +21,11 @@ final class TransferJournal implements UploadJournal {
     @Override
     public void opened(String key, String uploadId) throws IOException {
         meter.uploadOpened(transfer, new BackendUpload(backend, key, uploadId));
+    }
+
+    @Override
+    public UploadJournal on(String other) {
+        return new TransferJournal(meter, transfer, other);
     }
 
     @Override
