@@ -11,11 +11,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Builds a {@link GatewayConfig} from the YAML of the SPEC (section 2) or from the embedded
@@ -321,8 +324,117 @@ public final class ConfigLoader {
             throw new ConfigException(n.path("memory-budget"), Units.formatSize(budget) + " is smaller than one part (" + Units.formatSize(partSize) + ")");
         }
         Duration abandoned = positive(n, "abandoned-upload-age", Duration.ofDays(1));
+        List<PoolConfig> pools = pools(n, backends);
         n.rejectUnknownKeys();
-        return new StorageConfig(backends, budget, partSize, concurrency, abandoned);
+        return new StorageConfig(backends, pools, budget, partSize, concurrency, abandoned);
+    }
+
+    /** {@code storage.pools}: every name is checked first, so that a member naming a later pool is told so. */
+    private static List<PoolConfig> pools(ConfigNode storage, List<BackendConfig> backends) {
+        Set<String> backendNames = backends.stream().map(BackendConfig::name).collect(Collectors.toSet());
+        List<ConfigNode> nodes = storage.list("pools");
+        List<String> names = new ArrayList<>();
+        for (ConfigNode p : nodes) {
+            String name = p.requiredString("name");
+            if (!NAME.matcher(name).matches()) {
+                throw new ConfigException(p.path("name"), name + " is not a name of letters, digits, '.', '_' or '-'");
+            }
+            if (backendNames.contains(name)) {
+                throw new ConfigException(p.path("name"), name + " is a backend's name: a pool needs a name of its own");
+            }
+            if (names.contains(name)) {
+                throw new ConfigException(p.path("name"), name + " is used by two pools");
+            }
+            names.add(name);
+        }
+        List<PoolConfig> pools = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            pools.add(pool(nodes.get(i), names.get(i), backendNames, names));
+        }
+        return pools;
+    }
+
+    private static PoolConfig pool(ConfigNode n, String name, Set<String> backendNames, List<String> poolNames) {
+        List<String> members = n.strings("backends");
+        if (members.isEmpty()) {
+            throw new ConfigException(n.path("backends"), "a pool needs at least one backend");
+        }
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < members.size(); i++) {
+            String member = members.get(i);
+            String at = n.path("backends") + "[" + i + "]";
+            if (poolNames.contains(member)) {
+                throw new ConfigException(at, member + " is a pool: the members of a pool are backends");
+            }
+            if (!backendNames.contains(member)) {
+                throw new ConfigException(at, member + " is not a configured backend");
+            }
+            if (!seen.add(member)) {
+                throw new ConfigException(at, member + " is listed twice");
+            }
+        }
+        PoolConfig.Policy policy = n.parsed("policy", PoolConfig.DEFAULT_POLICY, v -> PoolConfig.Policy.ofId(v)
+                .orElseThrow(() -> new IllegalArgumentException(v + " is not a policy ("
+                        + oneOf(java.util.Arrays.stream(PoolConfig.Policy.values()).map(PoolConfig.Policy::id).toList()) + ")")));
+        Map<String, Integer> weights = weights(n, policy, members);
+        int replicas = n.integer("replicas", PoolConfig.DEFAULT_REPLICAS, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        if (replicas < 1 || replicas > members.size()) {
+            throw new ConfigException(n.path("replicas"), replicas + " is outside 1-" + members.size()
+                    + ": each copy goes to a different backend of the pool");
+        }
+        PoolConfig.Replication replication = n.parsed("replication", PoolConfig.DEFAULT_REPLICATION, v -> PoolConfig.Replication.ofId(v)
+                .orElseThrow(() -> new IllegalArgumentException(v + " is not "
+                        + oneOf(java.util.Arrays.stream(PoolConfig.Replication.values()).map(PoolConfig.Replication::id).toList()))));
+        int unhealthyAfter = n.integer("unhealthy-after", PoolConfig.DEFAULT_UNHEALTHY_AFTER, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        if (unhealthyAfter < 1) {
+            throw new ConfigException(n.path("unhealthy-after"), unhealthyAfter + " is less than 1 failure");
+        }
+        Duration probeInterval = positive(n, "probe-interval", PoolConfig.DEFAULT_PROBE_INTERVAL);
+        n.rejectUnknownKeys();
+        return new PoolConfig(name, members, policy, weights, replicas, replication, unhealthyAfter, probeInterval);
+    }
+
+    /** Every member's weight, 1 unless given, for the weighted policy; none for the others. */
+    private static Map<String, Integer> weights(ConfigNode n, PoolConfig.Policy policy, List<String> members) {
+        if (policy != PoolConfig.Policy.WEIGHTED) {
+            if (n.has("weights")) {
+                throw new ConfigException(n.path("weights"), "is only for policy: weighted, not " + policy.id());
+            }
+            return Map.of();
+        }
+        ConfigNode w = n.child("weights");
+        Map<String, Integer> given = new HashMap<>();
+        for (String member : w.keys()) {
+            if (!members.contains(member)) {
+                throw new ConfigException(w.path(member), member + " is not a backend of this pool (" + String.join(", ", members) + ")");
+            }
+            String v = w.string(member);
+            int weight;
+            try {
+                weight = v == null ? 0 : Integer.parseInt(v.trim());
+            } catch (NumberFormatException e) {
+                weight = 0;
+            }
+            if (weight < 1) {
+                throw new ConfigException(w.path(member), v == null
+                        ? "needs a weight, a positive whole number" : v + " is not a positive whole number");
+            }
+            given.put(member, weight);
+        }
+        w.rejectUnknownKeys();
+        Map<String, Integer> weights = new LinkedHashMap<>();
+        for (String member : members) {
+            weights.put(member, given.getOrDefault(member, 1));
+        }
+        return weights;
+    }
+
+    /** "a", "a or b", "a, b or c": the valid values for an error message. */
+    private static String oneOf(List<String> values) {
+        if (values.size() == 1) {
+            return values.get(0);
+        }
+        return String.join(", ", values.subList(0, values.size() - 1)) + " or " + values.get(values.size() - 1);
     }
 
     private BackendConfig backend(ConfigNode n) {
@@ -358,8 +470,8 @@ public final class ConfigLoader {
                 throw new ConfigException(u.path("password"), "must not be empty");
             }
             String backend = u.string("backend", storage.defaultBackend().name());
-            if (storage.backend(backend).isEmpty()) {
-                throw new ConfigException(u.path("backend"), backend + " is not a configured backend");
+            if (!storage.hasTarget(backend)) {
+                throw new ConfigException(u.path("backend"), backend + " is not a configured backend or pool");
             }
             String home = u.string("home", "/" + name);
             if (!home.startsWith("/") || home.contains("\\") || home.contains("\0")
@@ -367,12 +479,52 @@ public final class ConfigLoader {
                 throw new ConfigException(u.path("home"), home + " is not an absolute path without . or ..");
             }
             home = "/" + String.join("/", java.util.Arrays.stream(home.split("/")).filter(s -> !s.isEmpty()).toList());
-            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false), policy(u)));
+            List<FolderRule> folders = folders(u, storage);
+            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false), policy(u), folders));
             u.rejectUnknownKeys();
         }
         if (users.isEmpty()) {
             throw new ConfigException("users", "at least one user is required");
         }
         return users;
+    }
+
+    /** {@code users[].folders}: each a normalized folder of the user's own, on a backend or pool. */
+    private static List<FolderRule> folders(ConfigNode u, StorageConfig storage) {
+        List<FolderRule> rules = new ArrayList<>();
+        Set<String> paths = new HashSet<>();
+        for (ConfigNode f : u.list("folders")) {
+            String path = f.requiredString("path");
+            if (path.equals("/")) {
+                throw new ConfigException(f.path("path"), "/ is the whole home, whose backend is the user's backend");
+            }
+            if (!normalizedFolder(path)) {
+                throw new ConfigException(f.path("path"), path + " is not an absolute path without ., .., // or a trailing /");
+            }
+            if (!paths.add(path)) {
+                throw new ConfigException(f.path("path"), path + " has two rules");
+            }
+            String backend = f.requiredString("backend");
+            if (!storage.hasTarget(backend)) {
+                throw new ConfigException(f.path("backend"), backend + " is not a configured backend or pool");
+            }
+            f.rejectUnknownKeys();
+            rules.add(new FolderRule(path, backend));
+        }
+        return rules;
+    }
+
+    /** "/a/b": absolute, no empty, "." or ".." segment, no trailing "/". */
+    private static boolean normalizedFolder(String path) {
+        if (!path.startsWith("/") || path.contains("\\") || path.contains("\0")) {
+            return false;
+        }
+        String[] segments = path.substring(1).split("/", -1);
+        for (String s : segments) {
+            if (s.isEmpty() || s.equals(".") || s.equals("..")) {
+                return false;
+            }
+        }
+        return true;
     }
 }

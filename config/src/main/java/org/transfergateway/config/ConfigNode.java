@@ -140,6 +140,40 @@ final class ConfigNode {
         return out;
     }
 
+    /**
+     * A list of single values ({@code [a, b]}) with ${ENV} substituted, empty when the key is
+     * absent; element i is named {@code key[i]} in errors.
+     */
+    List<String> strings(String key) {
+        JsonNode v = raw(key);
+        List<String> out = new ArrayList<>();
+        if (v == null) {
+            return out;
+        }
+        if (!v.isArray()) {
+            throw new ConfigException(keyPath(key), "must be a list");
+        }
+        for (int i = 0; i < v.size(); i++) {
+            String at = keyPath(key) + "[" + i + "]";
+            JsonNode e = v.get(i);
+            if (e.isNull() || !e.isValueNode()) {
+                throw new ConfigException(at, "must be a single value"
+                        + (e.isNull() ? "" : ", not a " + (e.isArray() ? "list" : "mapping")));
+            }
+            out.add(substitute(at, e.asText()));
+        }
+        return out;
+    }
+
+    /** The keys of this mapping in the order written; none when it is absent. */
+    List<String> keys() {
+        List<String> out = new ArrayList<>();
+        if (json != null && json.isObject()) {
+            json.fieldNames().forEachRemaining(out::add);
+        }
+        return out;
+    }
+
     /** Fails on the first key that was never read: a typo must not pass silently. */
     void rejectUnknownKeys() {
         if (json == null || !json.isObject()) {

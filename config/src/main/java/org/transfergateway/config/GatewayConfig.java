@@ -35,9 +35,15 @@ public record GatewayConfig(
         return users.stream().filter(u -> u.name().equals(name)).findFirst();
     }
 
-    /** The backend a user's files live on. */
+    /**
+     * The backend a user's files live on, for a user that names a single backend.
+     *
+     * @throws IllegalStateException when the user names a pool: see {@link StorageConfig#pool}
+     */
     public BackendConfig backendOf(UserConfig user) {
         return storage.backend(user.backend())
-                .orElseThrow(() -> new IllegalStateException("unknown backend " + user.backend()));
+                .orElseThrow(() -> new IllegalStateException(storage.isPool(user.backend())
+                        ? user.name() + " is on the pool " + user.backend() + ", not on one backend"
+                        : "unknown backend " + user.backend()));
     }
 }

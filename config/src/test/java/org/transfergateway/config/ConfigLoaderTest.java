@@ -128,7 +128,7 @@ class ConfigLoaderTest {
 
     @Test
     void userOnMissingBackendIsRefused() {
-        assertEquals("users[0].backend: tape is not a configured backend",
+        assertEquals("users[0].backend: tape is not a configured backend or pool",
                 error("users: [{name: a, password: b, backend: tape}]\n"));
     }
 
