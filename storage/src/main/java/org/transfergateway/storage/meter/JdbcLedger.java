@@ -754,4 +754,14 @@ public final class JdbcLedger implements Ledger {
             log.warn("ledger close failed: {}", e.toString());
         }
     }
+
+    @Override
+    public List<Placement> copies(String pool, String key) throws IOException {
+        throw new IOException("placements are not recorded yet");
+    }
+
+    @Override
+    public List<Placement> under(String pool, String prefix, String after, int limit) throws IOException {
+        throw new IOException("placements are not recorded yet");
+    }
 }

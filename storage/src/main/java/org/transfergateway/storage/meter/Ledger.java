@@ -9,7 +9,7 @@ import java.util.Map;
  * {@link TransferMeter} calls it before it changes its in-memory totals, so a transfer
  * that the ledger refused is not counted in memory either.
  */
-public interface Ledger extends AutoCloseable {
+public interface Ledger extends AutoCloseable, Placements {
 
     /** The totals to start from; only reads. Transfers still active are in no total. */
     State load() throws IOException;
@@ -81,18 +81,76 @@ public interface Ledger extends AutoCloseable {
 
     /**
      * Totals as loaded: transferred counters keyed by protocol and user, stored totals
-     * keyed by backend and user.
+     * keyed by backend (or pool) and user, and the totals of the pools' copies keyed by
+     * member backend and user.
      */
     record State(Instant since,
                  Map<Protocol, Map<String, Counters>> transferred,
-                 Map<String, Map<String, StoredTotals>> stored) {
+                 Map<String, Map<String, StoredTotals>> stored,
+                 Map<String, Map<String, StoredTotals>> copies) {
+
+        public State(Instant since, Map<Protocol, Map<String, Counters>> transferred,
+                     Map<String, Map<String, StoredTotals>> stored) {
+            this(since, transferred, stored, Map.of());
+        }
     }
 
     /** Keeps nothing beyond the process: for tests and tools. */
     static Ledger inMemory() {
         Instant since = Instant.now();
         java.util.List<TransferRecord> records = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        // pool -> key -> copies
+        Map<String, java.util.NavigableMap<String, java.util.List<Placement>>> placed = new java.util.HashMap<>();
         return new Ledger() {
+            private void place(StoredChange c) {
+                if (c == null) {
+                    return;
+                }
+                synchronized (placed) {
+                    for (Placement p : c.removed()) {
+                        var byKey = placed.computeIfAbsent(p.pool(), k -> new java.util.TreeMap<>());
+                        var copies = byKey.get(p.key());
+                        if (copies != null) {
+                            copies.removeIf(x -> x.backend().equals(p.backend()));
+                            if (copies.isEmpty()) {
+                                byKey.remove(p.key());
+                            }
+                        }
+                    }
+                    for (Placement p : c.added()) {
+                        var copies = placed.computeIfAbsent(p.pool(), k -> new java.util.TreeMap<>())
+                                .computeIfAbsent(p.key(), k -> new java.util.ArrayList<>());
+                        copies.removeIf(x -> x.backend().equals(p.backend()));
+                        copies.add(p);
+                    }
+                }
+            }
+
+            @Override
+            public java.util.List<Placement> copies(String pool, String key) {
+                synchronized (placed) {
+                    var copies = placed.getOrDefault(pool, java.util.Collections.emptyNavigableMap()).get(key);
+                    return copies == null ? java.util.List.of() : java.util.List.copyOf(copies);
+                }
+            }
+
+            @Override
+            public java.util.List<Placement> under(String pool, String prefix, String after, int limit) {
+                java.util.List<Placement> out = new java.util.ArrayList<>();
+                int keys = 0;
+                synchronized (placed) {
+                    var byKey = placed.getOrDefault(pool, java.util.Collections.emptyNavigableMap());
+                    var tail = after == null ? byKey.tailMap(prefix, true) : byKey.tailMap(after, false);
+                    for (var e : tail.entrySet()) {
+                        if (!e.getKey().startsWith(prefix) || keys++ >= limit) {
+                            break;
+                        }
+                        e.getValue().stream().sorted(java.util.Comparator.comparing(Placement::backend)).forEach(out::add);
+                    }
+                }
+                return out;
+            }
+
             @Override
             public State load() {
                 return new State(since, Map.of(), Map.of());
@@ -122,6 +180,7 @@ public interface Ledger extends AutoCloseable {
 
             @Override
             public void finished(TransferRecord record, StoredChange change) {
+                place(change);
                 records.add(record);
             }
 
@@ -151,6 +210,7 @@ public interface Ledger extends AutoCloseable {
 
             @Override
             public void changed(StoredChange change) {
+                place(change);
             }
 
             @Override

@@ -35,8 +35,12 @@ public final class TransferMeter {
     private final java.util.Set<String> ending = ConcurrentHashMap.newKeySet();
     /** protocol -> user -> counters; guarded by {@code this}. */
     private final Map<Protocol, Map<String, Counters>> transferred = new HashMap<>();
-    /** backend -> user -> stored; guarded by {@code this}. */
+    /** backend or pool -> user -> stored, logical bytes; guarded by {@code this}. */
     private final Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
+    /** member backend -> user -> the copies pools keep there; guarded by {@code this}. */
+    private final Map<String, Map<String, StoredTotals>> copies = new HashMap<>();
+    /** Names of pools: their logical totals show per user, their copies per member backend. */
+    private final java.util.Set<String> pools = ConcurrentHashMap.newKeySet();
     private final List<TransferListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** The front ends' protocols: each shows in {@code byProtocol}, with zeros before its first transfer. */
     private final java.util.Set<Protocol> announced = new java.util.concurrent.ConcurrentSkipListSet<>();
@@ -50,6 +54,7 @@ public final class TransferMeter {
         this.since = state.since();
         state.transferred().forEach((p, byUser) -> transferred.put(p, new HashMap<>(byUser)));
         state.stored().forEach((b, byUser) -> stored.put(b, new HashMap<>(byUser)));
+        state.copies().forEach((b, byUser) -> copies.put(b, new HashMap<>(byUser)));
     }
 
     public TransferMeter(Ledger ledger) throws IOException {
@@ -68,6 +73,16 @@ public final class TransferMeter {
     /** The locks that order commits, deletes and renames of one key. */
     public CommitLocks commitLocks() {
         return commitLocks;
+    }
+
+    /** Names the pools among the stored totals' keys: {@code byBackend} shows their members instead. */
+    public void declarePools(java.util.Collection<String> names) {
+        pools.addAll(names);
+    }
+
+    /** The ledger's record of where pools keep their objects. */
+    public Placements placements() {
+        return ledger;
     }
 
     /** Makes {@code protocols} show in the statistics even before their first transfer. */
@@ -154,6 +169,14 @@ public final class TransferMeter {
         }
         stored.computeIfAbsent(c.backend(), k -> new HashMap<>())
                 .merge(c.user(), new StoredTotals(c.bytes(), c.objects()), StoredTotals::plus);
+        for (Placement p : c.removed()) {
+            copies.computeIfAbsent(p.backend(), k -> new HashMap<>())
+                    .merge(c.user(), new StoredTotals(-p.size(), -1), StoredTotals::plus);
+        }
+        for (Placement p : c.added()) {
+            copies.computeIfAbsent(p.backend(), k -> new HashMap<>())
+                    .merge(c.user(), new StoredTotals(p.size(), 1), StoredTotals::plus);
+        }
     }
 
     /** Hands the live byte counts to the ledger; called every second. */
@@ -177,6 +200,7 @@ public final class TransferMeter {
         StoredTotals storedTotal = StoredTotals.ZERO;
         Map<String, StoredTotals> byBackend = new TreeMap<>();
         Map<String, StoredTotals> storedByUser = new TreeMap<>();
+        // Users' bytes once (logical); backends' bytes per copy, so a pool shows as its members.
         for (Map.Entry<String, Map<String, StoredTotals>> b : stored.entrySet()) {
             StoredTotals sum = StoredTotals.ZERO;
             for (Map.Entry<String, StoredTotals> e : b.getValue().entrySet()) {
@@ -185,8 +209,19 @@ public final class TransferMeter {
                     storedByUser.merge(e.getKey(), e.getValue(), StoredTotals::plus);
                 }
             }
-            byBackend.put(b.getKey(), sum);
+            if (!pools.contains(b.getKey())) {
+                byBackend.merge(b.getKey(), sum, StoredTotals::plus);
+            }
             storedTotal = storedTotal.plus(sum);
+        }
+        for (Map.Entry<String, Map<String, StoredTotals>> b : copies.entrySet()) {
+            StoredTotals sum = StoredTotals.ZERO;
+            for (Map.Entry<String, StoredTotals> e : b.getValue().entrySet()) {
+                if (visible.test(e.getKey())) {
+                    sum = sum.plus(e.getValue());
+                }
+            }
+            byBackend.merge(b.getKey(), sum, StoredTotals::plus);
         }
         List<Statistics.Active> live = new ArrayList<>();
         for (Transfer t : active()) {
@@ -242,9 +277,13 @@ public final class TransferMeter {
         }
     }
 
-    /** What a backend holds now for all users together, as counted. */
+    /**
+     * What a backend holds now for all users together, as counted: a pool's logical
+     * totals, a backend's own objects plus the copies pools keep on it.
+     */
     public synchronized StoredTotals storedOf(String backend) {
-        return stored.getOrDefault(backend, Map.of()).values().stream().reduce(StoredTotals.ZERO, StoredTotals::plus);
+        StoredTotals own = stored.getOrDefault(backend, Map.of()).values().stream().reduce(StoredTotals.ZERO, StoredTotals::plus);
+        return copies.getOrDefault(backend, Map.of()).values().stream().reduce(own, StoredTotals::plus);
     }
 
     /** What a user stores now on all backends together, as counted. */
