@@ -1,6 +1,8 @@
 package org.transfergateway.storage;
 
 import java.time.Instant;
+import java.util.List;
+import org.transfergateway.storage.meter.Placement;
 
 /**
  * What a backend says of an object or folder.
@@ -10,8 +12,18 @@ import java.time.Instant;
  * @param size     bytes of content; 0 for folders
  * @param modified last modification, or {@link Instant#EPOCH} when unknown
  * @param etag     an entity tag without quotes, or null when the backend has none
+ * @param copies   in a pool, where the object's copies live, as the ledger records them
+ *                 (after a commit: where they were just written); empty elsewhere
  */
-public record ObjectInfo(String key, boolean folder, long size, Instant modified, String etag) {
+public record ObjectInfo(String key, boolean folder, long size, Instant modified, String etag, List<Placement> copies) {
+
+    public ObjectInfo {
+        copies = List.copyOf(copies);
+    }
+
+    public ObjectInfo(String key, boolean folder, long size, Instant modified, String etag) {
+        this(key, folder, size, modified, etag, List.of());
+    }
 
     public static ObjectInfo file(String key, long size, Instant modified, String etag) {
         return new ObjectInfo(key, false, size, modified, etag);
@@ -19,6 +31,11 @@ public record ObjectInfo(String key, boolean folder, long size, Instant modified
 
     public static ObjectInfo folder(String key, Instant modified) {
         return new ObjectInfo(key, true, 0, modified, null);
+    }
+
+    /** This object as held by the pool's copies {@code where}. */
+    public ObjectInfo withCopies(List<Placement> where) {
+        return new ObjectInfo(key, folder, size, modified, etag, where);
     }
 
     /** The last segment of the key. */

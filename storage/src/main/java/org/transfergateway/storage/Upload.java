@@ -41,6 +41,14 @@ public interface Upload extends Closeable {
      */
     ObjectInfo commit() throws IOException;
 
+    /**
+     * Called once the ledger has recorded this upload's commit: a pool then removes the
+     * copies of the object it replaced on other members, which the ledger no longer
+     * names. Never throws.
+     */
+    default void recorded() {
+    }
+
     /** Discards the upload. Idempotent; never throws; a no-op after a commit. */
     void abort();
 

@@ -40,6 +40,11 @@ public class ForwardingUpload implements JournaledUpload {
     }
 
     @Override
+    public void recorded() {
+        next.recorded();
+    }
+
+    @Override
     public void abort() {
         next.abort();
     }

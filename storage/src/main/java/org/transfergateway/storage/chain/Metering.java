@@ -4,6 +4,8 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.FileBacked;
@@ -13,6 +15,7 @@ import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.CommitLocks;
 import org.transfergateway.storage.meter.Direction;
+import org.transfergateway.storage.meter.Placement;
 import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.storage.meter.StoredChange;
 import org.transfergateway.storage.meter.Transfer;
@@ -107,7 +110,7 @@ public final class Metering extends ForwardingStorage {
             if (!next.delete(key)) {
                 return false;
             }
-            meter.changed(new StoredChange(name(), user, -old.size(), -1));
+            meter.changed(new StoredChange(name(), user, -old.size(), -1, old.copies(), List.of()));
             return true;
         }
     }
@@ -125,8 +128,16 @@ public final class Metering extends ForwardingStorage {
                 throw ErrorCode.CONFLICT.exception("a folder exists at " + pathOf.apply(to));
             }
             next.move(from, to);
-            if (replaced != null && !source.folder()) {
-                meter.changed(new StoredChange(name(), user, -replaced.size(), -1));
+            List<Placement> removed = new ArrayList<>(source.copies());
+            List<Placement> added = new ArrayList<>();
+            source.copies().forEach(c -> added.add(c.withKey(to)));
+            boolean replacedFile = replaced != null && !source.folder();
+            if (replacedFile) {
+                removed.addAll(replaced.copies());
+            }
+            if (replacedFile || !removed.isEmpty()) {
+                meter.changed(new StoredChange(name(), user, replacedFile ? -replaced.size() : 0,
+                        replacedFile ? -1 : 0, removed, added));
             }
         }
     }
@@ -182,9 +193,10 @@ public final class Metering extends ForwardingStorage {
                 ObjectInfo old = Metering.this.next.stat(key);
                 replaced = old != null && !old.folder();
                 info = next.commit();
+                List<Placement> removed = old == null ? List.of() : old.copies();
                 change = replaced
-                        ? new StoredChange(name(), user, info.size() - old.size(), 0)
-                        : new StoredChange(name(), user, info.size(), 1);
+                        ? new StoredChange(name(), user, info.size() - old.size(), 0, removed, info.copies())
+                        : new StoredChange(name(), user, info.size(), 1, removed, info.copies());
             } catch (IOException | RuntimeException e) {
                 if (turn != null) {
                     turn.close();
@@ -195,6 +207,8 @@ public final class Metering extends ForwardingStorage {
             }
             try {
                 meter.end(transfer, true, change);
+                // Still in this key's turn: a later commit may land where a stale copy lies.
+                next.recorded();
             } finally {
                 turn.close();
             }

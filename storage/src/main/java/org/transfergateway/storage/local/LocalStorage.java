@@ -41,7 +41,7 @@ import org.transfergateway.storage.Upload;
  */
 public final class LocalStorage implements Storage {
     /** Holds uploads in progress; never shown to users. */
-    static final String TEMP_FOLDER = ".transfer-gateway-tmp";
+    public static final String TEMP_FOLDER = ".transfer-gateway-tmp";
 
     private final String name;
     private final Path root;

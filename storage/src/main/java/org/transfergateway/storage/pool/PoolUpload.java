@@ -1,0 +1,230 @@
+package org.transfergateway.storage.pool;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.JournaledUpload;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.UploadJournal;
+import org.transfergateway.storage.meter.Placement;
+
+/**
+ * An upload into a pool: the same bytes go to {@code replicas} members at once, and the
+ * commit returns only when every copy is confirmed (sync replication). If any copy fails
+ * to commit, the copies already committed are deleted and the upload fails.
+ *
+ * <p>A member that fails before it has taken a byte of this upload gives way to the next
+ * candidate of the policy, invisibly to the client: the chunk it failed on is still whole
+ * and goes to the new member.
+ */
+final class PoolUpload implements JournaledUpload {
+    private static final Logger log = LoggerFactory.getLogger(PoolUpload.class);
+
+    private final PoolStorage pool;
+    private final String key;
+    private final long size;
+    private final List<Member> candidates;
+    private int nextCandidate;
+    private final List<Copy> copies = new ArrayList<>();
+    private UploadJournal journal;
+    private long written;
+    private boolean committed;
+    private boolean aborted;
+    /** Copies of the object this one replaced on members it did not land on; removed once recorded. */
+    private List<Placement> stale = List.of();
+
+    /** One member's copy being written. */
+    private static final class Copy {
+        final Member member;
+        final Upload upload;
+        long written;
+
+        Copy(Member member, Upload upload) {
+            this.member = member;
+            this.upload = upload;
+        }
+    }
+
+    private PoolUpload(PoolStorage pool, String key, long size, List<Member> candidates) {
+        this.pool = pool;
+        this.key = key;
+        this.size = size;
+        this.candidates = candidates;
+    }
+
+    /** @param size the exact size announced, or -1 */
+    static PoolUpload open(PoolStorage pool, String key, long size) throws IOException {
+        List<Member> candidates = pool.candidates(key);
+        if (candidates.size() < pool.replicas()) {
+            throw ErrorCode.BACKEND_UNAVAILABLE.exception("pool " + pool.name() + " has " + candidates.size()
+                    + " healthy backends of the " + pool.replicas() + " its copies need");
+        }
+        PoolUpload u = new PoolUpload(pool, key, size, candidates);
+        try {
+            for (int i = 0; i < pool.replicas(); i++) {
+                u.copies.add(u.openNext());
+            }
+        } catch (IOException | RuntimeException e) {
+            u.abort();
+            throw e;
+        }
+        return u;
+    }
+
+    /** Opens the upload on the next candidate that accepts it. */
+    private Copy openNext() throws IOException {
+        IOException failure = null;
+        while (nextCandidate < candidates.size()) {
+            Member m = candidates.get(nextCandidate++);
+            if (!m.healthy()) {
+                continue;
+            }
+            Storage s = pool.storage(m.name());
+            try {
+                Upload up = PoolStorage.timed(m, () -> size >= 0 ? s.create(key, size) : s.create(key));
+                if (journal != null && up instanceof JournaledUpload j) {
+                    j.journalTo(journal.on(m.name()));
+                }
+                return new Copy(m, up);
+            } catch (IOException e) {
+                failure = e;
+                log.warn("pool {}: {} refused the upload of {}: {}", pool.name(), m.name(), key, e.toString());
+            }
+        }
+        throw failure != null ? failure
+                : ErrorCode.BACKEND_UNAVAILABLE.exception("pool " + pool.name() + " has no other healthy backend");
+    }
+
+    @Override
+    public void journalTo(UploadJournal journal) {
+        this.journal = journal;
+        for (Copy c : copies) {
+            if (c.upload instanceof JournaledUpload j) {
+                j.journalTo(journal.on(c.member.name()));
+            }
+        }
+    }
+
+    @Override
+    public void write(ByteBuffer src) throws IOException {
+        int n = src.remaining();
+        for (int i = 0; i < copies.size(); i++) {
+            copies.set(i, write(copies.get(i), src.duplicate()));
+        }
+        src.position(src.limit());
+        written += n;
+    }
+
+    /** Writes {@code chunk} to one copy, moving the copy to another member if it fails before its first byte. */
+    private Copy write(Copy c, ByteBuffer chunk) throws IOException {
+        int start = chunk.position();
+        int n = chunk.remaining();
+        while (true) {
+            try {
+                c.upload.write(chunk);
+                c.written += n;
+                c.member.addOutstandingBytes(n);
+                return c;
+            } catch (org.transfergateway.storage.GatewayException e) {
+                if (!PoolStorage.memberFault(e.code())) {
+                    throw e;
+                }
+                c = failOver(c, e);
+            } catch (IOException e) {
+                c = failOver(c, e);
+            }
+            chunk.position(start);
+        }
+    }
+
+    private Copy failOver(Copy c, IOException e) throws IOException {
+        c.member.failed();
+        if (c.written > 0) {
+            throw e;
+        }
+        c.upload.abort();
+        log.warn("pool {}: {} failed before the first byte of {}; moving on: {}", pool.name(), c.member.name(), key, e.toString());
+        return openNext();
+    }
+
+    @Override
+    public long written() {
+        return written;
+    }
+
+    @Override
+    public boolean takesWithoutWaiting(int bytes) {
+        for (Copy c : copies) {
+            if (!c.upload.takesWithoutWaiting(bytes)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public ObjectInfo commit() throws IOException {
+        List<Placement> placed = new ArrayList<>();
+        ObjectInfo first = null;
+        List<Placement> old = placementsNow();
+        try {
+            for (Copy c : copies) {
+                ObjectInfo info = PoolStorage.timed(c.member, c.upload::commit);
+                c.member.subtractOutstandingBytes(c.written);
+                c.written = -1;
+                placed.add(new Placement(pool.name(), key, c.member.name(), info.size(), info.modified()));
+                if (first == null) {
+                    first = info;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Every copy or none: the ones confirmed already go again.
+            for (Placement p : placed) {
+                pool.dropStale(key, p.backend());
+            }
+            abort();
+            throw e;
+        }
+        committed = true;
+        List<Placement> leftOver = new ArrayList<>();
+        for (Placement p : old) {
+            if (placed.stream().noneMatch(n -> n.backend().equals(p.backend()))) {
+                leftOver.add(p);
+            }
+        }
+        stale = leftOver;
+        return new ObjectInfo(key, false, first.size(), first.modified(), first.etag(), placed);
+    }
+
+    private List<Placement> placementsNow() throws IOException {
+        return pool.placementsOf(key);
+    }
+
+    @Override
+    public void recorded() {
+        for (Placement p : stale) {
+            pool.dropStale(key, p.backend());
+        }
+        stale = List.of();
+    }
+
+    @Override
+    public void abort() {
+        if (committed || aborted) {
+            return;
+        }
+        aborted = true;
+        for (Copy c : copies) {
+            c.upload.abort();
+            if (c.written > 0) {
+                c.member.subtractOutstandingBytes(c.written);
+            }
+        }
+    }
+}
