@@ -1,7 +1,9 @@
 package org.transfergateway.gateway;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -9,6 +11,13 @@ import org.slf4j.LoggerFactory;
 import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.ConfigException;
 import org.transfergateway.config.GatewayConfig;
+import org.transfergateway.config.PoolConfig;
+import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.meter.TransferMeter;
+import org.transfergateway.storage.pool.HealthProber;
+import org.transfergateway.storage.pool.Member;
+import org.transfergateway.storage.pool.PlacementPolicy;
+import org.transfergateway.storage.pool.PoolStorage;
 import org.transfergateway.storage.BackendFactories;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.s3.MemoryBudget;
@@ -22,6 +31,8 @@ final class Backends implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Backends.class);
 
     private final Map<String, Storage> backends = new LinkedHashMap<>();
+    private final Map<String, PoolStorage> pools = new LinkedHashMap<>();
+    private final List<HealthProber> probers = new ArrayList<>();
 
     private Backends() {
     }
@@ -59,8 +70,58 @@ final class Backends implements AutoCloseable {
         return Collections.unmodifiableMap(backends);
     }
 
+    /**
+     * Opens the configured pools over the opened backends. Their placements are the
+     * ledger's, as the meter reads and writes it; each member is probed at the pool's
+     * interval so that an unhealthy one comes back once it answers.
+     */
+    void openPools(StorageConfig storage, TransferMeter meter) {
+        for (int i = 0; i < storage.pools().size(); i++) {
+            PoolConfig p = storage.pools().get(i);
+            if (p.replication() == PoolConfig.Replication.ASYNC) {
+                throw new ConfigException("storage.pools[" + i + "].replication",
+                        "async replication is not available yet; use sync");
+            }
+            List<Member> members = new ArrayList<>();
+            Map<String, Storage> storages = new LinkedHashMap<>();
+            for (String b : p.backends()) {
+                members.add(new Member(b, p.weight(b), p.unhealthyAfter()));
+                storages.put(b, backends.get(b));
+            }
+            PoolStorage pool = new PoolStorage(p.name(), members, storages, PlacementPolicy.of(p.policy().id()),
+                    p.replicas(), meter.placements(), b -> meter.storedOf(b).bytes());
+            HealthProber prober = new HealthProber(p.probeInterval());
+            probers.add(prober);
+            for (Member m : members) {
+                Storage s = storages.get(m.name());
+                // A HEAD of a key that never exists: any answer, "absent" included, is healthy.
+                prober.add(m, () -> s.stat(PROBE_KEY));
+            }
+            pools.put(p.name(), pool);
+            log.info("pool {}: {} over {}, {} cop{}", p.name(), p.policy().id(), p.backends(), p.replicas(),
+                    p.replicas() == 1 ? "y" : "ies");
+        }
+        meter.declarePools(pools.keySet());
+    }
+
+    /** A key no upload can make: user keys are below a home and never start with ".". */
+    static final String PROBE_KEY = ".transfer-gateway-probe";
+
+    Map<String, PoolStorage> pools() {
+        return Collections.unmodifiableMap(pools);
+    }
+
+    /** What a user's {@code backend} or folder rule may name: the backends and the pools. */
+    Map<String, Storage> targets() {
+        Map<String, Storage> all = new LinkedHashMap<>(backends);
+        all.putAll(pools);
+        return Collections.unmodifiableMap(all);
+    }
+
     @Override
     public void close() {
+        probers.forEach(HealthProber::close);
+        probers.clear();
         for (Storage s : backends.values()) {
             try {
                 s.close();

@@ -87,8 +87,9 @@ public final class Gateway implements AutoCloseable {
                 warnOfStoredData(backends);
             }
             g.metrics.bindBackends(backends.keySet());
+            opened.openPools(config.storage(), meter);
             meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL);
-            Accounts accounts = new Accounts(config, backends, meter);
+            Accounts accounts = new Accounts(config, opened.targets(), meter);
             if (config.ftp().enabled()) {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
                 g.open.add(g.ftp);

@@ -5,8 +5,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.transfergateway.config.UserPolicy;
+import org.transfergateway.storage.chain.FolderRoutes;
 import org.transfergateway.storage.chain.ForwardingUpload;
 import org.transfergateway.storage.chain.Metering;
 import org.transfergateway.storage.chain.Permissions;
@@ -20,9 +23,9 @@ import org.transfergateway.storage.meter.TransferMeter;
  * refuse and count alike.
  *
  * <p>It assembles the user's chain of storage links, each for one concern:
- * {@link Permissions} (what the user may do) -> {@link Metering} (every transfer and
- * stored change counted) -> {@link Quota} (only for a user with limits) -> the backend
- * or pool. What is left here is the user's view: paths, the home, and errors in the
+ * {@link Permissions} (what the user may do) -> {@link FolderRoutes} (only for a user
+ * with folder rules) -> {@link Metering} (every transfer and stored change counted) ->
+ * {@link Quota} (only for a user with limits) -> the backend or pool. What is left here is the user's view: paths, the home, and errors in the
  * user's words.
  *
  * <p>Paths given to the methods are user paths, absolute or relative to "/"; they pass
@@ -42,13 +45,39 @@ public final class UserFiles {
      */
     public UserFiles(Storage backend, String user, String home, Protocol protocol, TransferMeter meter,
                      UserPolicy policy, long maxUploadBytes) {
+        this(backend, Map.of(), user, home, protocol, meter, policy, maxUploadBytes);
+    }
+
+    /**
+     * @param folders the user's folders ("/archive") whose files live on another backend or
+     *                pool than {@code backend}; the longest folder covering a path wins
+     */
+    public UserFiles(Storage backend, Map<String, Storage> folders, String user, String home, Protocol protocol,
+                     TransferMeter meter, UserPolicy policy, long maxUploadBytes) {
         this.backend = backend;
         this.user = user;
         this.home = home;
         this.policy = policy;
+        Storage own = counted(backend, protocol, meter, maxUploadBytes);
+        if (!folders.isEmpty()) {
+            Map<String, Storage> routes = new HashMap<>();
+            for (Map.Entry<String, Storage> f : folders.entrySet()) {
+                try {
+                    routes.put(key(path(f.getKey())), counted(f.getValue(), protocol, meter, maxUploadBytes));
+                } catch (GatewayException e) {
+                    throw new IllegalArgumentException("folder rule " + f.getKey() + ": " + e.getMessage());
+                }
+            }
+            own = new FolderRoutes(own, routes);
+        }
+        this.chain = new Permissions(own, user, policy);
+    }
+
+    /** The links that count and limit what goes to one backend or pool. */
+    private Storage counted(Storage target, Protocol protocol, TransferMeter meter, long maxUploadBytes) {
         Storage below = Quota.needed(policy, maxUploadBytes)
-                ? new Quota(backend, user, policy, maxUploadBytes, meter) : backend;
-        this.chain = new Permissions(new Metering(below, user, protocol, meter, this::pathOf), user, policy);
+                ? new Quota(target, user, policy, maxUploadBytes, meter) : target;
+        return new Metering(below, user, protocol, meter, this::pathOf);
     }
 
     public UserFiles(Storage backend, String user, String home, Protocol protocol, TransferMeter meter) {

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.transfergateway.config.ConfigException;
+import org.transfergateway.config.FolderRule;
 import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.config.UserConfig;
 import org.transfergateway.storage.Storage;
@@ -96,11 +97,20 @@ public final class Accounts {
 
     /** The user's files, counted as transfers of {@code protocol}. */
     public UserFiles files(UserConfig user, Protocol protocol) {
-        Storage backend = backends.get(user.backend());
-        if (backend == null) {
-            throw new IllegalStateException("no backend " + user.backend() + " for " + user.name());
+        Map<String, Storage> folders = new java.util.HashMap<>();
+        for (FolderRule rule : user.folders()) {
+            folders.put(rule.path(), target(rule.backend(), user));
         }
-        return new UserFiles(backend, user.name(), user.home(), protocol, meter, user.policy(), maxUploadBytes);
+        return new UserFiles(target(user.backend(), user), folders, user.name(), user.home(), protocol, meter,
+                user.policy(), maxUploadBytes);
+    }
+
+    private Storage target(String name, UserConfig user) {
+        Storage target = backends.get(name);
+        if (target == null) {
+            throw new IllegalStateException("no backend or pool " + name + " for " + user.name());
+        }
+        return target;
     }
 
     public TransferMeter meter() {
