@@ -126,7 +126,8 @@ public final class PoolStorage implements Storage {
         if (!placements.under(name, prefix(key), null, 1).isEmpty()) {
             return ObjectInfo.folder(key, Instant.EPOCH);
         }
-        // An empty folder is a marker on the members.
+        // An empty folder is a marker, made on every healthy member; the first healthy one
+        // answers, so that a stat of an absent key costs one request, not one per member.
         IOException failure = null;
         for (Member m : members) {
             if (!m.healthy()) {
@@ -134,14 +135,12 @@ public final class PoolStorage implements Storage {
             }
             try {
                 ObjectInfo info = timed(m, () -> storages.get(m.name()).stat(key));
-                if (info != null && info.folder()) {
-                    return info;
-                }
+                return info != null && info.folder() ? info : null;
             } catch (IOException e) {
                 failure = e;
             }
         }
-        if (failure != null && members.stream().noneMatch(Member::healthy)) {
+        if (failure != null) {
             throw failure;
         }
         return null;

@@ -87,7 +87,16 @@ final class PoolUpload implements JournaledUpload {
             }
             Storage s = pool.storage(m.name());
             try {
-                Upload up = PoolStorage.timed(m, () -> size >= 0 ? s.create(key, size) : s.create(key));
+                // Any refusal counts against the member: the chain above has checked the request.
+                long start = System.nanoTime();
+                Upload up;
+                try {
+                    up = size >= 0 ? s.create(key, size) : s.create(key);
+                } catch (IOException | RuntimeException e) {
+                    m.failed();
+                    throw e;
+                }
+                m.succeeded(System.nanoTime() - start);
                 if (journal != null && up instanceof JournaledUpload j) {
                     j.journalTo(journal.on(m.name()));
                 }
