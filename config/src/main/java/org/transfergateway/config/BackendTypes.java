@@ -10,6 +10,13 @@ public final class BackendTypes {
     private BackendTypes() {
     }
 
+    /** The type that {@code config} is a record of: its {@code type} in the YAML is {@code typeOf(config).name()}. */
+    public static BackendType typeOf(BackendConfig config) {
+        return ALL.stream().filter(t -> t.configClass().isInstance(config)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "backend " + config.name() + ": " + config.getClass().getSimpleName() + " is not a registered type"));
+    }
+
     static Optional<BackendType> named(String name) {
         return ALL.stream().filter(t -> t.name().equals(name)).findFirst();
     }

@@ -32,6 +32,8 @@ final class Backends implements AutoCloseable {
 
     private final Map<String, Storage> backends = new LinkedHashMap<>();
     private final Map<String, PoolStorage> pools = new LinkedHashMap<>();
+    /** backend -> its live state, one {@link Member} per pool that has it; set by {@link #openPools}. */
+    private final Map<String, BackendState> states = new LinkedHashMap<>();
     private final List<HealthProber> probers = new ArrayList<>();
 
     private Backends() {
@@ -98,6 +100,9 @@ final class Backends implements AutoCloseable {
                 prober.add(m, () -> s.stat(PROBE_KEY));
             }
             pools.put(p.name(), pool);
+            for (Member m : members) {
+                states.merge(m.name(), new BackendState(List.of(m)), BackendState::plus);
+            }
             log.info("pool {}: {} over {}, {} cop{}", p.name(), p.policy().id(), p.backends(), p.replicas(),
                     p.replicas() == 1 ? "y" : "ies");
         }
@@ -109,6 +114,19 @@ final class Backends implements AutoCloseable {
 
     Map<String, PoolStorage> pools() {
         return Collections.unmodifiableMap(pools);
+    }
+
+    /** A backend's live state, as the pools that have it as a member see it. */
+    BackendState state(String backend) {
+        return states.getOrDefault(backend, BackendState.UNWATCHED);
+    }
+
+    /**
+     * The copies a pool still has to make: none, as only {@code sync} pools open, and they
+     * make every copy before an upload is confirmed.
+     */
+    ReplicationLag lag(String pool) {
+        return ReplicationLag.NONE;
     }
 
     /** What a user's {@code backend} or folder rule may name: the backends and the pools. */

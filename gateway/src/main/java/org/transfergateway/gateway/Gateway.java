@@ -53,15 +53,40 @@ public final class Gateway implements AutoCloseable {
      */
     public static Gateway start(GatewayConfig config) throws IOException {
         // The certificate first: a bad key file is a config mistake, found before anything opens.
-        boolean tlsWanted = config.ftp().enabled() && config.ftp().tls() != FtpConfig.Tls.OFF
-                || config.http().enabled() && config.http().tls();
-        ServerTls tls = tlsWanted ? ServerTls.load(config.tls()) : null;
+        ServerTls tls = tls(config);
         JdbcLedger ledger;
         try {
             ledger = JdbcLedger.open(config.ledger().jdbcUrl(), Clock.systemUTC(), config.cluster().nodeId());
         } catch (IOException e) {
             throw new ConfigException("ledger.url", e.getMessage());
         }
+        return start(config, tls, ledger, ledger.created());
+    }
+
+    /**
+     * Starts everything the config names on {@code ledger} instead of the one
+     * {@code ledger.url} names, e.g. {@link Ledger#inMemory()}; the gateway closes it.
+     */
+    static Gateway start(GatewayConfig config, Ledger ledger) throws IOException {
+        ServerTls tls;
+        try {
+            tls = tls(config);
+        } catch (RuntimeException e) {
+            ledger.close();
+            throw e;
+        }
+        return start(config, tls, ledger, true);
+    }
+
+    private static ServerTls tls(GatewayConfig config) {
+        boolean tlsWanted = config.ftp().enabled() && config.ftp().tls() != FtpConfig.Tls.OFF
+                || config.http().enabled() && config.http().tls();
+        return tlsWanted ? ServerTls.load(config.tls()) : null;
+    }
+
+    /** @param ledgerIsNew true when the ledger was just created, so counts nothing stored yet */
+    private static Gateway start(GatewayConfig config, ServerTls tls, Ledger ledger, boolean ledgerIsNew)
+            throws IOException {
         TransferMeter meter;
         try {
             meter = new TransferMeter(ledger);
@@ -83,11 +108,11 @@ public final class Gateway implements AutoCloseable {
             g.open.add(opened);
             Map<String, Storage> backends = opened.all();
             abortAbandonedUploads(ledger, backends);
-            if (ledger.created()) {
+            if (ledgerIsNew) {
                 warnOfStoredData(backends);
             }
-            g.metrics.bindBackends(backends.keySet());
             opened.openPools(config.storage(), meter);
+            g.metrics.bindBackends(opened);
             meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL);
             Accounts accounts = new Accounts(config, opened.targets(), meter);
             if (config.ftp().enabled()) {
@@ -105,7 +130,7 @@ public final class Gateway implements AutoCloseable {
             }
             if (config.http().enabled()) {
                 g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape,
-                        config.http().tls() ? tls.nettyContext() : null);
+                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null);
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 g.metrics.bindConnections("http", g.http::openConnections);

@@ -44,6 +44,7 @@ public final class HttpFrontEnd implements Closeable {
     private final LimitsConfig limits;
     private final Accounts accounts;
     private final Supplier<String> prometheusText;
+    private final Supplier<BackendsView> backends;
     private final SslContext tls;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
@@ -51,13 +52,18 @@ public final class HttpFrontEnd implements Closeable {
     private Channel server;
     private volatile ConnectionLimiter limiter;
 
+    /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
-        this(config, limits, accounts, prometheusText, null);
+        this(config, limits, accounts, prometheusText, () -> BackendsView.NONE, null);
     }
 
-    /** @param tls the HTTPS context; required when {@code config.tls()} is true */
+    /**
+     * @param prometheusText the text of {@code /metrics}
+     * @param backends       a new report of {@code /api/backends} per call; must not block
+     * @param tls            the HTTPS context; required when {@code config.tls()} is true
+     */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText,
-                        SslContext tls) {
+                        Supplier<BackendsView> backends, SslContext tls) {
         if (config.tls() && tls == null) {
             throw new IllegalArgumentException("http.tls is true but no certificate was given");
         }
@@ -66,15 +72,17 @@ public final class HttpFrontEnd implements Closeable {
         this.accounts = accounts;
         accounts.meter().announce(PROTOCOL);
         this.prometheusText = prometheusText;
+        this.backends = backends;
         this.tls = config.tls() ? tls : null;
     }
 
-    /** The routes of SPEC section 3. */
+    /** The routes of SPEC sections 3 and 6. */
     static RouteTable routes() {
         return new RouteTable()
                 .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/backends"), new BackendsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
                 .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))
                 .simple(HttpMethod.GET, RouteTable.under(FILES), new DownloadHandler(FILES))
@@ -101,7 +109,7 @@ public final class HttpFrontEnd implements Closeable {
         blocking.allowCoreThreadTimeOut(true);
         boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
-        HttpServices services = HttpServices.of(accounts, blocking, prometheusText);
+        HttpServices services = HttpServices.of(accounts, blocking, prometheusText, backends);
         limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(), services.responses());
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)

@@ -7,13 +7,16 @@ import org.transfergateway.protocols.auth.Accounts;
 
 /**
  * What the handlers of one HTTP front end share: the accounts, the blocking-task pool
- * (storage calls may block and never run on an event loop), JSON and the metrics text.
+ * (storage calls may block and never run on an event loop), JSON, the metrics text and
+ * the backends' report.
  */
 record HttpServices(Accounts accounts, Authenticator authenticator, Executor blocking, ObjectMapper json,
-        Responses responses, Supplier<String> prometheusText) {
+        Responses responses, Supplier<String> prometheusText, Supplier<BackendsView> backends) {
 
-    static HttpServices of(Accounts accounts, Executor blocking, Supplier<String> prometheusText) {
+    static HttpServices of(Accounts accounts, Executor blocking, Supplier<String> prometheusText,
+                           Supplier<BackendsView> backends) {
         ObjectMapper json = new ObjectMapper();
-        return new HttpServices(accounts, new Authenticator(accounts), blocking, json, new Responses(json), prometheusText);
+        return new HttpServices(accounts, new Authenticator(accounts), blocking, json, new Responses(json), prometheusText,
+                backends);
     }
 }

@@ -42,7 +42,7 @@ class ConnectionHandlerTest {
     void open() throws Exception {
         HttpServices services = HttpServices.of(
                 HttpFixture.accounts(HttpFixture.config(dir), dir.resolve("files"), TransferMeter.inMemory()),
-                Runnable::run, () -> "");
+                Runnable::run, () -> "", () -> BackendsView.NONE);
         channel = new EmbeddedChannel(new ConnectionHandler(services, HttpFrontEnd.routes()));
     }
 
