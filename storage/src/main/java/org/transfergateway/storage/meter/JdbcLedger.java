@@ -44,6 +44,9 @@ import org.slf4j.LoggerFactory;
  * before their first part is sent, and forgotten once completed or aborted: after a
  * crash, {@link #abandonedUploads()} names exactly those the crashed transfers left.
  *
+ * <p>Where pools keep the copies of their objects ({@link Placements}) is a row per copy,
+ * removed and added in the same transaction as the stored change that moves them.
+ *
  * <p>Writes are group-committed: callers queue them and wait, and one writer thread runs
  * whatever has queued up in one transaction, each write behind a savepoint so that one
  * refused write does not undo the others. A write returns only once its commit is done,
@@ -80,7 +83,22 @@ public final class JdbcLedger implements Ledger {
             List.of("ALTER TABLE transfers ADD COLUMN node VARCHAR(128)",
                     "CREATE TABLE transfer_uploads (backend VARCHAR(64) NOT NULL, upload_id VARCHAR(1024) NOT NULL,"
                             + " transfer_id VARCHAR(64) NOT NULL, object_key VARCHAR(4096) NOT NULL,"
-                            + " PRIMARY KEY (backend, upload_id))"));
+                            + " PRIMARY KEY (backend, upload_id))"),
+            // Where the copies of pools' objects live: the primary key serves a key's copies
+            // and the prefix ranges of listings; seq orders the copies of a key as recorded.
+            // {binary}: see POSTGRES_BINARY.
+            List.of("CREATE TABLE placements (pool VARCHAR(64) NOT NULL, object_key VARCHAR(1024){binary} NOT NULL,"
+                    + " backend VARCHAR(64){binary} NOT NULL, user_name VARCHAR(128) NOT NULL, size BIGINT NOT NULL,"
+                    + " modified_millis BIGINT NOT NULL, seq BIGINT DEFAULT 0 NOT NULL,"
+                    + " PRIMARY KEY (pool, object_key, backend))"));
+
+    /**
+     * What {@code {binary}} in a migration becomes: a collation that compares strings by
+     * their code points, as prefix ranges need. PostgreSQL would otherwise compare by the
+     * database's locale (en_US sorts "a/bc" between "a/b/" and "a/b0"); H2 compares as
+     * {@link String#compareTo} and SQLite by UTF-8 bytes anyway.
+     */
+    private static final String POSTGRES_BINARY = " COLLATE \"C\"";
 
     /** Writes run together in one transaction, at most this many. */
     private static final int MAX_BATCH = 256;
@@ -112,11 +130,23 @@ public final class JdbcLedger implements Ledger {
     /** Set once by {@link #open}. */
     private CommitLocks commitLocks;
 
-    private JdbcLedger(Connection db, Clock clock, String node, boolean exclusive) {
+    /** PostgreSQL, whose migrations name a collation ({@link #POSTGRES_BINARY}). */
+    private final boolean postgres;
+    /**
+     * True when the database orders strings as {@link String#compareTo}, by UTF-16 code
+     * units (H2); false when by code points (SQLite's UTF-8 bytes, PostgreSQL's "C"). The
+     * two differ only for characters beyond U+FFFF against U+E000 to U+FFFF.
+     */
+    private final boolean utf16Order;
+
+    private JdbcLedger(Connection db, Clock clock, String node, boolean exclusive) throws SQLException {
         this.db = db;
         this.clock = clock;
         this.node = node;
         this.exclusive = exclusive;
+        String product = db.getMetaData().getDatabaseProductName();
+        this.postgres = product.equalsIgnoreCase("PostgreSQL");
+        this.utf16Order = product.equalsIgnoreCase("H2");
         this.writer = new Thread(this::writeLoop, "ledger-writer");
         writer.setDaemon(true);
     }
@@ -245,7 +275,7 @@ public final class JdbcLedger implements Ledger {
             }
             for (int v = version; v < MIGRATIONS.size(); v++) {
                 for (String sql : MIGRATIONS.get(v)) {
-                    st.execute(sql);
+                    st.execute(sql.replace("{binary}", postgres ? POSTGRES_BINARY : ""));
                 }
                 st.execute("UPDATE schema_version SET version = " + (v + 1));
                 if (v == 0) {
@@ -321,7 +351,16 @@ public final class JdbcLedger implements Ledger {
                             .put(rs.getString(2), new StoredTotals(rs.getLong(3), rs.getLong(4)));
                 }
             }
-            return new State(since, transferred, stored);
+            Map<String, Map<String, StoredTotals>> copies = new HashMap<>();
+            try (Statement st = db.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT backend, user_name, SUM(size), COUNT(*) FROM placements"
+                         + " GROUP BY backend, user_name")) {
+                while (rs.next()) {
+                    copies.computeIfAbsent(rs.getString(1), k -> new HashMap<>())
+                            .put(rs.getString(2), new StoredTotals(rs.getLong(3), rs.getLong(4)));
+                }
+            }
+            return new State(since, transferred, stored, copies);
         } catch (SQLException e) {
             throw new IOException("ledger cannot be read: " + e.getMessage(), e);
         }
@@ -582,10 +621,20 @@ public final class JdbcLedger implements Ledger {
         return ps;
     }
 
+    /**
+     * Applies a stored change in the running transaction: the totals of its backend or
+     * pool and user (a change that only moves copies leaves them as they are, but present),
+     * then the copies that leave the placements and those that join them.
+     */
     private void applyLocked(StoredChange c) throws SQLException {
         if (c == null || c.isEmpty()) {
             return;
         }
+        addTotalsLocked(c);
+        placeLocked(c);
+    }
+
+    private void addTotalsLocked(StoredChange c) throws SQLException {
         PreparedStatement up = statement(
                 "UPDATE stored_totals SET bytes = bytes + ?, objects = objects + ? WHERE backend = ? AND user_name = ?");
         up.setLong(1, c.bytes());
@@ -601,6 +650,48 @@ public final class JdbcLedger implements Ledger {
         in.setLong(3, c.bytes());
         in.setLong(4, c.objects());
         in.executeUpdate();
+    }
+
+    /**
+     * Deletes the removed copies, then records the added ones as the user's: a copy already
+     * recorded on the same backend is replaced and counts as recorded last, as in
+     * {@link Ledger#inMemory()}.
+     */
+    private void placeLocked(StoredChange c) throws SQLException {
+        if (c.removed().isEmpty() && c.added().isEmpty()) {
+            return;
+        }
+        PreparedStatement delete = statement("DELETE FROM placements WHERE pool = ? AND object_key = ? AND backend = ?");
+        for (Placement p : c.removed()) {
+            delete.setString(1, p.pool());
+            delete.setString(2, p.key());
+            delete.setString(3, p.backend());
+            delete.executeUpdate();
+        }
+        PreparedStatement last = statement("SELECT MAX(seq) FROM placements WHERE pool = ? AND object_key = ?");
+        PreparedStatement insert = statement("INSERT INTO placements (pool, object_key, backend, user_name, size,"
+                + " modified_millis, seq) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (Placement p : c.added()) {
+            delete.setString(1, p.pool());
+            delete.setString(2, p.key());
+            delete.setString(3, p.backend());
+            delete.executeUpdate();
+            last.setString(1, p.pool());
+            last.setString(2, p.key());
+            long seq;
+            try (ResultSet rs = last.executeQuery()) {
+                rs.next();
+                seq = rs.getLong(1) + 1; // the MAX of no copies is null, which getLong reads as 0
+            }
+            insert.setString(1, p.pool());
+            insert.setString(2, p.key());
+            insert.setString(3, p.backend());
+            insert.setString(4, c.user());
+            insert.setLong(5, p.size());
+            insert.setLong(6, p.modified().toEpochMilli());
+            insert.setLong(7, seq);
+            insert.executeUpdate();
+        }
     }
 
     @Override
@@ -755,13 +846,160 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
+    /**
+     * Reads as {@link #recent} does, on the ledger's connection between commits, with the
+     * statement prepared once: a pool asks for every read of an object.
+     */
     @Override
-    public List<Placement> copies(String pool, String key) throws IOException {
-        throw new IOException("placements are not recorded yet");
+    public synchronized List<Placement> copies(String pool, String key) throws IOException {
+        try {
+            PreparedStatement ps = statement("SELECT backend, size, modified_millis FROM placements"
+                    + " WHERE pool = ? AND object_key = ? ORDER BY seq, backend");
+            ps.setString(1, pool);
+            ps.setString(2, key);
+            List<Placement> out = new ArrayList<>(2);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Placement(pool, key, rs.getString(1), rs.getLong(2), Instant.ofEpochMilli(rs.getLong(3))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot read the copies of " + key + " in " + pool + ": " + e.getMessage(), e);
+        }
     }
 
+    /**
+     * A range scan of the primary key: keys from {@code prefix}, or after {@code after}, up
+     * to the least string above every key that starts with the prefix ({@link #prefixEnd}),
+     * in the database's order of strings (see {@link #utf16Order}). The range has one lower
+     * bound: given two, H2 and SQLite start from the first and filter up to the other, so
+     * that the last pages of a large folder would read all those before them. The ORDER BY
+     * names the key's columns from the first, for H2 to read the index in order. Rows are
+     * read a bounded number at a time, so that a page never reads a large folder to its end;
+     * should a page's keys have more copies than a read holds, the next read goes on after
+     * the last row.
+     */
     @Override
-    public List<Placement> under(String pool, String prefix, String after, int limit) throws IOException {
-        throw new IOException("placements are not recorded yet");
+    public synchronized List<Placement> under(String pool, String prefix, String after, int limit) throws IOException {
+        List<Placement> out = new ArrayList<>();
+        if (limit <= 0) {
+            return out;
+        }
+        String from = prefix == null ? "" : prefix;
+        String end = prefixEnd(from, utf16Order);
+        // Enough rows for a page of keys with two copies each and the next key, in one read.
+        int rows = rowsFor(limit + 1L, 2);
+        String lastKey = null;
+        String lastBackend = null;
+        int keys = 0;
+        try {
+            while (true) {
+                boolean fromAfter = lastKey == null && after != null && compareKeys(after, from) >= 0;
+                StringBuilder sql = new StringBuilder("SELECT object_key, backend, size, modified_millis FROM placements"
+                        + " WHERE pool = ?");
+                sql.append(fromAfter ? " AND object_key > ?" : " AND object_key >= ?");
+                if (end != null) {
+                    sql.append(" AND object_key < ?");
+                }
+                if (lastKey != null) {
+                    sql.append(" AND (object_key > ? OR backend > ?)");
+                }
+                sql.append(" ORDER BY pool, object_key, backend LIMIT ?");
+                PreparedStatement ps = statement(sql.toString());
+                int i = 1;
+                ps.setString(i++, pool);
+                ps.setString(i++, lastKey != null ? lastKey : fromAfter ? after : from);
+                if (end != null) {
+                    ps.setString(i++, end);
+                }
+                if (lastKey != null) {
+                    ps.setString(i++, lastKey);
+                    ps.setString(i++, lastBackend);
+                }
+                ps.setInt(i, rows);
+                int read = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        read++;
+                        String key = rs.getString(1);
+                        if (!key.equals(lastKey)) {
+                            if (keys == limit) {
+                                return out;
+                            }
+                            keys++;
+                        }
+                        lastKey = key;
+                        lastBackend = rs.getString(2);
+                        out.add(new Placement(pool, key, lastBackend, rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))));
+                    }
+                }
+                if (read < rows) {
+                    return out;
+                }
+                // The last key may have more copies: read on for it and the keys still
+                // missing, at as many copies a key as so far.
+                rows = rowsFor(limit - keys + 2L, (out.size() + keys - 1) / keys);
+            }
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot list " + pool + " under " + prefix + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Compares keys as the database does ({@link #utf16Order}). */
+    private int compareKeys(String a, String b) {
+        return utf16Order ? a.compareTo(b) : compareCodePoints(a, b);
+    }
+
+    /** Compares strings by code points, as UTF-8 bytes compare. */
+    static int compareCodePoints(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb) {
+                return Integer.compare(ca, cb);
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
+    }
+
+    /** Rows for {@code keys} keys of {@code copies} copies each, as a LIMIT. */
+    private static int rowsFor(long keys, int copies) {
+        return (int) Math.min(Integer.MAX_VALUE - 1, keys * Math.max(1, copies));
+    }
+
+    /**
+     * The least string greater than every string that starts with {@code prefix}, when
+     * strings compare by UTF-16 code units ({@code utf16}) or by code points; null when
+     * there is none (the prefix is empty or only the highest character). With the bound,
+     * {@code k >= prefix AND k < end} holds exactly for the keys {@code k} that start with
+     * {@code prefix}: no LIKE, whose wildcards would need escaping and whose case SQLite
+     * ignores, and a range the primary key serves.
+     */
+    static String prefixEnd(String prefix, boolean utf16) {
+        int end = prefix.length();
+        if (utf16) {
+            while (end > 0 && prefix.charAt(end - 1) == Character.MAX_VALUE) {
+                end--;
+            }
+            return end == 0 ? null : prefix.substring(0, end - 1) + (char) (prefix.charAt(end - 1) + 1);
+        }
+        while (end > 0) {
+            int cp = prefix.codePointBefore(end);
+            int start = end - Character.charCount(cp);
+            if (cp < Character.MAX_CODE_POINT) {
+                int next = cp + 1;
+                if (next >= Character.MIN_SURROGATE && next <= Character.MAX_SURROGATE) {
+                    next = Character.MAX_SURROGATE + 1; // no code points there: U+D7FF is followed by U+E000
+                }
+                return prefix.substring(0, start) + Character.toString(next);
+            }
+            end = start;
+        }
+        return null;
     }
 }

@@ -1,6 +1,7 @@
 package org.transfergateway.storage.meter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -8,17 +9,20 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.LedgerConfig;
 
 /**
- * Ledgers written by the previous release (schema version 3, no nodes, no recorded
- * uploads) keep working on SQLite, H2 and PostgreSQL: their totals are kept, the
- * transfers a crash left active are recovered, and new rows name their node. On a shared
- * database each node recovers its own transfers only.
+ * Ledgers written by earlier releases keep working on SQLite, H2 and PostgreSQL. Those of
+ * schema version 3 (no nodes, no recorded uploads): their totals are kept, the transfers a
+ * crash left active are recovered, and new rows name their node. On a shared database
+ * each node recovers its own transfers only. Those of version 4 (no placements) keep their
+ * transfers, totals and recorded uploads, and record the copies of pools from then on.
  */
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
@@ -69,7 +73,7 @@ class JdbcLedgerMigrationTest {
         try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
                 rs.next();
-                assertEquals(4, rs.getInt(1));
+                assertEquals(5, rs.getInt(1));
             }
             try (ResultSet rs = st.executeQuery("SELECT node, outcome FROM transfers ORDER BY started_at")) {
                 StringBuilder rows = new StringBuilder();
@@ -77,6 +81,97 @@ class JdbcLedgerMigrationTest {
                     rows.append(rs.getString(1)).append(' ').append(rs.getString(2)).append(';');
                 }
                 assertEquals("null completed;null failed;gw-1 completed;", rows.toString());
+            }
+        }
+    }
+
+    /** The schema of version 4, as the previous release created it, with a crash's leftovers. */
+    private static void writeVersion4(String url) throws Exception {
+        writeVersion3(url);
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            for (String sql : List.of(
+                    "ALTER TABLE transfers ADD COLUMN node VARCHAR(128)",
+                    "CREATE TABLE transfer_uploads (backend VARCHAR(64) NOT NULL, upload_id VARCHAR(1024) NOT NULL,"
+                            + " transfer_id VARCHAR(64) NOT NULL, object_key VARCHAR(4096) NOT NULL,"
+                            + " PRIMARY KEY (backend, upload_id))",
+                    "UPDATE schema_version SET version = 4",
+                    "UPDATE transfers SET node = 'gw-1' WHERE id = 't2'",
+                    "INSERT INTO transfers VALUES ('t3', 'bob', 'HTTP', 'IN', '/p.bin', 'pool', 500, 'completed', 4, 5, 'gw-1')",
+                    "INSERT INTO stored_totals VALUES ('pool', 'bob', 500, 1)",
+                    "INSERT INTO adjustments VALUES (6, 'local', 'alice', 0, 0, 'reconcile')",
+                    "INSERT INTO transfer_uploads VALUES ('s3', 'upload-1', 't2', 'gw/alice/b.bin')")) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    private static void assertMigratedFrom4(String url) throws Exception {
+        Placement copy = new Placement("pool", "bob/q.bin", "m1", 20, Instant.ofEpochMilli(1_000));
+        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
+            TransferMeter m = new TransferMeter(ledger);
+            Statistics s = m.statistics(u -> true);
+            assertEquals("2026-01-01T00:00:00Z", s.since().toString());
+            assertEquals(new Counters(1577, 0, 2, 0, 1, 0), s.transferred(), "the crash's transfer is recovered as failed");
+            assertEquals(new StoredTotals(1500, 2), s.stored());
+            assertEquals(List.of(new BackendUpload("s3", "gw/alice/b.bin", "upload-1")), ledger.abandonedUploads());
+            assertEquals(1, ledger.adjustments());
+            assertEquals(Map.of(), ledger.load().copies());
+            assertEquals(List.of(), ledger.under("pool", "", null, 10));
+            Transfer t = m.start("bob", Protocol.of("ftp"), Direction.IN, "/q.bin", "pool");
+            t.add(20);
+            m.end(t, true, new StoredChange("pool", "bob", 20, 1, List.of(), List.of(copy)));
+            assertEquals(List.of(copy), ledger.copies("pool", "bob/q.bin"));
+            ledger.adopt("local", "alice", new StoredTotals(900, 1), "reconcile");
+            assertEquals(2, ledger.adjustments());
+        }
+        try (JdbcLedger reopened = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
+            Ledger.State state = reopened.load();
+            assertEquals(Map.of("m1", Map.of("bob", new StoredTotals(20, 1))), state.copies());
+            assertEquals(Map.of("local", Map.of("alice", new StoredTotals(900, 1)), "pool", Map.of("bob", new StoredTotals(520, 2))),
+                    state.stored());
+            assertEquals(List.of(copy), reopened.under("pool", "bob/", null, 10));
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+                assertTrue(rs.next());
+                assertEquals(5, rs.getInt(1));
+            }
+            try (ResultSet rs = st.executeQuery("SELECT pool, object_key, backend, user_name, size, modified_millis FROM placements")) {
+                assertTrue(rs.next());
+                assertEquals("pool bob/q.bin m1 bob 20 1000", rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3)
+                        + " " + rs.getString(4) + " " + rs.getLong(5) + " " + rs.getLong(6));
+            }
+        }
+    }
+
+    @Test
+    void aVersion4SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion4(url.substring(0, url.indexOf('?'))); // without exclusive locking, so it can be reopened
+        assertMigratedFrom4(url);
+    }
+
+    @Test
+    void aVersion4H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion4(url);
+        assertMigratedFrom4(url);
+    }
+
+    @Test
+    void aVersion4PostgresLedgerIsMigrated() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion4(url);
+            assertMigratedFrom4(url);
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
             }
         }
     }

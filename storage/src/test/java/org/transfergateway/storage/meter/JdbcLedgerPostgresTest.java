@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Instant;
@@ -24,7 +25,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -59,5 +60,36 @@ class JdbcLedgerPostgresTest {
         assertEquals(new StoredTotals(1500, 2), reopened.storedTotals().get("s3").get("alice"));
         assertTrue(after.active().isEmpty());
         reopened.close();
+    }
+
+    @Test
+    void placementsMoveWithTheirStoredChangeAndSurviveAReopenOnPostgres() throws Exception {
+        JdbcLedgerTest.checkPlacementsMoveWithTheStoredTotals(JdbcLedger.open(URL, Clock.systemUTC()),
+                () -> JdbcLedger.open(URL, Clock.systemUTC()));
+    }
+
+    @Test
+    void aLargeFolderIsListedInPagesEachKeyOnceInOrderOnPostgres() throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(URL, Clock.systemUTC())) {
+            JdbcLedgerTest.checkPaging(ledger);
+        }
+    }
+
+    /** Keys compare by code points whatever the database's locale: the column's collation is "C". */
+    @Test
+    void aPrefixListsOnlyTheKeysThatStartWithItOnPostgres() throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(URL, Clock.systemUTC())) {
+            JdbcLedgerTest.checkPrefixes(ledger, JdbcLedgerTest.CODE_POINTS);
+        }
+        try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT column_name, collation_name FROM information_schema.columns"
+                     + " WHERE table_schema = current_schema() AND table_name = 'placements'"
+                     + " AND column_name IN ('object_key', 'backend') ORDER BY column_name")) {
+            StringBuilder collations = new StringBuilder();
+            while (rs.next()) {
+                collations.append(rs.getString(1)).append(' ').append(rs.getString(2)).append(';');
+            }
+            assertEquals("backend C;object_key C;", collations.toString());
+        }
     }
 }

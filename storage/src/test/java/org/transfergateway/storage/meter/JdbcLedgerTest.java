@@ -1,14 +1,23 @@
 package org.transfergateway.storage.meter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.transfergateway.config.LedgerConfig;
 
 class JdbcLedgerTest {
@@ -196,5 +205,287 @@ class JdbcLedgerTest {
         assertEquals(new Counters(42, 0, 1, 0, 0, 0), after.transferred());
         assertEquals(new StoredTotals(42, 1), after.stored());
         assertTrue(java.nio.file.Files.notExists(dir.resolve(LedgerConfig.SQLITE_FILE)));
+    }
+
+    /** The embedded ledger of this release (SQLite) or of an earlier one (H2), in {@link #dir}. */
+    private String url(String database) {
+        return database.equals("h2") ? "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0" : url();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void placementsMoveWithTheirStoredChangeAndSurviveAReopen(String database) throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(url(database), Clock.systemUTC());
+        checkPlacementsMoveWithTheStoredTotals(ledger, () -> JdbcLedger.open(url(database), Clock.systemUTC()));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void aLargeFolderIsListedInPagesEachKeyOnceInOrder(String database) throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(url(database), Clock.systemUTC())) {
+            checkPaging(ledger);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void aPrefixListsOnlyTheKeysThatStartWithIt(String database) throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(url(database), Clock.systemUTC())) {
+            // H2 compares strings as String.compareTo does; SQLite by code points (UTF-8 bytes).
+            checkPrefixes(ledger, database.equals("h2") ? Comparator.naturalOrder() : CODE_POINTS);
+        }
+    }
+
+    @Test
+    void theEndOfAPrefixRangeIsTheLeastStringAboveItsKeys() {
+        assertEquals("a/b0", JdbcLedger.prefixEnd("a/b/", false));
+        assertEquals("a/b0", JdbcLedger.prefixEnd("a/b/", true));
+        assertEquals("a%", JdbcLedger.prefixEnd("a$", false));
+        assertEquals("\u00ea", JdbcLedger.prefixEnd("\u00e9", false));
+        assertNull(JdbcLedger.prefixEnd("", false));
+        assertNull(JdbcLedger.prefixEnd("", true));
+        // U+D7FF is followed by U+E000 among code points, by a surrogate among code units.
+        assertEquals("x\ue000", JdbcLedger.prefixEnd("x\ud7ff", false));
+        assertEquals("x\ud800", JdbcLedger.prefixEnd("x\ud7ff", true));
+        // U+FFFF is followed by U+10000 among code points; it is the highest code unit.
+        assertEquals("x\ud800\udc00", JdbcLedger.prefixEnd("x\uffff", false));
+        assertEquals("y", JdbcLedger.prefixEnd("x\uffff", true));
+        String grinning = "\ud83d\ude00"; // U+1F600
+        assertEquals("x\ud83d\ude01", JdbcLedger.prefixEnd("x" + grinning, false));
+        assertEquals("x\ud83d\ude01", JdbcLedger.prefixEnd("x" + grinning, true));
+        String highest = new String(Character.toChars(Character.MAX_CODE_POINT));
+        assertEquals("y", JdbcLedger.prefixEnd("x" + highest, false));
+        assertNull(JdbcLedger.prefixEnd(highest + highest, false));
+        assertNull(JdbcLedger.prefixEnd("\uffff", true));
+
+        assertTrue(JdbcLedger.compareCodePoints("\ue000", grinning) < 0);
+        assertTrue(JdbcLedger.compareCodePoints(grinning, "\uffff") > 0);
+        assertTrue(JdbcLedger.compareCodePoints("a/b", "a/b/") < 0);
+        assertTrue(JdbcLedger.compareCodePoints("a/b0", "a/b/x") > 0);
+        assertEquals(0, JdbcLedger.compareCodePoints("a/" + grinning, "a/" + grinning));
+    }
+
+    // The checks below run on PostgreSQL too (JdbcLedgerPostgresTest).
+
+    /** How SQLite and PostgreSQL's "C" collation order strings: by code points. */
+    static final Comparator<String> CODE_POINTS = (a, b) -> Arrays.compare(a.codePoints().toArray(), b.codePoints().toArray());
+
+    /** Opens the ledger again, as after a restart. */
+    interface Reopen {
+        JdbcLedger open() throws Exception;
+    }
+
+    static Placement copy(String pool, String key, String backend, long size) {
+        return new Placement(pool, key, backend, size, Instant.ofEpochMilli(1_700_000_000_000L + size));
+    }
+
+    private static StoredChange change(String pool, String user, long bytes, long objects, List<Placement> removed,
+                                       List<Placement> added) {
+        return new StoredChange(pool, user, bytes, objects, removed, added);
+    }
+
+    /**
+     * Copies added with a transfer's end or a change are read back, in the order they were
+     * recorded by {@code copies} and by key then backend by {@code under}; removed ones are
+     * gone. A change refused half-way leaves neither its totals nor its copies. Reopened,
+     * the ledger's copies per member backend and user are the sums of the rows, as the meter
+     * had them, and the stored totals are unchanged. Closes {@code ledger}.
+     */
+    static void checkPlacementsMoveWithTheStoredTotals(JdbcLedger ledger, Reopen reopen) throws Exception {
+        TransferMeter m = new TransferMeter(ledger);
+        Placement a2 = copy("pool", "docs/a.txt", "m2", 100);
+        Placement a1 = copy("pool", "docs/a.txt", "m1", 100);
+        Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/docs/a.txt", "pool");
+        up.add(100);
+        m.end(up, true, change("pool", "alice", 100, 1, List.of(), List.of(a2, a1)));
+        assertEquals(List.of(a2, a1), ledger.copies("pool", "docs/a.txt"), "in the order recorded");
+        assertEquals(List.of(a1, a2), ledger.under("pool", "docs/", null, 10), "by key then backend");
+        assertEquals(List.of(), ledger.copies("other", "docs/a.txt"), "another pool's");
+        assertEquals(List.of(), ledger.copies("pool", "docs/a.tx"));
+
+        Placement b1 = copy("pool", "docs/b.txt", "m1", 7);
+        Placement b3 = copy("pool", "docs/b.txt", "m3", 7);
+        m.changed(change("pool", "bob", 7, 1, List.of(), List.of(b3, b1)));
+        // bob overwrites b.txt: its copy on m3 moves to m2, the one on m1 is rewritten.
+        Placement b1New = copy("pool", "docs/b.txt", "m1", 9);
+        Placement b2New = copy("pool", "docs/b.txt", "m2", 9);
+        m.changed(change("pool", "bob", 2, 0, List.of(b3, b1), List.of(b1New, b2New)));
+        assertEquals(List.of(b1New, b2New), ledger.copies("pool", "docs/b.txt"));
+        // A copy recorded again replaces the one on its backend and counts as recorded
+        // last, whether the change removes it first or not.
+        ledger.changed(change("pool", "bob", 0, 0, List.of(), List.of(b1New)));
+        assertEquals(List.of(b2New, b1New), ledger.copies("pool", "docs/b.txt"));
+        m.changed(change("pool", "bob", 0, 0, List.of(b2New), List.of(b2New)));
+        assertEquals(List.of(b1New, b2New), ledger.copies("pool", "docs/b.txt"));
+        assertEquals(List.of(a1, a2, b1New, b2New), ledger.under("pool", "docs/", null, 10));
+
+        // alice renames a.txt: its copies move to the new key, in the same change.
+        Placement c1 = a1.withKey("docs/c.txt");
+        Placement c2 = a2.withKey("docs/c.txt");
+        m.changed(change("pool", "alice", 0, 0, List.of(a2, a1), List.of(c2, c1)));
+        assertEquals(List.of(), ledger.copies("pool", "docs/a.txt"), "removed copies are gone");
+        assertEquals(List.of(c2, c1), ledger.copies("pool", "docs/c.txt"));
+        // alice stores one more file, then deletes it.
+        Placement d1 = copy("pool", "docs/d.txt", "m1", 30);
+        m.changed(change("pool", "alice", 30, 1, List.of(), List.of(d1)));
+        m.changed(change("pool", "alice", -30, -1, List.of(d1), List.of()));
+        assertEquals(List.of(b1New, b2New, c1, c2), ledger.under("pool", "docs/", null, 10));
+
+        // A change refused half-way (a copy without a backend) leaves no trace: its totals
+        // and its first copy are undone with it.
+        Placement e1 = copy("pool", "docs/e.txt", "m1", 50);
+        Placement broken = new Placement("pool", "docs/e.txt", null, 50, Instant.ofEpochMilli(0));
+        assertThrows(java.io.IOException.class, () -> ledger.changed(change("pool", "alice", 50, 1, List.of(), List.of(e1, broken))));
+        assertEquals(List.of(), ledger.copies("pool", "docs/e.txt"));
+        assertEquals(new StoredTotals(100, 1), ledger.storedTotals().get("pool").get("alice"));
+
+        Map<String, Map<String, StoredTotals>> copies = Map.of(
+                "m1", Map.of("alice", new StoredTotals(100, 1), "bob", new StoredTotals(9, 1)),
+                "m2", Map.of("alice", new StoredTotals(100, 1), "bob", new StoredTotals(9, 1)));
+        Map<String, Map<String, StoredTotals>> stored = Map.of(
+                "pool", Map.of("alice", new StoredTotals(100, 1), "bob", new StoredTotals(9, 1)));
+        assertEquals(copies, ledger.load().copies());
+        StoredTotals m1 = m.storedOf("m1");
+        StoredTotals m2 = m.storedOf("m2");
+        assertEquals(new StoredTotals(109, 2), m1);
+        ledger.close();
+
+        try (JdbcLedger reopened = reopen.open()) {
+            Ledger.State state = reopened.load();
+            assertEquals(copies, state.copies(), "the copies per member backend and user");
+            assertEquals(stored, state.stored(), "the pool's logical totals per user");
+            TransferMeter after = new TransferMeter(reopened);
+            assertEquals(m1, after.storedOf("m1"));
+            assertEquals(m2, after.storedOf("m2"));
+            assertEquals(StoredTotals.ZERO, after.storedOf("m3"));
+            assertEquals(List.of(c2, c1), reopened.copies("pool", "docs/c.txt"));
+            assertEquals(List.of(b1New, b2New, c1, c2), reopened.under("pool", "", null, 10));
+        }
+    }
+
+    /**
+     * 2,500 keys of a folder (some with two copies) among others that share the start of
+     * its name, read in pages of 1,000: each key once, in order, no key's copies split
+     * between pages; then keys of five copies each, more than a read takes at once.
+     */
+    static void checkPaging(JdbcLedger ledger) throws Exception {
+        List<Placement> added = new ArrayList<>();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 2500; i++) {
+            String key = String.format("big/f%05d", i);
+            expected.add(key);
+            added.add(copy("pool", key, "m1", i));
+            if (i % 3 == 0) {
+                added.add(copy("pool", key, "m2", i));
+            }
+        }
+        for (String outside : List.of("big", "big0", "big.x", "bigger/f00001", "bi/g", "aaa/x", "zzz/x")) {
+            added.add(copy("pool", outside, "m1", 1));
+        }
+        added.add(copy("other", "big/f00001", "m1", 1));
+        ledger.changed(new StoredChange("pool", "alice", 0, 0, List.of(), added));
+
+        List<String> seen = new ArrayList<>();
+        List<Integer> pageSizes = new ArrayList<>();
+        String after = null;
+        while (true) {
+            List<Placement> page = ledger.under("pool", "big/", after, 1000);
+            if (page.isEmpty()) {
+                break;
+            }
+            List<String> keys = new ArrayList<>(new LinkedHashSet<>(page.stream().map(Placement::key).toList()));
+            pageSizes.add(keys.size());
+            for (String key : keys) {
+                List<Placement> ofKey = page.stream().filter(p -> p.key().equals(key)).toList();
+                int i = Integer.parseInt(key.substring("big/f".length()));
+                assertEquals(i % 3 == 0 ? List.of("m1", "m2") : List.of("m1"), ofKey.stream().map(Placement::backend).toList(), key);
+                assertEquals(i, ofKey.get(0).size());
+            }
+            seen.addAll(keys);
+            after = keys.get(keys.size() - 1);
+        }
+        assertEquals(List.of(1000, 1000, 500), pageSizes);
+        assertEquals(expected, seen, "each key once, in order");
+        assertEquals(List.of(), ledger.under("pool", "big/", "big/f02499", 1000));
+        assertEquals(List.of("big/f00000", "big/f00000"), ledger.under("pool", "big/", null, 1).stream().map(Placement::key).toList());
+        assertEquals(List.of(), ledger.under("pool", "big/", null, 0));
+        // after before the prefix: from the prefix's first key
+        assertEquals("big/f00000", ledger.under("pool", "big/", "a", 1).get(0).key());
+
+        List<Placement> many = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            for (String b : List.of("m5", "m4", "m3", "m2", "m1")) {
+                many.add(copy("wide", "k" + i, b, i));
+            }
+        }
+        ledger.changed(new StoredChange("wide", "alice", 0, 0, List.of(), many));
+        List<Placement> page = ledger.under("wide", "", null, 3);
+        assertEquals(15, page.size(), page.toString());
+        assertEquals(List.of("k0", "k1", "k2"), page.stream().map(Placement::key).distinct().toList());
+        assertEquals(List.of("m1", "m2", "m3", "m4", "m5"), page.subList(5, 10).stream().map(Placement::backend).toList());
+        assertEquals(List.of("k3", "k4", "k5", "k6", "k7", "k8", "k9"),
+                ledger.under("wide", "k", "k2", 100).stream().map(Placement::key).distinct().toList());
+        assertEquals(List.of("m5", "m4", "m3", "m2", "m1"), ledger.copies("wide", "k4").stream().map(Placement::backend).toList());
+    }
+
+    /**
+     * Prefixes list exactly the keys that start with them, whatever their characters: the
+     * trailing slash keeps a folder apart from its namesakes, LIKE's wildcards '%' and '_'
+     * are plain characters, and keys beyond ASCII (accents, characters beyond U+FFFF, the
+     * highest ones) sort and bound as the database's {@code order} says.
+     */
+    static void checkPrefixes(JdbcLedger ledger, Comparator<String> order) throws Exception {
+        String grinning = "\ud83d\ude00"; // U+1F600
+        String highest = new String(Character.toChars(Character.MAX_CODE_POINT));
+        List<String> keys = List.of("a/b", "a/b/x", "a/b/y/z", "a/bc/x", "a/b0", "a/b.", "a/b/%", "a/b/_", "a/b/%x",
+                "a/b/\u00e9", "a/b/" + grinning, "a/b/\ue000", "a/b/\ufffd", "a/%/x", "a/_/x", "a/%b/x", "a/xb/x",
+                "a/B/x", "A/b/x", "\u00e9/x", "\u00e9/y", "\u00e9a/x", "e/x", "\u00fc/x", grinning + "/x", grinning + "x/y",
+                "\ud83d\ude01/x", "\ud7ff/x", "\ud7ff/\u00e9", "\ue000/x", "\uffff/x", "\uffff\uffff/x", highest + "/x",
+                "%/x", "_/x", "x%y/z", "xay/z", "\u4e2d\u6587/\u6587\u4ef6", "\u4e2d\u6587/x");
+        List<Placement> added = new ArrayList<>();
+        for (String key : keys) {
+            added.add(copy("pool", key, "m2", key.length()));
+            added.add(copy("pool", key, "m1", key.length()));
+        }
+        ledger.changed(new StoredChange("pool", "alice", 0, 0, List.of(), added));
+        for (String prefix : List.of("a/b/", "a/b", "a/", "a/%", "a/_", "a/b/%", "a/b/_", "%", "_", "x%", "x_",
+                "\u00e9", "\u00e9/", "e", grinning, grinning + "/", "\ud7ff", "\ue000", "\uffff", "\uffff\uffff",
+                highest, "\u4e2d\u6587/", "A", "")) {
+            List<String> want = keys.stream().filter(k -> k.startsWith(prefix)).sorted(order).toList();
+            List<Placement> got = ledger.under("pool", prefix, null, 1000);
+            assertEquals(want, got.stream().map(Placement::key).distinct().toList(), "under " + escaped(prefix));
+            assertEquals(want.size() * 2, got.size(), "under " + escaped(prefix));
+        }
+        // After a key: the keys above it in the database's order, whether it starts with the
+        // prefix or not.
+        for (String prefix : List.of("a/b/", "\ue000", grinning, "")) {
+            for (String after : List.of("", "a/b", "a/b/", "a/b/%", "a/b/x", "a/b/\u00e9", "a/b0", grinning + "/x", "\ue000",
+                    "\ue000/x", "\uffff", "zzz")) {
+                List<String> want = keys.stream().filter(k -> k.startsWith(prefix) && order.compare(k, after) > 0)
+                        .sorted(order).toList();
+                List<Placement> got = ledger.under("pool", prefix, after, 1000);
+                assertEquals(want, got.stream().map(Placement::key).distinct().toList(),
+                        "under " + escaped(prefix) + " after " + escaped(after));
+            }
+        }
+        // Paging by one key goes through the same keys.
+        List<String> paged = new ArrayList<>();
+        String after = null;
+        for (List<Placement> page; !(page = ledger.under("pool", "a/b/", after, 1)).isEmpty(); ) {
+            after = page.get(0).key();
+            paged.add(after);
+        }
+        assertEquals(keys.stream().filter(k -> k.startsWith("a/b/")).sorted(order).toList(), paged);
+        for (String key : keys) {
+            assertEquals(List.of("m2", "m1"), ledger.copies("pool", key).stream().map(Placement::backend).toList(), escaped(key));
+        }
+        assertEquals(List.of(), ledger.copies("pool", "a/b/"));
+        assertEquals(List.of(), ledger.copies("pool", "a/b/\u00c9"));
+    }
+
+    private static String escaped(String s) {
+        StringBuilder b = new StringBuilder();
+        s.chars().forEach(c -> b.append(c < 128 ? Character.toString(c) : String.format("\\u%04x", c)));
+        return b.toString();
     }
 }
