@@ -63,21 +63,6 @@ public final class Gateway implements AutoCloseable {
         return start(config, tls, ledger, ledger.created());
     }
 
-    /**
-     * Starts everything the config names on {@code ledger} instead of the one
-     * {@code ledger.url} names, e.g. {@link Ledger#inMemory()}; the gateway closes it.
-     */
-    static Gateway start(GatewayConfig config, Ledger ledger) throws IOException {
-        ServerTls tls;
-        try {
-            tls = tls(config);
-        } catch (RuntimeException e) {
-            ledger.close();
-            throw e;
-        }
-        return start(config, tls, ledger, true);
-    }
-
     private static ServerTls tls(GatewayConfig config) {
         boolean tlsWanted = config.ftp().enabled() && config.ftp().tls() != FtpConfig.Tls.OFF
                 || config.http().enabled() && config.http().tls();

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.ConfigLoader;
-import org.transfergateway.storage.meter.Ledger;
 import org.transfergateway.storage.testing.S3ProxyFixture;
 
 /**
@@ -41,8 +40,6 @@ class BackendsApiTest {
     static void start() throws Exception {
         S3ProxyFixture s3 = S3ProxyFixture.sharedInMemory();
         s3.createBucket(BUCKET);
-        // An in-memory ledger: uploads to a pool need its placements, which the embedded
-        // ledger does not record yet.
         gateway = Gateway.start(new ConfigLoader(Map.of("S3_ACCESS_KEY", s3.accessKey(), "S3_SECRET_KEY",
                 s3.secretKey())).parse("""
                 ftp: {enabled: false}
@@ -68,7 +65,7 @@ class BackendsApiTest {
                   - {name: root, password: toor, admin: true}
                 ledger: {url: %s}
                 """.formatted(dir.resolve("plain"), dir.resolve("disk"), BUCKET, s3.endpoint(),
-                dir.resolve("ledger"))), Ledger.inMemory());
+                dir.resolve("ledger"))));
         url = "http://127.0.0.1:" + gateway.httpAddress().getPort();
         // alice: three objects, each on both members of mirror
         put("alice", "secret", "/a.bin", 100);
