@@ -96,6 +96,15 @@ public interface Storage extends Closeable {
     boolean removeFolder(String dirKey) throws IOException;
 
     /**
+     * Whether this storage spreads objects over backends and reports where, in
+     * {@link ObjectInfo#copies()} of {@link #stat}, {@link #walk} and of a commit (a pool).
+     * The ledger must then record every copy.
+     */
+    default boolean placesCopies() {
+        return false;
+    }
+
+    /**
      * Whether {@link #setModified} works here: a backend that cannot keep a time that its
      * own listings then report does not offer it.
      */

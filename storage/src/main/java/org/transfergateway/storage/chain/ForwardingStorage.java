@@ -82,6 +82,11 @@ public abstract class ForwardingStorage implements Storage {
     }
 
     @Override
+    public boolean placesCopies() {
+        return next.placesCopies();
+    }
+
+    @Override
     public boolean keepsModified() {
         return next.keepsModified();
     }

@@ -127,10 +127,17 @@ public final class Metering extends ForwardingStorage {
             if (replaced != null && replaced.folder()) {
                 throw ErrorCode.CONFLICT.exception("a folder exists at " + pathOf.apply(to));
             }
-            next.move(from, to);
             List<Placement> removed = new ArrayList<>(source.copies());
             List<Placement> added = new ArrayList<>();
             source.copies().forEach(c -> added.add(c.withKey(to)));
+            if (source.folder() && next.placesCopies()) {
+                // Every copy under the folder takes its new key with the rename.
+                next.walk(from, o -> {
+                    removed.addAll(o.copies());
+                    o.copies().forEach(c -> added.add(c.withKey(to + c.key().substring(from.length()))));
+                });
+            }
+            next.move(from, to);
             boolean replacedFile = replaced != null && !source.folder();
             if (replacedFile) {
                 removed.addAll(replaced.copies());

@@ -78,6 +78,11 @@ public final class PoolStorage implements Storage {
         return name;
     }
 
+    @Override
+    public boolean placesCopies() {
+        return true;
+    }
+
     public List<Member> members() {
         return members;
     }
@@ -238,25 +243,34 @@ public final class PoolStorage implements Storage {
         return new ArrayList<>(entries.values());
     }
 
-    /** Every object of the pool under {@code dirKey}, once each, as the ledger records them. */
+    /** Every object of the pool under {@code dirKey}, once each, with its copies, as the ledger records them. */
     @Override
     public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
         String prefix = prefix(dirKey);
         String after = null;
+        List<Placement> copies = new ArrayList<>();
         while (true) {
             List<Placement> page = placements.under(name, prefix, after, PAGE);
             if (page.isEmpty()) {
-                return;
+                break;
             }
-            String last = null;
             for (Placement p : page) {
-                if (!p.key().equals(last)) {
-                    sink.accept(new ObjectInfo(p.key(), false, p.size(), p.modified(), null, List.of()));
-                    last = p.key();
+                if (!copies.isEmpty() && !copies.get(0).key().equals(p.key())) {
+                    sink.accept(object(copies));
+                    copies.clear();
                 }
+                copies.add(p);
             }
-            after = last;
+            after = page.get(page.size() - 1).key();
         }
+        if (!copies.isEmpty()) {
+            sink.accept(object(copies));
+        }
+    }
+
+    private static ObjectInfo object(List<Placement> copies) {
+        Placement p = copies.get(0);
+        return new ObjectInfo(p.key(), false, p.size(), p.modified(), null, copies);
     }
 
     /** Deletes every copy; a copy that cannot be deleted fails the delete, and the ledger keeps naming the object. */
@@ -277,20 +291,19 @@ public final class PoolStorage implements Storage {
 
     /**
      * Renames an object on each member holding a copy, and removes copies of a replaced
-     * object on other members. A folder that holds objects is not renamed in a pool.
+     * object on other members. A folder is renamed on each member that has a part of it;
+     * the metering link above records the copies' new keys.
      */
     @Override
     public void move(String from, String to) throws IOException {
         List<Placement> copies = placements.copies(name, from);
         if (copies.isEmpty()) {
-            if (!placements.under(name, prefix(from), null, 1).isEmpty()) {
-                throw ErrorCode.CONFLICT.exception("a folder that holds files cannot be renamed in a pool");
-            }
+            // A folder: each member that has it moves its own part (copies and marker).
             boolean moved = false;
             for (Member m : members) {
                 Storage s = storages.get(m.name());
-                ObjectInfo marker = timed(m, () -> s.stat(from));
-                if (marker != null && marker.folder()) {
+                ObjectInfo there = timed(m, () -> s.stat(from));
+                if (there != null && there.folder()) {
                     timed(m, () -> {
                         s.move(from, to);
                         return null;

@@ -189,4 +189,29 @@ class PoolStorageTest {
         }
         assertEquals(new StoredTotals(1, 1), meter.storedOf("b"));
     }
+
+    @Test
+    void aFolderRenameMovesEveryCopyAndTheLedgerFollows() throws IOException {
+        open("round-robin", 2, Map.of());
+        put("d/x", "12345");
+        put("d/sub/y", "678");
+        chain.makeFolder("d/empty");
+        var before = meter.statistics(u -> true);
+        chain.move("d", "e");
+        assertEquals(List.of(), where("d/x"));
+        assertEquals(List.of(), where("d/sub/y"));
+        assertEquals(2, where("e/x").size());
+        assertEquals(2, where("e/sub/y").size());
+        for (String m : List.of("a", "b", "c")) {
+            assertFalse(Files.exists(dir.resolve(m).resolve("d")), m);
+            assertEquals(where("e/x").contains(m), onDisk(m, "e/x"), m);
+            assertEquals(where("e/sub/y").contains(m), onDisk(m, "e/sub/y"), m);
+        }
+        assertEquals(List.of("empty", "sub", "x"), chain.list("e").stream().map(ObjectInfo::name).toList());
+        assertEquals(before.storedByBackend(), meter.statistics(u -> true).storedByBackend());
+        assertEquals(new StoredTotals(8, 2), meter.storedOfUser("u"));
+        try (InputStream in = chain.read("e/sub/y", 0, 3)) {
+            assertArrayEquals("678".getBytes(StandardCharsets.UTF_8), in.readAllBytes());
+        }
+    }
 }
