@@ -54,6 +54,10 @@ public abstract class StorageContractTest {
         put(key, content);
     }
 
+    /** Closes what {@link #newStorage()} opened below a storage that does not own it (a pool's members). */
+    protected void closeMembers() throws IOException {
+    }
+
     @BeforeEach
     void openBackend() throws IOException {
         storage = newStorage();
@@ -62,6 +66,7 @@ public abstract class StorageContractTest {
     @AfterEach
     void closeBackend() throws IOException {
         storage.close();
+        closeMembers();
     }
 
     // ---- helpers ----
