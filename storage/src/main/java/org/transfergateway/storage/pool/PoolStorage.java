@@ -126,7 +126,7 @@ public final class PoolStorage implements Storage {
         List<Placement> copies = placements.copies(name, key);
         if (!copies.isEmpty()) {
             Placement p = copies.get(0);
-            return new ObjectInfo(key, false, p.size(), p.modified(), null, copies);
+            return new ObjectInfo(key, false, p.size(), p.modified(), etag(p), copies);
         }
         if (!placements.under(name, prefix(key), null, 1).isEmpty()) {
             return ObjectInfo.folder(key, Instant.EPOCH);
@@ -149,6 +149,15 @@ public final class PoolStorage implements Storage {
             throw failure;
         }
         return null;
+    }
+
+    /**
+     * The entity tag of an object, from what the ledger records of its first copy (the
+     * members' own tags are not recorded): it changes with the modification time or size,
+     * as a local file's does.
+     */
+    static String etag(Placement p) {
+        return Long.toHexString(p.modified().toEpochMilli()) + "-" + Long.toHexString(p.size());
     }
 
     @Override
