@@ -21,7 +21,9 @@ import org.transfergateway.storage.meter.Placement;
  *
  * <p>A member that fails before it has taken a byte of this upload gives way to the next
  * candidate of the policy, invisibly to the client: the chunk it failed on is still whole
- * and goes to the new member.
+ * and goes to the new member. Up to {@link #REPLAY_WINDOW} bytes the upload keeps what it
+ * wrote, so a member that fails later, at its commit included, gives way too: the new
+ * member gets every byte again. Past the window a member's failure fails the upload.
  */
 final class PoolUpload implements JournaledUpload {
     private static final Logger log = LoggerFactory.getLogger(PoolUpload.class);
@@ -36,6 +38,14 @@ final class PoolUpload implements JournaledUpload {
     private long written;
     private boolean committed;
     private boolean aborted;
+    /**
+     * The bytes written so far while they fit in {@link #REPLAY_WINDOW}, so that a member
+     * failing before it confirmed them can be replaced by another, the client none the
+     * wiser; null past the window.
+     */
+    private java.io.ByteArrayOutputStream replay = new java.io.ByteArrayOutputStream();
+    /** Uploads up to this size survive a member's failure at any point before their commit. */
+    static final int REPLAY_WINDOW = 1024 * 1024;
     /** Copies of the object this one replaced on members it did not land on; removed once recorded. */
     private List<Placement> stale = List.of();
 
@@ -126,8 +136,45 @@ final class PoolUpload implements JournaledUpload {
         for (int i = 0; i < copies.size(); i++) {
             copies.set(i, write(copies.get(i), src.duplicate()));
         }
+        keepForReplay(src.duplicate());
         src.position(src.limit());
         written += n;
+    }
+
+    /** Keeps the bytes while the upload is within the replay window; drops them for good past it. */
+    private void keepForReplay(ByteBuffer chunk) {
+        if (replay == null) {
+            return;
+        }
+        if (replay.size() + chunk.remaining() > REPLAY_WINDOW) {
+            replay = null;
+            return;
+        }
+        if (chunk.hasArray()) {
+            replay.write(chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
+        } else {
+            byte[] b = new byte[chunk.remaining()];
+            chunk.get(b);
+            replay.write(b, 0, b.length);
+        }
+    }
+
+    /** Opens the next candidate and gives it every byte written so far, from the replay buffer. */
+    private Copy reopen(Copy failed, IOException cause) throws IOException {
+        failed.upload.abort();
+        if (failed.written > 0) {
+            failed.member.subtractOutstandingBytes(failed.written);
+        }
+        log.warn("pool {}: {} failed while taking {} ({} bytes in); moving on: {}", pool.name(), failed.member.name(),
+                key, written, cause.toString());
+        Copy c = openNext();
+        if (replay != null && replay.size() > 0) {
+            byte[] bytes = replay.toByteArray();
+            c.upload.write(ByteBuffer.wrap(bytes));
+            c.written += bytes.length;
+            c.member.addOutstandingBytes(bytes.length);
+        }
+        return c;
     }
 
     /** Writes {@code chunk} to one copy, moving the copy to another member if it fails before its first byte. */
@@ -154,12 +201,10 @@ final class PoolUpload implements JournaledUpload {
 
     private Copy failOver(Copy c, IOException e) throws IOException {
         c.member.failed();
-        if (c.written > 0) {
+        if (c.written > 0 && replay == null) {
             throw e;
         }
-        c.upload.abort();
-        log.warn("pool {}: {} failed before the first byte of {}; moving on: {}", pool.name(), c.member.name(), key, e.toString());
-        return openNext();
+        return reopen(c, e);
     }
 
     @Override
@@ -183,8 +228,25 @@ final class PoolUpload implements JournaledUpload {
         ObjectInfo first = null;
         List<Placement> old = placementsNow();
         try {
-            for (Copy c : copies) {
-                ObjectInfo info = PoolStorage.timed(c.member, c.upload::commit);
+            for (int i = 0; i < copies.size(); i++) {
+                Copy c = copies.get(i);
+                ObjectInfo info;
+                while (true) {
+                    try {
+                        info = PoolStorage.timed(c.member, c.upload::commit);
+                        break;
+                    } catch (IOException e) {
+                        // A member that fails at the commit of an upload still in the replay window
+                        // gives way to the next one, which gets the bytes again.
+                        boolean fault = !(e instanceof org.transfergateway.storage.GatewayException g)
+                                || PoolStorage.memberFault(g.code());
+                        if (!fault || replay == null) {
+                            throw e;
+                        }
+                        c = reopen(c, e);
+                        copies.set(i, c);
+                    }
+                }
                 c.member.subtractOutstandingBytes(c.written);
                 c.written = -1;
                 placed.add(new Placement(pool.name(), key, c.member.name(), info.size(), info.modified()));

@@ -214,4 +214,62 @@ class PoolStorageTest {
             assertArrayEquals("678".getBytes(StandardCharsets.UTF_8), in.readAllBytes());
         }
     }
+
+    /** A real local backend whose uploads fail at their commit, as a service that dies then would. */
+    private static final class FailingCommits extends org.transfergateway.storage.chain.ForwardingStorage {
+        FailingCommits(Storage next) {
+            super(next);
+        }
+
+        @Override
+        public Upload create(String key) throws IOException {
+            Upload u = next.create(key);
+            return new org.transfergateway.storage.chain.ForwardingUpload(u) {
+                @Override
+                public ObjectInfo commit() throws IOException {
+                    next.abort();
+                    throw new IOException("connection reset by the storage");
+                }
+            };
+        }
+    }
+
+    @Test
+    void aMemberThatFailsAtTheCommitOfASmallUploadGivesWayAndTheClientSeesNothing() throws IOException {
+        meter = TransferMeter.inMemory();
+        Map<String, Storage> storages = new LinkedHashMap<>();
+        storages.put("a", new FailingCommits(new LocalStorage("a", dir.resolve("a"))));
+        storages.put("b", new LocalStorage("b", dir.resolve("b")));
+        storages.put("c", new LocalStorage("c", dir.resolve("c")));
+        List<Member> members = List.of(new Member("a", 1, 3), new Member("b", 1, 3), new Member("c", 1, 3));
+        pool = new PoolStorage("pool", members, storages, PlacementPolicy.of("failover"), 2,
+                meter.placements(), b -> 0);
+        chain = new Metering(pool, "u", Protocol.of("test"), meter, k -> "/" + k);
+        byte[] body = new byte[PoolUpload.REPLAY_WINDOW];
+        new java.util.Random(7).nextBytes(body);
+        try (Upload u = chain.create("small")) {
+            for (int off = 0; off < body.length; off += 65536) {
+                u.write(ByteBuffer.wrap(body, off, 65536));
+            }
+            u.commit();
+        }
+        assertEquals(List.of("b", "c"), where("small"));
+        assertArrayEquals(body, Files.readAllBytes(dir.resolve("b/small")));
+        assertArrayEquals(body, Files.readAllBytes(dir.resolve("c/small")));
+        assertFalse(onDisk("a", "small"));
+        assertEquals(1, members.get(0).errors());
+        assertEquals(0, members.get(1).outstandingBytes() + members.get(2).outstandingBytes() + members.get(0).outstandingBytes());
+
+        // One byte past the window: the bytes are gone, so the failure reaches the client and nothing stays.
+        byte[] big = new byte[PoolUpload.REPLAY_WINDOW + 1];
+        Upload u = chain.create("big");
+        u.write(ByteBuffer.wrap(big));
+        assertEquals("connection reset by the storage",
+                org.junit.jupiter.api.Assertions.assertThrows(IOException.class, u::commit).getMessage());
+        assertEquals(List.of(), where("big"));
+        for (String m : List.of("a", "b", "c")) {
+            assertFalse(onDisk(m, "big"), m);
+        }
+        assertEquals(new StoredTotals(body.length, 1), meter.storedOfUser("u"));
+    }
 }
