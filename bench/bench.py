@@ -33,11 +33,16 @@ GW_FTP, GW_PASV, GW_HTTP = 3121, "20000-20999", 9080
 VSFTPD, VSFTPD_PASV = 3021, (21000, 21999)
 VSFTPD_MNT, VSFTPD_MNT_PASV = 3022, (22000, 22999)
 NGINX, WEBDAV, S3PROXY = 9081, 9082, 9300
+# the two more S3Proxy servers of the pool workload (the pool's first member is on S3PROXY)
+S3PROXY_B, S3PROXY_C = 9301, 9302
 
 S3_KEY, S3_SECRET = "benchkey", "benchsecret"
-GW_USER, GW_USER_S3, GW_PASS = "bench", "bench3", "bench-pw"
+GW_USER, GW_USER_S3, GW_USER_POOL, GW_PASS = "bench", "bench3", "benchpool", "bench-pw"
 FTP_SYS_USER, FTP_SYS_PASS = "tgwbench", "tgwbench-pw"
 BUCKET_GW, BUCKET_RC, BUCKET_MNT = "gwbench", "rcbench", "mntbench"
+# the pool's members: backend name, S3Proxy port, bucket
+POOL_MEMBERS = [("s3-a", S3PROXY, "pool-a"), ("s3-b", S3PROXY_B, "pool-b"), ("s3-c", S3PROXY_C, "pool-c")]
+POOL_WORKLOADS = ("par-pool",)
 
 NO_CA_ENV = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
 
@@ -254,11 +259,12 @@ def run_measuring_child(argv, env=None, timeout=900, what=None):
 # storage checks
 
 class S3:
-    def __init__(self):
+    def __init__(self, port=S3PROXY):
         os.environ.pop("AWS_CA_BUNDLE", None)
         import boto3
         from botocore.config import Config
-        self.c = boto3.client("s3", endpoint_url="http://%s:%d" % (HOST, S3PROXY),
+        self.port = port
+        self.c = boto3.client("s3", endpoint_url="http://%s:%d" % (HOST, port),
                               aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
                               region_name="us-east-1",
                               config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
@@ -284,6 +290,15 @@ class S3:
                                  % (bucket, len(pending), timeout, sorted(pending)[0]))
             time.sleep(0.05)
         return time.monotonic()
+
+    def sizes(self, bucket, prefix):
+        """Every key under prefix with its size, listed (a page holds 1,000)."""
+        out = {}
+        pag = self.c.get_paginator("list_objects_v2")
+        for page in pag.paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                out[o["Key"]] = o["Size"]
+        return out
 
     def delete_prefix(self, bucket, prefix):
         pag = self.c.get_paginator("list_objects_v2")
@@ -316,15 +331,18 @@ class Target:
     """One server as a client sees it, and where its files land."""
 
     def __init__(self, name, proto, port, user=None, password=None, url_prefix="",
-                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True):
+                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True, pool=()):
         self.name, self.proto, self.port = name, proto, port
         self.user, self.password, self.url_prefix = user, password, url_prefix
         self.local_root, self.bucket, self.key_prefix = local_root, bucket, key_prefix
         self.single, self.roots = single, list(roots)
+        # a gateway user on a pool: [(member backend, S3 client of its server, bucket)]; each
+        # object lands in one of them, so checks look in all and removal goes through the gateway
+        self.pool = list(pool)
 
     @property
     def is_s3(self):
-        return self.bucket is not None
+        return self.bucket is not None or bool(self.pool)
 
     def url(self, path):
         if self.proto == "ftp":
@@ -338,7 +356,16 @@ class Target:
         return Memory(self.roots, self.single)
 
     def verify(self, path, size):
-        if self.is_s3:
+        if self.pool:
+            key = self.key_prefix + path
+            held = [(m, c.port, b, c.size(b, key)) for m, c, b in self.pool]
+            copies = [h for h in held if h[3] is not None]
+            if len(copies) != 1 or copies[0][3] != size:
+                raise BenchError("%s: %s%s should be on one member with %d bytes, found %s"
+                                 % (self.name, self.key_prefix, path, size,
+                                    ", ".join("%s (%s:%d s3://%s) %s" % (m, HOST, port, b, "-" if n is None else n)
+                                              for m, port, b, n in held)))
+        elif self.is_s3:
             got = S3_CLIENT.size(self.bucket, self.key_prefix + path)
             if got != size:
                 raise BenchError("%s: s3://%s/%s%s has %s bytes, %d sent"
@@ -347,15 +374,67 @@ class Target:
             check_local(self.local_root / path, size)
 
     def complete(self, paths, size):
+        if self.pool:
+            return self.pool_complete(paths, size)
         if self.is_s3:
             return S3_CLIENT.wait_complete(self.bucket, [self.key_prefix + p for p in paths], size)
         for p in paths:
             check_local(self.local_root / p, size)
         return time.monotonic()
 
+    def pool_complete(self, paths, size, timeout=300):
+        """Polls every member until each object is on one of them with the full size: a listing
+        of the folder per member and round (not a HeadObject per key and member), so three
+        servers cost the check no more than one."""
+        keys = {self.key_prefix + p for p in paths}
+        prefix = os.path.commonprefix(sorted(keys))
+        prefix = prefix[:prefix.rfind("/") + 1]
+        deadline = time.monotonic() + timeout
+        while True:
+            where = {}
+            for m, c, b in self.pool:
+                for k, n in c.sizes(b, prefix).items():
+                    if k in keys and n == size:
+                        where.setdefault(k, []).append(m)
+            done = time.monotonic()
+            if len(where) == len(keys):
+                break
+            if done > deadline:
+                raise BenchError("%s: %d objects not complete on any member after %d s (e.g. %s)"
+                                 % (self.name, len(keys) - len(where), timeout, sorted(keys - set(where))[0]))
+            time.sleep(0.05)
+        spread = {m: sum(1 for ms in where.values() if m in ms) for m, _, _ in self.pool}
+        log("%s: %d objects on %s" % (self.name, len(keys), ", ".join("%s %d" % (m, n) for m, n in spread.items())))
+        return done
+
+    def gateway_delete(self, path, codes=(204,)):
+        import http.client
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        try:
+            auth = base64.b64encode(("%s:%s" % (self.user, self.password)).encode()).decode()
+            conn.request("DELETE", "%s/%s" % (self.url_prefix, path), headers={"Authorization": "Basic " + auth})
+            r = conn.getresponse()
+            body = r.read()
+        finally:
+            conn.close()
+        if r.status not in codes:
+            raise BenchError("%s: DELETE %s answered %d: %s" % (self.name, path, r.status, body[:200]))
+
     def remove(self, path, files=()):
         """Removes a file, or a folder and the files in it (named, for S3: a listing is slow)."""
-        if self.is_s3:
+        if self.pool:
+            # through the gateway, so its ledger forgets the copies too; then no member may hold any
+            for f in files or [path]:
+                self.gateway_delete(f)
+            if files:
+                # the folder goes with its last file when no member holds a marker of it: 404 then
+                self.gateway_delete(path, codes=(204, 404))
+            prefix = self.key_prefix + path + ("/" if files else "")
+            left = ["%s:%s" % (m, k) for m, c, b in self.pool for k in c.sizes(b, prefix)
+                    if k == self.key_prefix + path or k.startswith(self.key_prefix + path + "/")]
+            if left:
+                raise BenchError("%s: still on the members after DELETE: %s" % (self.name, ", ".join(left[:5])))
+        elif self.is_s3:
             for f in files or [path]:
                 S3_CLIENT.c.delete_object(Bucket=self.bucket, Key=self.key_prefix + f)
             if files:
@@ -436,6 +515,9 @@ class Bench:
         self.par_n, self.par_size = 16, (8 if self.quick else 64) * MiB
         self.small_n, self.small_size = (200 if self.quick else 2000), 64 * 1024
         self.idle_n = 100 if self.quick else 1000
+        only = set(args.only.split(",")) if args.only else None
+        # the pool's two more S3Proxy servers, its backends and its user exist only for its workloads
+        self.with_pool = not only or any(w in only for w in POOL_WORKLOADS)
 
     # ---- set-up ---------------------------------------------------------------
 
@@ -443,7 +525,7 @@ class Bench:
         if self.work.exists():
             shutil.rmtree(self.work)
         for d in ["logs", "data", "gw/files", "gw/data", "vsftpd-files", "nginx/files", "nginx/temp",
-                  "s3", "mnt", "rclone-cache"]:
+                  "s3", "s3-b", "s3-c", "mnt", "rclone-cache"]:
             (self.work / d).mkdir(parents=True, exist_ok=True)
         self.make_data()
         self.start_s3proxy()
@@ -490,26 +572,42 @@ class Bench:
         raise BenchError("%s does not listen on %d after %d s" % (proc.bench_name, port, timeout))
 
     def start_s3proxy(self):
-        conf = self.work / "s3proxy.conf"
+        servers = [("s3proxy", S3PROXY, self.work / "s3")]
+        if self.with_pool:
+            servers += [("s3proxy-b", S3PROXY_B, self.work / "s3-b"), ("s3proxy-c", S3PROXY_C, self.work / "s3-c")]
+        # all at once: a JVM's start-up is most of the cost
+        started = [(self.s3proxy_proc(name, port, basedir), port) for name, port, basedir in servers]
+        for p, port in started:
+            self.wait_port(port, p)
+        global S3_CLIENT
+        S3_CLIENT = S3()
+        for b in (BUCKET_GW, BUCKET_RC, BUCKET_MNT):
+            S3_CLIENT.ensure_bucket(b)
+        log("S3Proxy on %s:%d (filesystem provider)" % (HOST, S3PROXY))
+        self.pool_stores = []
+        if self.with_pool:
+            for member, port, bucket in POOL_MEMBERS:
+                c = S3_CLIENT if port == S3PROXY else S3(port)
+                c.ensure_bucket(bucket)
+                self.pool_stores.append((member, c, bucket))
+            log("S3Proxy on %d and %d too, for the pool (buckets %s)"
+                % (S3PROXY_B, S3PROXY_C, ", ".join("%s:%d/%s" % (m, port, b) for m, port, b in POOL_MEMBERS)))
+
+    def s3proxy_proc(self, name, port, basedir):
+        conf = self.work / ("%s.conf" % name)
         conf.write_text("\n".join([
-            "s3proxy.endpoint=http://%s:%d" % (HOST, S3PROXY),
+            "s3proxy.endpoint=http://%s:%d" % (HOST, port),
             "s3proxy.authorization=aws-v2-or-v4",
             "s3proxy.identity=%s" % S3_KEY,
             "s3proxy.credential=%s" % S3_SECRET,
             # rclone sends parts and files below its 200 MiB cut-off as signed single PUTs
             "s3proxy.v4-max-non-chunked-request-size=%d" % (256 * MiB),
             "jclouds.provider=filesystem",
-            "jclouds.filesystem.basedir=%s" % (self.work / "s3"),
+            "jclouds.filesystem.basedir=%s" % basedir,
             ""]))
         cp = Path(self.a.s3proxy_classpath).read_text().strip()
-        p = self.procs.start("s3proxy", ["java", "-Xmx4g", "-Dlogback.configurationFile=%s" % (BENCH / "s3proxy" / "logback.xml"),
-                                         "-cp", cp, "org.gaul.s3proxy.Main", "--properties", str(conf)], self.logs)
-        self.wait_port(S3PROXY, p)
-        global S3_CLIENT
-        S3_CLIENT = S3()
-        for b in (BUCKET_GW, BUCKET_RC, BUCKET_MNT):
-            S3_CLIENT.ensure_bucket(b)
-        log("S3Proxy on %s:%d (filesystem provider)" % (HOST, S3PROXY))
+        return self.procs.start(name, ["java", "-Xmx4g", "-Dlogback.configurationFile=%s" % (BENCH / "s3proxy" / "logback.xml"),
+                                       "-cp", cp, "org.gaul.s3proxy.Main", "--properties", str(conf)], self.logs)
 
     def start_gateway(self):
         cfg = self.work / "gateway.yaml"
@@ -536,14 +634,14 @@ storage:
       access-key: {key}
       secret-key: {secret}
       checksums: {checksums}
-users:
+{pool_backends}users:
   - name: {u}
     password: {pw}
     backend: local
   - name: {u3}
     password: {pw}
     backend: s3
-limits:
+{pool_users}limits:
   max-connections: {maxc}                 # per listener; every bench client comes from 127.0.0.1
   max-connections-per-address: {maxc}
 ledger:
@@ -552,7 +650,8 @@ data-dir: {data}
 """.format(h=HOST, ftp=GW_FTP, pasv=GW_PASV, http=GW_HTTP, maxc=self.idle_n + 100,
            root=self.work / "gw/files", bucket=BUCKET_GW, s3=S3PROXY, key=S3_KEY, secret=S3_SECRET,
            checksums=self.a.gateway_s3_checksums, u=GW_USER, u3=GW_USER_S3, pw=GW_PASS, data=self.work / "gw/data",
-           ledger=self.a.gateway_ledger_url or (self.work / "gw/data/ledger")))
+           ledger=self.a.gateway_ledger_url or (self.work / "gw/data/ledger"),
+           pool_backends=self.pool_config(), pool_users=self.pool_user_config()))
         jar = Path(self.a.jar)
         opts = self.a.gateway_java_opts.split()
         logf = self.logs / "gateway.log"
@@ -571,6 +670,24 @@ data-dir: {data}
             raise BenchError("the gateway did not log its listeners within 90 s")
         self.gw = p
         log("gateway (%s) on ftp %d, http %d" % (" ".join(opts), GW_FTP, GW_HTTP))
+
+    def pool_config(self):
+        """The pool's members (one S3Proxy server each) and the pool, as YAML under storage:."""
+        if not self.with_pool:
+            return ""
+        text = ""
+        for member, port, bucket in POOL_MEMBERS:
+            text += ("    - {{name: {m}, type: s3, bucket: {b}, endpoint: 'http://{h}:{p}', region: us-east-1, path-style: true,\n"
+                     "       access-key: {k}, secret-key: {s}, checksums: {c}}}\n").format(
+                m=member, b=bucket, h=HOST, p=port, k=S3_KEY, s=S3_SECRET, c=self.a.gateway_s3_checksums)
+        text += "  pools:\n    - {name: spread, backends: [%s], policy: round-robin, replicas: 1}\n" % (
+            ", ".join(m for m, _, _ in POOL_MEMBERS))
+        return text
+
+    def pool_user_config(self):
+        if not self.with_pool:
+            return ""
+        return "  - name: %s\n    password: %s\n    backend: spread\n" % (GW_USER_POOL, GW_PASS)
 
     def restart_gateway(self):
         self.gw.send_signal(signal.SIGTERM)
@@ -688,6 +805,9 @@ force_path_style = true
         T["gw-ftp-s3"] = Target("gateway FTP", "ftp", GW_FTP, GW_USER_S3, GW_PASS, bucket=BUCKET_GW, key_prefix=GW_USER_S3 + "/", roots=g)
         T["gw-http-s3"] = Target("gateway HTTP", "http", GW_HTTP, GW_USER_S3, GW_PASS, "/files", bucket=BUCKET_GW,
                                  key_prefix=GW_USER_S3 + "/", roots=g)
+        if self.with_pool:
+            T["gw-http-pool"] = Target("gateway HTTP (pool of 3)", "http", GW_HTTP, GW_USER_POOL, GW_PASS, "/files",
+                                       key_prefix=GW_USER_POOL + "/", roots=g, pool=self.pool_stores)
         T["vsftpd"] = Target("vsftpd", "ftp", VSFTPD, FTP_SYS_USER, FTP_SYS_PASS, local_root=self.work / "vsftpd-files",
                              single=False, roots=[self.vsftpd.pid])
         T["nginx"] = Target("nginx", "http", NGINX, local_root=self.work / "nginx/files", single=False, roots=[self.nginx.pid])
@@ -889,6 +1009,9 @@ force_path_style = true
         P.append(("get-big-s3", "%s download from S3" % big, "MiB/s", self.w_get_big,
                   ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
                   [("gw-http-s3", "webdav", None), ("gw-http-s3", "rclone-copy", None), ("gw-ftp-s3", "vsftpd-mount", None)]))
+        if "gw-http-pool" in T:
+            P.append(("par-pool", "%s parallel uploads into a pool of 3 S3 servers vs into one (until complete)" % par,
+                      "MiB/s", self.w_put_par, ["gw-http-pool", "gw-http-s3"], [("gw-http-pool", "gw-http-s3", None)]))
         return P
 
     def run_all(self):
@@ -1009,15 +1132,16 @@ force_path_style = true
                 I("vsftpd-idle", "held_mib") + I("nginx-idle", "held_mib")))
             verdicts.append(("idle connections", "gateway", "peak RSS %.0f MiB" % g, None, 512, g < 512))
         par_rss = []
-        for wid in ("par-local", "par-s3"):
-            for s in ("gw-ftp-local", "gw-http-local", "gw-http-s3", "gw-ftp-s3"):
+        for wid in ("par-local", "par-s3", "par-pool"):
+            for s in ("gw-ftp-local", "gw-http-local", "gw-http-s3", "gw-ftp-s3", "gw-http-pool"):
                 if (wid, s) in self.results:
                     par_rss.append((wid, s, med([x["rss_mib"] for x in self.results[(wid, s)]])))
         if par_rss:
             worst = max(par_rss, key=lambda x: x[2])
             lines.append("")
             lines.append("Gateway peak RSS in the 16-parallel runs: %s (target < 512 MiB: %s)." % (
-                ", ".join("%s %s %.0f MiB" % (w, T[s].name + (" S3" if T[s].is_s3 else " local"), v) for w, s, v in par_rss),
+                ", ".join("%s %s %.0f MiB" % (w, T[s].name + ("" if T[s].pool else " S3" if T[s].is_s3 else " local"), v)
+                          for w, s, v in par_rss),
                 "met" if worst[2] < 512 else "**missed**"))
             verdicts.append(("16 parallel uploads", "gateway", "peak RSS %.0f MiB" % worst[2], None, 512, worst[2] < 512))
         lines.append("")
@@ -1070,7 +1194,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
-                                   "put-big-s3,par-s3,get-big-s3,idle")
+                                   "put-big-s3,par-s3,get-big-s3,par-pool,idle")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--jar", required=True)
     ap.add_argument("--s3proxy-classpath", required=True, help="file holding S3Proxy's classpath")
