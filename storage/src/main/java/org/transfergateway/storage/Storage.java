@@ -96,6 +96,17 @@ public interface Storage extends Closeable {
     boolean removeFolder(String dirKey) throws IOException;
 
     /**
+     * Copies the object {@code key} of {@code source} to the same key here on the service's
+     * own side, without its bytes passing through the gateway: for two buckets that one
+     * S3 service holds under the same credentials. Visible only once complete, like an
+     * upload. Returns the copy as committed, or null when this storage cannot copy from
+     * that source (the caller then streams the object); NOT_FOUND when it is absent.
+     */
+    default ObjectInfo copyFrom(Storage source, String key) throws IOException {
+        return null;
+    }
+
+    /**
      * Whether this storage spreads objects over backends and reports where, in
      * {@link ObjectInfo#copies()} of {@link #stat}, {@link #walk} and of a commit (a pool).
      * The ledger must then record every copy.

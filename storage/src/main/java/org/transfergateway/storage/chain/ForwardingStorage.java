@@ -82,6 +82,11 @@ public abstract class ForwardingStorage implements Storage {
     }
 
     @Override
+    public ObjectInfo copyFrom(Storage source, String key) throws IOException {
+        return next.copyFrom(source, key);
+    }
+
+    @Override
     public boolean placesCopies() {
         return next.placesCopies();
     }

@@ -25,6 +25,7 @@ final class S3Bucket {
     private static final Logger log = LoggerFactory.getLogger(S3Storage.class);
 
     final String name;
+    final S3BackendConfig config;
     final String bucket;
     final String prefix;
     final long firstPartSize;
@@ -39,6 +40,7 @@ final class S3Bucket {
 
     S3Bucket(S3BackendConfig cfg, StorageConfig shared, MemoryBudget budget, S3Clients clients) {
         this.name = cfg.name();
+        this.config = cfg;
         this.bucket = cfg.bucket();
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
         this.firstPartSize = shared.partSizeBytes();
@@ -48,6 +50,18 @@ final class S3Bucket {
         this.client = clients.client;
         this.once = clients.once;
         this.executor = Executors.newCachedThreadPool(S3Clients.threads("s3-" + name + "-"));
+    }
+
+    /**
+     * Whether {@code other} lies in the same S3 service under the same credentials, so that
+     * one request may name a source in it and a destination here.
+     */
+    boolean sameService(S3Bucket other) {
+        S3BackendConfig a = config;
+        S3BackendConfig b = other.config;
+        return java.util.Objects.equals(a.endpoint(), b.endpoint()) && java.util.Objects.equals(a.region(), b.region())
+                && java.util.Objects.equals(a.accessKey(), b.accessKey())
+                && java.util.Objects.equals(a.secretKey(), b.secretKey());
     }
 
     String full(String key) {

@@ -18,7 +18,7 @@ import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 
 /**
  * Renames inside the bucket, as S3 has no rename: a server-side copy, then a delete of
- * the source. A copy is one CopyObject up to 5 GiB and a multipart copy above, its parts
+ * the source. Also copies from another bucket of the same service (a pool's replica). A copy is one CopyObject up to 5 GiB and a multipart copy above, its parts
  * in parallel on the executor; a folder moves object by object, all copied before any is
  * deleted.
  */
@@ -49,7 +49,7 @@ final class S3Copy {
             if (listing.isFolder(to)) {
                 throw ErrorCode.CONFLICT.exception("a folder exists at the target");
             }
-            copy(s3.full(from), s3.full(to), source.size());
+            copy(s3.bucket, s3.full(from), s3.full(to), source.size());
             s3.deleteFull(s3.full(from), from);
             return;
         }
@@ -64,19 +64,36 @@ final class S3Copy {
         // Copy everything first, so that a failure part-way leaves the source whole.
         String toDir = s3.under(to);
         for (S3Object o : objects) {
-            copy(o.key(), toDir + o.key().substring(fromDir.length()), o.size());
+            copy(s3.bucket, o.key(), toDir + o.key().substring(fromDir.length()), o.size());
         }
         for (S3Object o : objects) {
             s3.deleteFull(o.key(), s3.strip(o.key()));
         }
     }
 
+    /**
+     * Copies {@code key} of another bucket of the same service to the same key here, on
+     * the service's side; the copy as committed.
+     */
+    ObjectInfo copyFrom(S3Bucket source, String key) throws IOException {
+        ObjectInfo info = source.headFile(key);
+        if (info == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file");
+        }
+        copy(source.bucket, source.full(key), s3.full(key), info.size());
+        ObjectInfo copied = s3.headFile(key);
+        if (copied == null || copied.size() != info.size()) {
+            throw ErrorCode.BACKEND_FAILED.exception(s3.name + ": the copy of " + key + " from " + source.name + " is not there");
+        }
+        return copied;
+    }
+
     /** A server-side copy: one CopyObject up to 5 GiB, a multipart copy above. */
-    private void copy(String fromFull, String toFull, long size) throws GatewayException {
+    private void copy(String sourceBucket, String fromFull, String toFull, long size) throws GatewayException {
         String what = "copying " + s3.strip(fromFull) + " to " + s3.strip(toFull);
         if (size <= PartPlan.MAX_PART_SIZE) {
             try {
-                s3.client.copyObject(b -> b.sourceBucket(s3.bucket).sourceKey(fromFull).destinationBucket(s3.bucket).destinationKey(toFull));
+                s3.client.copyObject(b -> b.sourceBucket(sourceBucket).sourceKey(fromFull).destinationBucket(s3.bucket).destinationKey(toFull));
             } catch (SdkException e) {
                 throw s3.failure(what, e);
             }
@@ -96,7 +113,7 @@ final class S3Copy {
                 inFlight.acquireUninterruptibly();
                 futures.add(s3.executor.submit(() -> {
                     try {
-                        UploadPartCopyResponse r = s3.client.uploadPartCopy(b -> b.sourceBucket(s3.bucket).sourceKey(fromFull)
+                        UploadPartCopyResponse r = s3.client.uploadPartCopy(b -> b.sourceBucket(sourceBucket).sourceKey(fromFull)
                                 .destinationBucket(s3.bucket).destinationKey(toFull).uploadId(uploadId)
                                 .partNumber(part.number()).copySourceRange(part.range()));
                         done.put(part.number(), CompletedPart.builder().partNumber(part.number())

@@ -163,6 +163,14 @@ public final class S3Storage implements Storage, AbortsUploads {
     }
 
     @Override
+    public ObjectInfo copyFrom(Storage source, String key) throws IOException {
+        if (source instanceof S3Storage other && s3.sameService(other.s3)) {
+            return copier.copyFrom(other.s3, key);
+        }
+        return null;
+    }
+
+    @Override
     public void move(String from, String to) throws IOException {
         copier.move(from, to);
     }
