@@ -1,6 +1,8 @@
 package org.transfergateway.gateway;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,6 +20,8 @@ import org.transfergateway.storage.pool.HealthProber;
 import org.transfergateway.storage.pool.Member;
 import org.transfergateway.storage.pool.PlacementPolicy;
 import org.transfergateway.storage.pool.PoolStorage;
+import org.transfergateway.storage.pool.Replicator;
+import org.transfergateway.storage.meter.PendingTotals;
 import org.transfergateway.storage.BackendFactories;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.s3.MemoryBudget;
@@ -35,6 +39,8 @@ final class Backends implements AutoCloseable {
     /** backend -> its live state, one {@link Member} per pool that has it; set by {@link #openPools}. */
     private final Map<String, BackendState> states = new LinkedHashMap<>();
     private final List<HealthProber> probers = new ArrayList<>();
+    /** Makes the async pools' copies; null when no pool needs it. */
+    private Replicator replicator;
 
     private Backends() {
     }
@@ -75,15 +81,15 @@ final class Backends implements AutoCloseable {
     /**
      * Opens the configured pools over the opened backends. Their placements are the
      * ledger's, as the meter reads and writes it; each member is probed at the pool's
-     * interval so that an unhealthy one comes back once it answers.
+     * interval so that an unhealthy one comes back once it answers. The {@link Replicator}
+     * that makes the async pools' copies starts when a pool is async, or when the ledger
+     * still queues copies (of a pool that was async before).
      */
-    void openPools(StorageConfig storage, TransferMeter meter) {
+    void openPools(StorageConfig storage, TransferMeter meter) throws IOException {
+        boolean async = false;
         for (int i = 0; i < storage.pools().size(); i++) {
             PoolConfig p = storage.pools().get(i);
-            if (p.replication() == PoolConfig.Replication.ASYNC) {
-                throw new ConfigException("storage.pools[" + i + "].replication",
-                        "async replication is not available yet; use sync");
-            }
+            async |= p.replication() == PoolConfig.Replication.ASYNC;
             List<Member> members = new ArrayList<>();
             Map<String, Storage> storages = new LinkedHashMap<>();
             for (String b : p.backends()) {
@@ -91,7 +97,8 @@ final class Backends implements AutoCloseable {
                 storages.put(b, backends.get(b));
             }
             PoolStorage pool = new PoolStorage(p.name(), members, storages, PlacementPolicy.of(p.policy().id()),
-                    p.replicas(), meter.placements(), b -> meter.storedOf(b).bytes());
+                    p.replicas(), p.replication() == PoolConfig.Replication.ASYNC, meter.placements(),
+                    b -> meter.storedOf(b).bytes());
             HealthProber prober = new HealthProber(p.probeInterval());
             probers.add(prober);
             for (Member m : members) {
@@ -103,10 +110,14 @@ final class Backends implements AutoCloseable {
             for (Member m : members) {
                 states.merge(m.name(), new BackendState(List.of(m)), BackendState::plus);
             }
-            log.info("pool {}: {} over {}, {} cop{}", p.name(), p.policy().id(), p.backends(), p.replicas(),
-                    p.replicas() == 1 ? "y" : "ies");
+            log.info("pool {}: {} over {}, {} cop{}{}", p.name(), p.policy().id(), p.backends(), p.replicas(),
+                    p.replicas() == 1 ? "y" : "ies", p.replicas() > 1 ? ", " + p.replication().id() : "");
         }
         meter.declarePools(pools.keySet());
+        if (!pools.isEmpty() && (async || !meter.copyQueue().pendingTotals().isEmpty())) {
+            replicator = new Replicator(pools.values(), meter, Replicator.Settings.DEFAULT);
+            replicator.start();
+        }
     }
 
     /** A key no upload can make: user keys are below a home and never start with ".". */
@@ -122,11 +133,17 @@ final class Backends implements AutoCloseable {
     }
 
     /**
-     * The copies a pool still has to make: none, as only {@code sync} pools open, and they
-     * make every copy before an upload is confirmed.
+     * The copies a pool still has to make, from the ledger's queue (read at most once a
+     * second); none without a replicator, as {@code sync} pools make every copy before an
+     * upload is confirmed.
      */
     ReplicationLag lag(String pool) {
-        return ReplicationLag.NONE;
+        if (replicator == null) {
+            return ReplicationLag.NONE;
+        }
+        PendingTotals p = replicator.pending(pool);
+        long oldest = p.oldest() == null ? 0 : Math.max(0, Duration.between(p.oldest(), Instant.now()).toSeconds());
+        return new ReplicationLag(p.copies(), p.bytes(), oldest);
     }
 
     /** What a user's {@code backend} or folder rule may name: the backends and the pools. */
@@ -138,6 +155,10 @@ final class Backends implements AutoCloseable {
 
     @Override
     public void close() {
+        if (replicator != null) {
+            replicator.close();
+            replicator = null;
+        }
         probers.forEach(HealthProber::close);
         probers.clear();
         for (Storage s : backends.values()) {

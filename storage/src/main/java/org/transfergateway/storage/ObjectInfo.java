@@ -2,6 +2,7 @@ package org.transfergateway.storage;
 
 import java.time.Instant;
 import java.util.List;
+import org.transfergateway.storage.meter.PendingCopy;
 import org.transfergateway.storage.meter.Placement;
 
 /**
@@ -14,11 +15,19 @@ import org.transfergateway.storage.meter.Placement;
  * @param etag     an entity tag without quotes, or null when the backend has none
  * @param copies   in a pool, where the object's copies live, as the ledger records them
  *                 (after a commit: where they were just written); empty elsewhere
+ * @param pending  after a commit to a pool with {@code replication: async}, the copies
+ *                 still to be made, for the ledger to queue; empty elsewhere
  */
-public record ObjectInfo(String key, boolean folder, long size, Instant modified, String etag, List<Placement> copies) {
+public record ObjectInfo(String key, boolean folder, long size, Instant modified, String etag, List<Placement> copies,
+                         List<PendingCopy> pending) {
 
     public ObjectInfo {
         copies = List.copyOf(copies);
+        pending = List.copyOf(pending);
+    }
+
+    public ObjectInfo(String key, boolean folder, long size, Instant modified, String etag, List<Placement> copies) {
+        this(key, folder, size, modified, etag, copies, List.of());
     }
 
     public ObjectInfo(String key, boolean folder, long size, Instant modified, String etag) {
@@ -35,7 +44,7 @@ public record ObjectInfo(String key, boolean folder, long size, Instant modified
 
     /** This object as held by the pool's copies {@code where}. */
     public ObjectInfo withCopies(List<Placement> where) {
-        return new ObjectInfo(key, folder, size, modified, etag, where);
+        return new ObjectInfo(key, folder, size, modified, etag, where, pending);
     }
 
     /** The last segment of the key. */

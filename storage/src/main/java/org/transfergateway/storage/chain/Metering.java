@@ -202,8 +202,8 @@ public final class Metering extends ForwardingStorage {
                 info = next.commit();
                 List<Placement> removed = old == null ? List.of() : old.copies();
                 change = replaced
-                        ? new StoredChange(name(), user, info.size() - old.size(), 0, removed, info.copies())
-                        : new StoredChange(name(), user, info.size(), 1, removed, info.copies());
+                        ? new StoredChange(name(), user, info.size() - old.size(), 0, removed, info.copies(), info.pending())
+                        : new StoredChange(name(), user, info.size(), 1, removed, info.copies(), info.pending());
             } catch (IOException | RuntimeException e) {
                 if (turn != null) {
                     turn.close();

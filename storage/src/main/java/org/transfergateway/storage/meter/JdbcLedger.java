@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * crash, {@link #abandonedUploads()} names exactly those the crashed transfers left.
  *
  * <p>Where pools keep the copies of their objects ({@link Placements}) is a row per copy,
- * removed and added in the same transaction as the stored change that moves them.
+ * removed and added in the same transaction as the stored change that moves them; so are
+ * the copies that async pools still have to make ({@link CopyQueue}), a row per task.
  *
  * <p>Writes are group-committed: callers queue them and wait, and one writer thread runs
  * whatever has queued up in one transaction, each write behind a savepoint so that one
@@ -90,7 +91,18 @@ public final class JdbcLedger implements Ledger {
             List.of("CREATE TABLE placements (pool VARCHAR(64) NOT NULL, object_key VARCHAR(1024){binary} NOT NULL,"
                     + " backend VARCHAR(64){binary} NOT NULL, user_name VARCHAR(128) NOT NULL, size BIGINT NOT NULL,"
                     + " modified_millis BIGINT NOT NULL, seq BIGINT DEFAULT 0 NOT NULL,"
-                    + " PRIMARY KEY (pool, object_key, backend))"));
+                    + " PRIMARY KEY (pool, object_key, backend))"),
+            // The copies that async pools still have to make, one row per object and target
+            // member (see CopyQueue): source, size and modified name the copy to read; a row
+            // is claimed by a node until claimed_until_millis.
+            List.of("CREATE TABLE replication_queue (id VARCHAR(36) PRIMARY KEY, pool VARCHAR(64) NOT NULL,"
+                            + " object_key VARCHAR(1024){binary} NOT NULL, target VARCHAR(64) NOT NULL,"
+                            + " source VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL, size BIGINT NOT NULL,"
+                            + " modified_millis BIGINT NOT NULL, enqueued_millis BIGINT NOT NULL,"
+                            + " attempts INT DEFAULT 0 NOT NULL, next_attempt_millis BIGINT NOT NULL,"
+                            + " claimed_by VARCHAR(128), claimed_until_millis BIGINT)",
+                    "CREATE INDEX replication_queue_key ON replication_queue (pool, object_key)",
+                    "CREATE INDEX replication_queue_due ON replication_queue (next_attempt_millis)"));
 
     /**
      * What {@code {binary}} in a migration becomes: a collation that compares strings by
@@ -632,6 +644,236 @@ public final class JdbcLedger implements Ledger {
         }
         addTotalsLocked(c);
         placeLocked(c);
+        queueLocked(c);
+    }
+
+
+    /**
+     * Ends or renames the pending copies of the keys whose copies the change removes
+     * ({@link StoredChange#keyMoves()}), then queues its pending copies, due at once. A
+     * renamed task is unclaimed: whoever was copying it from the old key finds its source gone.
+     */
+    private void queueLocked(StoredChange c) throws SQLException {
+        List<StoredChange.KeyMove> moves = c.removed().isEmpty() ? List.of() : c.keyMoves();
+        for (StoredChange.KeyMove m : moves) {
+            if (m.to() == null) {
+                PreparedStatement drop = statement("DELETE FROM replication_queue WHERE pool = ? AND object_key = ?");
+                drop.setString(1, m.pool());
+                drop.setString(2, m.key());
+                drop.executeUpdate();
+            } else {
+                PreparedStatement move = statement("UPDATE replication_queue SET object_key = ?, claimed_by = NULL,"
+                        + " claimed_until_millis = NULL WHERE pool = ? AND object_key = ?");
+                move.setString(1, m.to());
+                move.setString(2, m.pool());
+                move.setString(3, m.key());
+                move.executeUpdate();
+            }
+        }
+        if (c.pending().isEmpty()) {
+            return;
+        }
+        long now = clock.millis();
+        PreparedStatement replace = statement("DELETE FROM replication_queue WHERE pool = ? AND object_key = ? AND target = ?");
+        PreparedStatement insert = statement("INSERT INTO replication_queue (id, pool, object_key, target, source,"
+                + " user_name, size, modified_millis, enqueued_millis, attempts, next_attempt_millis)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
+        for (PendingCopy p : c.pending()) {
+            Placement s = p.source();
+            replace.setString(1, s.pool());
+            replace.setString(2, s.key());
+            replace.setString(3, p.target());
+            replace.executeUpdate();
+            insert.setString(1, java.util.UUID.randomUUID().toString());
+            insert.setString(2, s.pool());
+            insert.setString(3, s.key());
+            insert.setString(4, p.target());
+            insert.setString(5, s.backend());
+            insert.setString(6, c.user());
+            insert.setLong(7, s.size());
+            insert.setLong(8, s.modified().toEpochMilli());
+            insert.setLong(9, now);
+            insert.setLong(10, now);
+            insert.executeUpdate();
+        }
+    }
+
+    // ---- the replication queue (CopyQueue)
+
+    private static final String TASK_COLUMNS = "id, pool, object_key, target, source, user_name, size, modified_millis,"
+            + " enqueued_millis, attempts";
+
+    private static CopyTask task(ResultSet rs) throws SQLException {
+        Placement source = new Placement(rs.getString(2), rs.getString(3), rs.getString(5), rs.getLong(7),
+                Instant.ofEpochMilli(rs.getLong(8)));
+        return new CopyTask(rs.getString(1), source, rs.getString(4), rs.getString(6), Instant.ofEpochMilli(rs.getLong(9)),
+                rs.getInt(10));
+    }
+
+    /**
+     * Reads the due tasks, then claims each with a conditional update that repeats the
+     * conditions: on PostgreSQL a concurrent claim of the same row makes the second update
+     * wait and then find the row claimed, so it updates nothing and the task is not this
+     * node's. The reads run on the ledger's connection between commits; the claims go
+     * through the writer, as every write.
+     */
+    @Override
+    public List<CopyTask> claimCopies(Instant now, java.time.Duration lease, int limit) throws IOException {
+        List<CopyTask> due = new ArrayList<>();
+        synchronized (this) {
+            try {
+                PreparedStatement ps = statement("SELECT " + TASK_COLUMNS + " FROM replication_queue"
+                        + " WHERE next_attempt_millis <= ? AND (claimed_until_millis IS NULL OR claimed_until_millis < ?)"
+                        + " ORDER BY next_attempt_millis LIMIT ?");
+                ps.setLong(1, now.toEpochMilli());
+                ps.setLong(2, now.toEpochMilli());
+                ps.setInt(3, Math.max(0, limit));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        due.add(task(rs));
+                    }
+                }
+            } catch (SQLException e) {
+                throw new IOException("ledger cannot read the replication queue: " + e.getMessage(), e);
+            }
+        }
+        if (due.isEmpty()) {
+            return due;
+        }
+        List<CopyTask> claimed = new ArrayList<>();
+        write("ledger cannot claim copies to make", () -> {
+            PreparedStatement ps = statement("UPDATE replication_queue SET claimed_by = ?, claimed_until_millis = ?"
+                    + " WHERE id = ? AND object_key = ? AND next_attempt_millis <= ?"
+                    + " AND (claimed_until_millis IS NULL OR claimed_until_millis < ?)");
+            for (CopyTask t : due) {
+                ps.setString(1, node);
+                ps.setLong(2, now.plus(lease).toEpochMilli());
+                ps.setString(3, t.id());
+                ps.setString(4, t.key());
+                ps.setLong(5, now.toEpochMilli());
+                ps.setLong(6, now.toEpochMilli());
+                if (ps.executeUpdate() == 1) {
+                    claimed.add(t);
+                }
+            }
+        });
+        return claimed;
+    }
+
+    @Override
+    public boolean renewCopy(CopyTask task, Instant until) throws IOException {
+        boolean[] held = {false};
+        write("ledger cannot renew the claim on a copy of " + task.key(), () -> {
+            PreparedStatement ps = statement("UPDATE replication_queue SET claimed_until_millis = ?"
+                    + " WHERE id = ? AND claimed_by = ?");
+            ps.setLong(1, until.toEpochMilli());
+            ps.setString(2, task.id());
+            ps.setString(3, node);
+            held[0] = ps.executeUpdate() == 1;
+        });
+        return held[0];
+    }
+
+    @Override
+    public void copied(CopyTask task, StoredChange change) throws IOException {
+        write("ledger cannot record the copy of " + task.key() + " on " + task.target(), () -> {
+            PreparedStatement ps = statement("DELETE FROM replication_queue WHERE id = ?");
+            ps.setString(1, task.id());
+            ps.executeUpdate();
+            applyLocked(change);
+        });
+    }
+
+    /** Removes {@code task} if this node holds it. */
+    private void dropLocked(CopyTask task) throws SQLException {
+        PreparedStatement ps = statement("DELETE FROM replication_queue WHERE id = ? AND claimed_by = ?");
+        ps.setString(1, task.id());
+        ps.setString(2, node);
+        ps.executeUpdate();
+    }
+
+    /** A new target that another task of the key has already is left to that task: this one ends. */
+    @Override
+    public void retryCopy(CopyTask task, String target, int attempts, Instant next) throws IOException {
+        write("ledger cannot reschedule the copy of " + task.key(), () -> {
+            if (!target.equals(task.target())) {
+                PreparedStatement taken = statement("SELECT COUNT(*) FROM replication_queue"
+                        + " WHERE pool = ? AND object_key = ? AND target = ? AND id <> ?");
+                taken.setString(1, task.pool());
+                taken.setString(2, task.key());
+                taken.setString(3, target);
+                taken.setString(4, task.id());
+                try (ResultSet rs = taken.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) > 0) {
+                        dropLocked(task);
+                        return;
+                    }
+                }
+            }
+            PreparedStatement ps = statement("UPDATE replication_queue SET target = ?, attempts = ?,"
+                    + " next_attempt_millis = ?, claimed_by = NULL, claimed_until_millis = NULL"
+                    + " WHERE id = ? AND claimed_by = ?");
+            ps.setString(1, target);
+            ps.setInt(2, attempts);
+            ps.setLong(3, next.toEpochMilli());
+            ps.setString(4, task.id());
+            ps.setString(5, node);
+            ps.executeUpdate();
+        });
+    }
+
+    @Override
+    public void dropCopy(CopyTask task) throws IOException {
+        write("ledger cannot drop the copy of " + task.key(), () -> dropLocked(task));
+    }
+
+    @Override
+    public int releaseCopies() throws IOException {
+        int[] released = {0};
+        write("ledger cannot release the copies claimed by node " + node, () -> {
+            PreparedStatement ps = statement("UPDATE replication_queue SET claimed_by = NULL, claimed_until_millis = NULL"
+                    + (exclusive ? " WHERE claimed_by IS NOT NULL" : " WHERE claimed_by = ?"));
+            if (!exclusive) {
+                ps.setString(1, node);
+            }
+            released[0] = ps.executeUpdate();
+        });
+        return released[0];
+    }
+
+    @Override
+    public synchronized List<CopyTask> pendingCopies(String pool, String key) throws IOException {
+        try {
+            PreparedStatement ps = statement("SELECT " + TASK_COLUMNS + " FROM replication_queue"
+                    + " WHERE pool = ? AND object_key = ? ORDER BY target");
+            ps.setString(1, pool);
+            ps.setString(2, key);
+            List<CopyTask> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(task(rs));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot read the replication queue: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized Map<String, PendingTotals> pendingTotals() throws IOException {
+        try (Statement st = db.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pool, COUNT(*), SUM(size), MIN(enqueued_millis)"
+                     + " FROM replication_queue GROUP BY pool")) {
+            Map<String, PendingTotals> out = new HashMap<>();
+            while (rs.next()) {
+                out.put(rs.getString(1), new PendingTotals(rs.getLong(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot read the replication queue: " + e.getMessage(), e);
+        }
     }
 
     private void addTotalsLocked(StoredChange c) throws SQLException {

@@ -9,7 +9,7 @@ import java.util.Map;
  * {@link TransferMeter} calls it before it changes its in-memory totals, so a transfer
  * that the ledger refused is not counted in memory either.
  */
-public interface Ledger extends AutoCloseable, Placements {
+public interface Ledger extends AutoCloseable, Placements, CopyQueue {
 
     /** The totals to start from; only reads. Transfers still active are in no total. */
     State load() throws IOException;
@@ -101,11 +101,13 @@ public interface Ledger extends AutoCloseable, Placements {
         java.util.List<TransferRecord> records = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         // pool -> key -> copies
         Map<String, java.util.NavigableMap<String, java.util.List<Placement>>> placed = new java.util.HashMap<>();
+        MemoryCopyQueue queue = new MemoryCopyQueue(java.time.Clock.systemUTC());
         return new Ledger() {
             private void place(StoredChange c) {
                 if (c == null) {
                     return;
                 }
+                queue.apply(c);
                 synchronized (placed) {
                     for (Placement p : c.removed()) {
                         var byKey = placed.computeIfAbsent(p.pool(), k -> new java.util.TreeMap<>());
@@ -211,6 +213,47 @@ public interface Ledger extends AutoCloseable, Placements {
             @Override
             public void changed(StoredChange change) {
                 place(change);
+            }
+
+            @Override
+            public java.util.List<CopyTask> claimCopies(Instant now, java.time.Duration lease, int limit) {
+                return queue.claimCopies(now, lease, limit);
+            }
+
+            @Override
+            public boolean renewCopy(CopyTask task, Instant until) {
+                return queue.renewCopy(task, until);
+            }
+
+            @Override
+            public void copied(CopyTask task, StoredChange change) {
+                place(change);
+                queue.copied(task, change);
+            }
+
+            @Override
+            public void retryCopy(CopyTask task, String target, int attempts, Instant next) {
+                queue.retryCopy(task, target, attempts, next);
+            }
+
+            @Override
+            public void dropCopy(CopyTask task) {
+                queue.dropCopy(task);
+            }
+
+            @Override
+            public int releaseCopies() {
+                return queue.releaseCopies();
+            }
+
+            @Override
+            public java.util.List<CopyTask> pendingCopies(String pool, String key) {
+                return queue.pendingCopies(pool, key);
+            }
+
+            @Override
+            public Map<String, PendingTotals> pendingTotals() {
+                return queue.pendingTotals();
             }
 
             @Override

@@ -42,6 +42,7 @@ public final class TransferMeter {
     /** Names of pools: their logical totals show per user, their copies per member backend. */
     private final java.util.Set<String> pools = ConcurrentHashMap.newKeySet();
     private final List<TransferListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> queuedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** The front ends' protocols: each shows in {@code byProtocol}, with zeros before its first transfer. */
     private final java.util.Set<Protocol> announced = new java.util.concurrent.ConcurrentSkipListSet<>();
 
@@ -83,6 +84,34 @@ public final class TransferMeter {
     /** The ledger's record of where pools keep their objects. */
     public Placements placements() {
         return ledger;
+    }
+
+    /** The ledger's queue of the copies that async pools still have to make. */
+    public CopyQueue copyQueue() {
+        return ledger;
+    }
+
+    /** Runs {@code r} whenever a recorded change has queued copies; it must be fast and never throw. */
+    public void onCopiesQueued(Runnable r) {
+        queuedListeners.add(r);
+    }
+
+    private void queued(StoredChange change) {
+        if (change != null && !change.pending().isEmpty()) {
+            queuedListeners.forEach(Runnable::run);
+        }
+    }
+
+    /**
+     * Records a copy that {@code task} made: {@code change} adds its placement (no logical
+     * bytes) and the task leaves the queue, in one ledger transaction; then the member's
+     * totals move. Throws, moving nothing, when the ledger refused it.
+     */
+    public void copied(CopyTask task, StoredChange change) throws IOException {
+        ledger.copied(task, change);
+        synchronized (this) {
+            applyLocked(change);
+        }
     }
 
     /** Makes {@code protocols} show in the statistics even before their first transfer. */
@@ -133,6 +162,7 @@ public final class TransferMeter {
         for (TransferListener l : listeners) {
             l.ended(r);
         }
+        queued(change);
     }
 
     /**
@@ -161,6 +191,7 @@ public final class TransferMeter {
         synchronized (this) {
             applyLocked(change);
         }
+        queued(change);
     }
 
     private void applyLocked(StoredChange c) {

@@ -22,9 +22,10 @@ import org.transfergateway.storage.meter.Placements;
 /**
  * A pool of member backends seen as one {@link Storage}: the routing link at the bottom
  * of a user's chain. A {@link PlacementPolicy} picks where each new object goes
- * ({@code replicas} copies on different members, all confirmed before the commit
- * returns); the ledger's {@link Placements} say where every object lives, so reads,
- * listings, renames and deletes find it whatever the policy chose.
+ * ({@code replicas} copies on different members: all confirmed before the commit returns,
+ * or with async replication the first one, the others queued in the ledger for the
+ * {@link Replicator}); the ledger's {@link Placements} say where every object lives, so
+ * reads, listings, renames and deletes find it whatever the policy chose.
  *
  * <p>Objects come from the ledger alone: a stat costs no backend request, and a copy the
  * ledger does not name (a stale one an overwrite could not remove) is never shown.
@@ -45,6 +46,7 @@ public final class PoolStorage implements Storage {
     private final List<Member> members;
     private final PlacementPolicy policy;
     private final int replicas;
+    private final boolean async;
     private final Placements placements;
     private final ToLongFunction<String> storedBytes;
 
@@ -54,6 +56,16 @@ public final class PoolStorage implements Storage {
      */
     public PoolStorage(String name, List<Member> members, Map<String, Storage> storages, PlacementPolicy policy,
                        int replicas, Placements placements, ToLongFunction<String> storedBytes) {
+        this(name, members, storages, policy, replicas, false, placements, storedBytes);
+    }
+
+    /**
+     * @param async       true for {@code replication: async}: an upload writes one copy and
+     *                    its commit queues the other {@code replicas - 1}
+     * @param storedBytes what a member backend stores now, for {@code least-stored}
+     */
+    public PoolStorage(String name, List<Member> members, Map<String, Storage> storages, PlacementPolicy policy,
+                       int replicas, boolean async, Placements placements, ToLongFunction<String> storedBytes) {
         if (replicas < 1 || replicas > members.size()) {
             throw new IllegalArgumentException("replicas must be between 1 and " + members.size());
         }
@@ -69,6 +81,7 @@ public final class PoolStorage implements Storage {
         }
         this.policy = policy;
         this.replicas = replicas;
+        this.async = async;
         this.placements = placements;
         this.storedBytes = storedBytes;
     }
@@ -93,6 +106,11 @@ public final class PoolStorage implements Storage {
 
     public int replicas() {
         return replicas;
+    }
+
+    /** True for {@code replication: async}: the copies after the first are made by the {@link Replicator}. */
+    public boolean async() {
+        return async;
     }
 
     Storage storage(String member) {

@@ -12,12 +12,18 @@ import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.UploadJournal;
+import org.transfergateway.storage.meter.PendingCopy;
 import org.transfergateway.storage.meter.Placement;
 
 /**
  * An upload into a pool: the same bytes go to {@code replicas} members at once, and the
  * commit returns only when every copy is confirmed (sync replication). If any copy fails
  * to commit, the copies already committed are deleted and the upload fails.
+ *
+ * <p>With async replication the bytes go to one member only, and the commit names the
+ * other {@code replicas - 1} copies as pending ({@link ObjectInfo#pending()}), each on the
+ * next member of the policy's order, healthy ones first; the ledger queues them with the
+ * commit, and the {@link Replicator} makes them.
  *
  * <p>A member that fails before it has taken a byte of this upload gives way to the next
  * candidate of the policy, invisibly to the client: the chunk it failed on is still whole
@@ -71,13 +77,14 @@ final class PoolUpload implements JournaledUpload {
     /** @param size the exact size announced, or -1 */
     static PoolUpload open(PoolStorage pool, String key, long size) throws IOException {
         List<Member> candidates = pool.candidates(key);
-        if (candidates.size() < pool.replicas()) {
+        int now = pool.async() ? 1 : pool.replicas();
+        if (candidates.size() < now) {
             throw ErrorCode.BACKEND_UNAVAILABLE.exception("pool " + pool.name() + " has " + candidates.size()
-                    + " healthy backends of the " + pool.replicas() + " its copies need");
+                    + " healthy backends of the " + now + " its copies need");
         }
         PoolUpload u = new PoolUpload(pool, key, size, candidates);
         try {
-            for (int i = 0; i < pool.replicas(); i++) {
+            for (int i = 0; i < now; i++) {
                 u.copies.add(u.openNext());
             }
         } catch (IOException | RuntimeException e) {
@@ -270,7 +277,39 @@ final class PoolUpload implements JournaledUpload {
             }
         }
         stale = leftOver;
-        return new ObjectInfo(key, false, first.size(), first.modified(), first.etag(), placed);
+        return new ObjectInfo(key, false, first.size(), first.modified(), first.etag(), placed, pending(placed));
+    }
+
+    /**
+     * The copies still to make after {@code placed} (async replication): on the members of
+     * the policy's order for this upload that hold none, healthy ones first, then the pool's
+     * other members. An unhealthy target is the {@link Replicator}'s to replace or wait for.
+     */
+    private List<PendingCopy> pending(List<Placement> placed) {
+        int missing = pool.replicas() - placed.size();
+        if (missing <= 0) {
+            return List.of();
+        }
+        List<Member> order = new ArrayList<>(candidates);
+        for (Member m : pool.members()) {
+            if (!order.contains(m)) {
+                order.add(m);
+            }
+        }
+        order.removeIf(m -> placed.stream().anyMatch(p -> p.backend().equals(m.name())));
+        // The policy's order among the healthy, then among the others; each health read once.
+        List<Member> targets = new ArrayList<>();
+        List<Member> down = new ArrayList<>();
+        for (Member m : order) {
+            (m.healthy() ? targets : down).add(m);
+        }
+        targets.addAll(down);
+        List<PendingCopy> pending = new ArrayList<>();
+        Placement source = placed.get(0);
+        for (Member m : targets.subList(0, Math.min(missing, targets.size()))) {
+            pending.add(new PendingCopy(source, m.name()));
+        }
+        return pending;
     }
 
     private List<Placement> placementsNow() throws IOException {

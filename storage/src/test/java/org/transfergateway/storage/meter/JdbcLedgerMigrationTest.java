@@ -23,9 +23,13 @@ import org.transfergateway.config.LedgerConfig;
  * crash left active are recovered, and new rows name their node. On a shared database
  * each node recovers its own transfers only. Those of version 4 (no placements) keep their
  * transfers, totals and recorded uploads, and record the copies of pools from then on.
+ * Those of version 5 (no replication queue) keep their placements and queue the copies of
+ * async pools from then on.
  */
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
+    /** The schema version of this release. */
+    private static final int LATEST = 6;
 
     @TempDir
     Path dir;
@@ -73,7 +77,7 @@ class JdbcLedgerMigrationTest {
         try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
                 rs.next();
-                assertEquals(5, rs.getInt(1));
+                assertEquals(LATEST, rs.getInt(1));
             }
             try (ResultSet rs = st.executeQuery("SELECT node, outcome FROM transfers ORDER BY started_at")) {
                 StringBuilder rows = new StringBuilder();
@@ -134,7 +138,7 @@ class JdbcLedgerMigrationTest {
         try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
                 assertTrue(rs.next());
-                assertEquals(5, rs.getInt(1));
+                assertEquals(LATEST, rs.getInt(1));
             }
             try (ResultSet rs = st.executeQuery("SELECT pool, object_key, backend, user_name, size, modified_millis FROM placements")) {
                 assertTrue(rs.next());
@@ -169,6 +173,81 @@ class JdbcLedgerMigrationTest {
         try {
             writeVersion4(url);
             assertMigratedFrom4(url);
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
+            }
+        }
+    }
+
+    /** The schema of version 5, as the previous release created it, with a copy of a pool's object. */
+    private static void writeVersion5(String url, boolean postgres) throws Exception {
+        writeVersion4(url);
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            String binary = postgres ? " COLLATE \"C\"" : "";
+            for (String sql : List.of(
+                    "CREATE TABLE placements (pool VARCHAR(64) NOT NULL, object_key VARCHAR(1024)" + binary + " NOT NULL,"
+                            + " backend VARCHAR(64)" + binary + " NOT NULL, user_name VARCHAR(128) NOT NULL,"
+                            + " size BIGINT NOT NULL, modified_millis BIGINT NOT NULL, seq BIGINT DEFAULT 0 NOT NULL,"
+                            + " PRIMARY KEY (pool, object_key, backend))",
+                    "UPDATE schema_version SET version = 5",
+                    "INSERT INTO placements VALUES ('pool', 'bob/p.bin', 'm1', 'bob', 500, 1000, 1)")) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    private static void assertMigratedFrom5(String url) throws Exception {
+        Placement old = new Placement("pool", "bob/p.bin", "m1", 500, Instant.ofEpochMilli(1_000));
+        Placement fresh = new Placement("pool", "bob/r.bin", "m1", 30, Instant.ofEpochMilli(2_000));
+        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
+            TransferMeter m = new TransferMeter(ledger);
+            assertEquals(new StoredTotals(500, 1), m.storedOf("m1"));
+            assertEquals(List.of(old), ledger.copies("pool", "bob/p.bin"));
+            assertEquals(Map.of(), ledger.pendingTotals());
+            m.changed(new StoredChange("pool", "bob", 30, 1, List.of(), List.of(fresh),
+                    List.of(new PendingCopy(fresh, "m2"))));
+        }
+        try (JdbcLedger reopened = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
+            List<CopyTask> pending = reopened.pendingCopies("pool", "bob/r.bin");
+            assertEquals(1, pending.size());
+            assertEquals(fresh, pending.get(0).source());
+            assertEquals("m2", pending.get(0).target());
+            assertEquals("bob", pending.get(0).user());
+            assertEquals(List.of(old), reopened.copies("pool", "bob/p.bin"));
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+            assertTrue(rs.next());
+            assertEquals(LATEST, rs.getInt(1));
+        }
+    }
+
+    @Test
+    void aVersion5SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion5(url.substring(0, url.indexOf('?')), false);
+        assertMigratedFrom5(url);
+    }
+
+    @Test
+    void aVersion5H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion5(url, false);
+        assertMigratedFrom5(url);
+    }
+
+    @Test
+    void aVersion5PostgresLedgerIsMigrated() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion5(url, true);
+            assertMigratedFrom5(url);
         } finally {
             try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA " + schema + " CASCADE");

@@ -25,7 +25,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -66,6 +66,75 @@ class JdbcLedgerPostgresTest {
     void placementsMoveWithTheirStoredChangeAndSurviveAReopenOnPostgres() throws Exception {
         JdbcLedgerTest.checkPlacementsMoveWithTheStoredTotals(JdbcLedger.open(URL, Clock.systemUTC()),
                 () -> JdbcLedger.open(URL, Clock.systemUTC()));
+    }
+
+    @Test
+    void copiesToMakeAreQueuedClaimedAndDroppedWithTheirObjectAndSurviveAReopenOnPostgres() throws Exception {
+        JdbcLedgerTest.checkCopyQueue(JdbcLedger.open(URL, Clock.systemUTC()), () -> JdbcLedger.open(URL, Clock.systemUTC()));
+    }
+
+    /**
+     * Two gateways on one database claim the same queue at once, in small batches: every
+     * task is claimed, by one of them only. Repeated, as claims race differently each time.
+     */
+    @Test
+    void twoGatewaysClaimEachCopyOnce() throws Exception {
+        try (JdbcLedger one = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1");
+             JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2")) {
+            TransferMeter m = new TransferMeter(one);
+            for (int round = 0; round < 5; round++) {
+                int objects = 100;
+                for (int i = 0; i < objects; i++) {
+                    Placement p = JdbcLedgerTest.copy("pool", "r" + round + "/k" + i, "m1", i + 1);
+                    m.changed(new StoredChange("pool", "alice", i + 1, 1, List.of(), List.of(p),
+                            List.of(new PendingCopy(p, "m2"), new PendingCopy(p, "m3"))));
+                }
+                java.util.Set<String> all = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
+                java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                java.util.List<Thread> threads = new java.util.ArrayList<>();
+                for (JdbcLedger node : List.of(one, two, one, two)) {
+                    Thread t = new Thread(() -> {
+                        try {
+                            go.await();
+                            long deadline = System.currentTimeMillis() + 20_000;
+                            while (claims.get() < 2 * objects && System.currentTimeMillis() < deadline) {
+                                for (CopyTask c : node.claimCopies(Instant.now(), java.time.Duration.ofMinutes(5), 7)) {
+                                    claims.incrementAndGet();
+                                    if (!all.add(c.key() + " " + c.target())) {
+                                        twice.incrementAndGet();
+                                    }
+                                }
+                            }
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                    threads.add(t);
+                    t.start();
+                }
+                go.countDown();
+                for (Thread t : threads) {
+                    t.join();
+                }
+                assertEquals(0, twice.get(), "claimed twice");
+                assertEquals(2 * objects, all.size());
+                assertEquals(2 * objects, claims.get());
+                assertEquals(List.of(), one.claimCopies(Instant.now(), java.time.Duration.ofMinutes(5), 10));
+                // Each node releases only its own claims.
+                int released = one.releaseCopies();
+                assertTrue(released <= 2 * objects, "gw-1 released " + released);
+                assertEquals(released, one.claimCopies(Instant.now(), java.time.Duration.ofMinutes(5), 1_000).size());
+                two.releaseCopies();
+                assertEquals(2 * objects - released, two.claimCopies(Instant.now(), java.time.Duration.ofMinutes(5), 1_000).size());
+                for (int i = 0; i < objects; i++) {
+                    Placement p = JdbcLedgerTest.copy("pool", "r" + round + "/k" + i, "m1", i + 1);
+                    m.changed(new StoredChange("pool", "alice", -(i + 1), -1, List.of(p), List.of()));
+                }
+                assertEquals(java.util.Map.of(), one.pendingTotals());
+            }
+        }
     }
 
     @Test

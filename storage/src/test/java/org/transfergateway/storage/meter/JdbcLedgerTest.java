@@ -236,6 +236,17 @@ class JdbcLedgerTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void copiesToMakeAreQueuedClaimedAndDroppedWithTheirObjectAndSurviveAReopen(String database) throws Exception {
+        checkCopyQueue(JdbcLedger.open(url(database), Clock.systemUTC()), () -> JdbcLedger.open(url(database), Clock.systemUTC()));
+    }
+
+    @Test
+    void theInMemoryLedgerQueuesCopiesByTheSameRules() throws Exception {
+        checkCopyQueue(Ledger.inMemory(), null);
+    }
+
     @Test
     void theEndOfAPrefixRangeIsTheLeastStringAboveItsKeys() {
         assertEquals("a/b0", JdbcLedger.prefixEnd("a/b/", false));
@@ -360,6 +371,116 @@ class JdbcLedgerTest {
             assertEquals(StoredTotals.ZERO, after.storedOf("m3"));
             assertEquals(List.of(c2, c1), reopened.copies("pool", "docs/c.txt"));
             assertEquals(List.of(b1New, b2New, c1, c2), reopened.under("pool", "", null, 10));
+        }
+    }
+
+    private static List<String> targets(Ledger ledger, String key) throws Exception {
+        return ledger.pendingCopies("pool", key).stream().map(CopyTask::target).sorted().toList();
+    }
+
+    /**
+     * The queue of copies to make: queued with the change that commits the object; claimed
+     * once until the lease runs out, then taken over; handed back with a new target and
+     * attempt count, due later; recorded with the copy's placement in one step; carried to
+     * the new key by a rename, unclaimed; ended by an overwrite (which queues its own) and a
+     * delete. Reopened ({@code reopen} not null; closes {@code ledger}), the queue is the
+     * same, claims included, until the node releases them.
+     */
+    static void checkCopyQueue(Ledger ledger, Reopen reopen) throws Exception {
+        TransferMeter m = new TransferMeter(ledger);
+        java.time.Duration lease = java.time.Duration.ofMinutes(1);
+        Instant queuedFrom = Instant.now().minusMillis(1);
+        Placement a1 = copy("pool", "q/a", "m1", 100);
+        m.changed(new StoredChange("pool", "alice", 100, 1, List.of(), List.of(a1),
+                List.of(new PendingCopy(a1, "m2"), new PendingCopy(a1, "m3"))));
+        assertEquals(List.of("m2", "m3"), targets(ledger, "q/a"));
+        PendingTotals totals = ledger.pendingTotals().get("pool");
+        assertEquals(2, totals.copies());
+        assertEquals(200, totals.bytes());
+        assertTrue(!totals.oldest().isBefore(queuedFrom) && !totals.oldest().isAfter(Instant.now()), totals.toString());
+        assertEquals(Map.of(), ledger.pendingTotals().entrySet().stream().filter(e -> !e.getKey().equals("pool"))
+                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+        CopyTask first = ledger.pendingCopies("pool", "q/a").get(0);
+        assertEquals(a1, first.source());
+        assertEquals("alice", first.user());
+        assertEquals(0, first.attempts());
+
+        // Claimed once: a second claim finds nothing until the lease has run out.
+        Instant now = Instant.now();
+        assertEquals(2, ledger.claimCopies(now, lease, 10).size());
+        assertEquals(List.of(), ledger.claimCopies(now, lease, 10));
+        assertTrue(ledger.renewCopy(first, now.plus(lease).plusSeconds(30)));
+        List<CopyTask> takenOver = ledger.claimCopies(now.plus(lease).plusSeconds(10), lease, 10);
+        assertEquals(List.of("m3"), takenOver.stream().map(CopyTask::target).toList(), "the renewed claim holds");
+        takenOver = ledger.claimCopies(now.plus(lease).plusSeconds(31), lease, 10);
+        assertEquals(List.of("m2"), takenOver.stream().map(CopyTask::target).toList());
+
+        // The copy to m3 failed: handed back for m4, its first failed attempt, due 5 s later.
+        CopyTask toM3 = ledger.pendingCopies("pool", "q/a").stream().filter(t -> t.target().equals("m3")).findFirst().orElseThrow();
+        Instant later = now.plusSeconds(5);
+        ledger.retryCopy(toM3, "m4", 1, later);
+        assertEquals(List.of("m2", "m4"), targets(ledger, "q/a"));
+        assertEquals(List.of(), ledger.claimCopies(later.minusMillis(1), lease, 10));
+        List<CopyTask> retried = ledger.claimCopies(later, lease, 10);
+        assertEquals(1, retried.size());
+        assertEquals("m4", retried.get(0).target());
+        assertEquals(1, retried.get(0).attempts());
+
+        // Made on m4: the placement and the task's end are one change.
+        Placement a4 = new Placement("pool", "q/a", "m4", 100, Instant.ofEpochMilli(1_700_000_000_777L));
+        m.copied(retried.get(0), new StoredChange("pool", "alice", 0, 0, List.of(), List.of(a4)));
+        assertEquals(List.of(a1, a4), ledger.copies("pool", "q/a"));
+        assertEquals(List.of("m2"), targets(ledger, "q/a"));
+        assertEquals(new StoredTotals(100, 1), m.storedOf("m4"));
+        assertEquals(new StoredTotals(100, 1), m.storedOfUser("alice"), "a copy adds no logical bytes");
+
+        // Renamed: the pending copy follows the object, unclaimed, and its old claim is gone.
+        CopyTask toM2 = ledger.pendingCopies("pool", "q/a").get(0);
+        m.changed(new StoredChange("pool", "alice", 0, 0, List.of(a1, a4), List.of(a1.withKey("q/b"), a4.withKey("q/b"))));
+        assertEquals(List.of(), targets(ledger, "q/a"));
+        assertEquals(List.of("m2"), targets(ledger, "q/b"));
+        assertEquals(a1.withKey("q/b"), ledger.pendingCopies("pool", "q/b").get(0).source());
+        assertTrue(!ledger.renewCopy(toM2, now.plus(lease)), "the old task is no more");
+        List<CopyTask> moved = ledger.claimCopies(Instant.now(), lease, 10);
+        assertEquals(List.of("q/b"), moved.stream().map(CopyTask::key).toList());
+
+        // Overwritten: the old copies' tasks end, the new object's are queued.
+        Placement b2 = copy("pool", "q/b", "m2", 40);
+        m.changed(new StoredChange("pool", "alice", -60, 0, List.of(a1.withKey("q/b"), a4.withKey("q/b")), List.of(b2),
+                List.of(new PendingCopy(b2, "m1"))));
+        assertEquals(List.of("m1"), targets(ledger, "q/b"));
+        assertEquals(b2, ledger.pendingCopies("pool", "q/b").get(0).source());
+        ledger.dropCopy(moved.get(0)); // the old task: nothing happens to the new one
+        ledger.retryCopy(moved.get(0), "m3", 1, later);
+        assertEquals(List.of("m1"), targets(ledger, "q/b"));
+
+        // Deleted: its tasks end with it.
+        Placement c1 = copy("pool", "q/c", "m1", 5);
+        m.changed(new StoredChange("pool", "bob", 5, 1, List.of(), List.of(c1), List.of(new PendingCopy(c1, "m2"))));
+        assertEquals(List.of("m2"), targets(ledger, "q/c"));
+        m.changed(new StoredChange("pool", "bob", -5, -1, List.of(c1), List.of()));
+        assertEquals(List.of(), targets(ledger, "q/c"));
+        assertEquals(new PendingTotals(1, 40, ledger.pendingCopies("pool", "q/b").get(0).enqueued()),
+                ledger.pendingTotals().get("pool"));
+        if (reopen == null) {
+            return;
+        }
+
+        // Claimed when the process stops (as by kill -9): the claim holds in the ledger,
+        // until the node, starting again, releases its own.
+        assertEquals(1, ledger.claimCopies(Instant.now(), lease, 10).size());
+        ledger.close();
+        try (JdbcLedger reopened = reopen.open()) {
+            TransferMeter after = new TransferMeter(reopened);
+            assertEquals(List.of("m1"), targets(reopened, "q/b"));
+            assertEquals(new StoredTotals(40, 1), after.storedOf("m2"));
+            assertEquals(StoredTotals.ZERO, after.storedOf("m4"));
+            assertEquals(List.of(), reopened.claimCopies(Instant.now(), lease, 10));
+            assertEquals(1, reopened.releaseCopies());
+            List<CopyTask> again = reopened.claimCopies(Instant.now(), lease, 10);
+            assertEquals(1, again.size());
+            assertEquals(b2, again.get(0).source());
+            assertEquals("alice", again.get(0).user());
         }
     }
 
