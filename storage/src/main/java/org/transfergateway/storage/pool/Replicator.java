@@ -352,10 +352,25 @@ public final class Replicator implements AutoCloseable {
                 queue.dropCopy(t);
                 return false;
             }
-            ObjectInfo info = PoolStorage.timed(target, () -> to.copyFrom(from, key));
+            // Timed only when the service copies: a "cannot" is no request, and must not
+            // reset the count of a failing target's failures.
+            long start = System.nanoTime();
+            ObjectInfo info;
+            try {
+                info = to.copyFrom(from, key);
+            } catch (org.transfergateway.storage.GatewayException e) {
+                if (PoolStorage.memberFault(e.code())) {
+                    target.failed();
+                }
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                target.failed();
+                throw e;
+            }
             if (info == null) {
                 return null;
             }
+            target.succeeded(System.nanoTime() - start);
             if (info.size() != t.source().size()) {
                 pool.dropStale(key, target.name());
                 throw new IOException("the copy on " + t.source().backend() + " holds " + info.size() + " of the "
