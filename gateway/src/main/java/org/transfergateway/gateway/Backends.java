@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.BackendConfig;
@@ -13,6 +14,7 @@ import org.transfergateway.config.ConfigException;
 import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.config.PoolConfig;
 import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.meter.Placements;
 import org.transfergateway.storage.meter.TransferMeter;
 import org.transfergateway.storage.pool.HealthProber;
 import org.transfergateway.storage.pool.Member;
@@ -80,33 +82,50 @@ final class Backends implements AutoCloseable {
     void openPools(StorageConfig storage, TransferMeter meter) {
         for (int i = 0; i < storage.pools().size(); i++) {
             PoolConfig p = storage.pools().get(i);
-            if (p.replication() == PoolConfig.Replication.ASYNC) {
-                throw new ConfigException("storage.pools[" + i + "].replication",
-                        "async replication is not available yet; use sync");
-            }
-            List<Member> members = new ArrayList<>();
-            Map<String, Storage> storages = new LinkedHashMap<>();
-            for (String b : p.backends()) {
-                members.add(new Member(b, p.weight(b), p.unhealthyAfter()));
-                storages.put(b, backends.get(b));
-            }
-            PoolStorage pool = new PoolStorage(p.name(), members, storages, PlacementPolicy.of(p.policy().id()),
-                    p.replicas(), meter.placements(), b -> meter.storedOf(b).bytes());
+            PoolStorage pool = pool(i, p, meter.placements(), b -> meter.storedOf(b).bytes());
             HealthProber prober = new HealthProber(p.probeInterval());
             probers.add(prober);
-            for (Member m : members) {
-                Storage s = storages.get(m.name());
+            for (Member m : pool.members()) {
+                Storage s = backends.get(m.name());
                 // A HEAD of a key that never exists: any answer, "absent" included, is healthy.
                 prober.add(m, () -> s.stat(PROBE_KEY));
             }
             pools.put(p.name(), pool);
-            for (Member m : members) {
+            for (Member m : pool.members()) {
                 states.merge(m.name(), new BackendState(List.of(m)), BackendState::plus);
             }
             log.info("pool {}: {} over {}, {} cop{}", p.name(), p.policy().id(), p.backends(), p.replicas(),
                     p.replicas() == 1 ? "y" : "ies");
         }
         meter.declarePools(pools.keySet());
+    }
+
+    /**
+     * Opens the configured pools over the opened backends for reconciling them with
+     * {@code placements}: no member is probed (every member counts as healthy) and no
+     * object is placed, so nothing but the caller's own requests reaches the members.
+     */
+    void openPools(StorageConfig storage, Placements placements) {
+        for (int i = 0; i < storage.pools().size(); i++) {
+            PoolConfig p = storage.pools().get(i);
+            pools.put(p.name(), pool(i, p, placements, b -> 0L));
+        }
+    }
+
+    /** The pool {@code storage.pools[index]} over the opened backends. */
+    private PoolStorage pool(int index, PoolConfig p, Placements placements, ToLongFunction<String> storedBytes) {
+        if (p.replication() == PoolConfig.Replication.ASYNC) {
+            throw new ConfigException("storage.pools[" + index + "].replication",
+                    "async replication is not available yet; use sync");
+        }
+        List<Member> members = new ArrayList<>();
+        Map<String, Storage> storages = new LinkedHashMap<>();
+        for (String b : p.backends()) {
+            members.add(new Member(b, p.weight(b), p.unhealthyAfter()));
+            storages.put(b, backends.get(b));
+        }
+        return new PoolStorage(p.name(), members, storages, PlacementPolicy.of(p.policy().id()), p.replicas(),
+                placements, storedBytes);
     }
 
     /** A key no upload can make: user keys are below a home and never start with ".". */
