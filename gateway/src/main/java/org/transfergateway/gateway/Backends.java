@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.BackendConfig;
@@ -15,6 +16,7 @@ import org.transfergateway.config.ConfigException;
 import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.config.PoolConfig;
 import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.meter.Placements;
 import org.transfergateway.storage.meter.TransferMeter;
 import org.transfergateway.storage.pool.HealthProber;
 import org.transfergateway.storage.pool.Member;
@@ -87,27 +89,18 @@ final class Backends implements AutoCloseable {
      */
     void openPools(StorageConfig storage, TransferMeter meter) throws IOException {
         boolean async = false;
-        for (int i = 0; i < storage.pools().size(); i++) {
-            PoolConfig p = storage.pools().get(i);
+        for (PoolConfig p : storage.pools()) {
             async |= p.replication() == PoolConfig.Replication.ASYNC;
-            List<Member> members = new ArrayList<>();
-            Map<String, Storage> storages = new LinkedHashMap<>();
-            for (String b : p.backends()) {
-                members.add(new Member(b, p.weight(b), p.unhealthyAfter()));
-                storages.put(b, backends.get(b));
-            }
-            PoolStorage pool = new PoolStorage(p.name(), members, storages, PlacementPolicy.of(p.policy().id()),
-                    p.replicas(), p.replication() == PoolConfig.Replication.ASYNC, meter.placements(),
-                    b -> meter.storedOf(b).bytes());
+            PoolStorage pool = pool(p, meter.placements(), b -> meter.storedOf(b).bytes());
             HealthProber prober = new HealthProber(p.probeInterval());
             probers.add(prober);
-            for (Member m : members) {
-                Storage s = storages.get(m.name());
+            for (Member m : pool.members()) {
+                Storage s = backends.get(m.name());
                 // A HEAD of a key that never exists: any answer, "absent" included, is healthy.
                 prober.add(m, () -> s.stat(PROBE_KEY));
             }
             pools.put(p.name(), pool);
-            for (Member m : members) {
+            for (Member m : pool.members()) {
                 states.merge(m.name(), new BackendState(List.of(m)), BackendState::plus);
             }
             log.info("pool {}: {} over {}, {} cop{}{}", p.name(), p.policy().id(), p.backends(), p.replicas(),
@@ -118,6 +111,29 @@ final class Backends implements AutoCloseable {
             replicator = new Replicator(pools.values(), meter, Replicator.Settings.DEFAULT);
             replicator.start();
         }
+    }
+
+    /**
+     * Opens the configured pools over the opened backends for reconciling them with
+     * {@code placements}: no member is probed (every member counts as healthy) and no
+     * object is placed, so nothing but the caller's own requests reaches the members.
+     */
+    void openPools(StorageConfig storage, Placements placements) {
+        for (PoolConfig p : storage.pools()) {
+            pools.put(p.name(), pool(p, placements, b -> 0L));
+        }
+    }
+
+    /** The pool {@code p} over the opened backends. */
+    private PoolStorage pool(PoolConfig p, Placements placements, ToLongFunction<String> storedBytes) {
+        List<Member> members = new ArrayList<>();
+        Map<String, Storage> storages = new LinkedHashMap<>();
+        for (String b : p.backends()) {
+            members.add(new Member(b, p.weight(b), p.unhealthyAfter()));
+            storages.put(b, backends.get(b));
+        }
+        return new PoolStorage(p.name(), members, storages, PlacementPolicy.of(p.policy().id()), p.replicas(),
+                p.replication() == PoolConfig.Replication.ASYNC, placements, storedBytes);
     }
 
     /** A key no upload can make: user keys are below a home and never start with ".". */

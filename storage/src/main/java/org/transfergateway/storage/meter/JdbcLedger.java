@@ -1032,6 +1032,49 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
+    /**
+     * The logical totals of the pools' objects as their placements record them, pool ->
+     * user -> totals: each key counts once, with the size of its copies (which agree),
+     * however many copies the pool keeps of it.
+     */
+    public synchronized Map<String, Map<String, StoredTotals>> placedTotals() throws IOException {
+        String sql = "SELECT pool, user_name, SUM(size), COUNT(*) FROM (SELECT pool, object_key,"
+                + " MIN(user_name) AS user_name, MIN(size) AS size FROM placements GROUP BY pool, object_key) k"
+                + " GROUP BY pool, user_name";
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            Map<String, Map<String, StoredTotals>> out = new HashMap<>();
+            while (rs.next()) {
+                out.computeIfAbsent(rs.getString(1), k -> new HashMap<>())
+                        .put(rs.getString(2), new StoredTotals(rs.getLong(3), rs.getLong(4)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** The user whose object {@code key} of {@code pool} is, as its placements record it; null when it has none. */
+    public synchronized String owner(String pool, String key) throws IOException {
+        try (PreparedStatement ps = db.prepareStatement(
+                "SELECT MIN(user_name) FROM placements WHERE pool = ? AND object_key = ?")) {
+            ps.setString(1, pool);
+            ps.setString(2, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * True when this process holds the database alone (an embedded file): no gateway can
+     * be writing to it meanwhile. False for a database that gateways share.
+     */
+    public boolean heldAlone() {
+        return exclusive;
+    }
+
     /** How many adjustments reconciling has recorded. */
     public synchronized int adjustments() throws IOException {
         try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM adjustments")) {

@@ -365,6 +365,9 @@ class JdbcLedgerTest {
             Ledger.State state = reopened.load();
             assertEquals(copies, state.copies(), "the copies per member backend and user");
             assertEquals(stored, state.stored(), "the pool's logical totals per user");
+            assertEquals(stored, reopened.placedTotals(), "the placements' logical totals: one copy a key");
+            assertEquals("bob", reopened.owner("pool", "docs/b.txt"));
+            assertEquals(null, reopened.owner("pool", "docs/a.txt"), "renamed away");
             TransferMeter after = new TransferMeter(reopened);
             assertEquals(m1, after.storedOf("m1"));
             assertEquals(m2, after.storedOf("m2"));
