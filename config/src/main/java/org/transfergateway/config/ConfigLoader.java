@@ -323,6 +323,12 @@ public final class ConfigLoader {
         if (budget < partSize) {
             throw new ConfigException(n.path("memory-budget"), Units.formatSize(budget) + " is smaller than one part (" + Units.formatSize(partSize) + ")");
         }
+        for (int i = 0; i < backends.size(); i++) {
+            if (backends.get(i) instanceof S3BackendConfig s3 && s3.partSize(partSize) > budget) {
+                throw new ConfigException("storage.backends[" + i + "].part-size", Units.formatSize(s3.partSize(partSize))
+                        + " is larger than storage.memory-budget (" + Units.formatSize(budget) + ")");
+            }
+        }
         Duration abandoned = positive(n, "abandoned-upload-age", Duration.ofDays(1));
         List<PoolConfig> pools = pools(n, backends);
         n.rejectUnknownKeys();

@@ -10,6 +10,8 @@ import java.net.URISyntaxException;
  * @param endpoint  a custom endpoint, or null for AWS
  * @param accessKey null to use the SDK's default credential chain
  * @param checksums which request checksums the SDK sends
+ * @param partSizeBytes   this bucket's first multipart part size, or 0 for {@code storage.part-size}
+ * @param partConcurrency this bucket's parts in flight per upload, or 0 for {@code storage.part-concurrency}
  */
 public record S3BackendConfig(
         String name,
@@ -20,7 +22,25 @@ public record S3BackendConfig(
         boolean pathStyle,
         String accessKey,
         String secretKey,
-        Checksums checksums) implements BackendConfig {
+        Checksums checksums,
+        long partSizeBytes,
+        int partConcurrency) implements BackendConfig {
+
+    /** A bucket with the storage-wide part settings. */
+    public S3BackendConfig(String name, String bucket, String prefix, String region, URI endpoint, boolean pathStyle,
+                           String accessKey, String secretKey, Checksums checksums) {
+        this(name, bucket, prefix, region, endpoint, pathStyle, accessKey, secretKey, checksums, 0, 0);
+    }
+
+    /** The first part size of this bucket's multipart uploads, given the storage-wide one. */
+    public long partSize(long storageDefault) {
+        return partSizeBytes > 0 ? partSizeBytes : storageDefault;
+    }
+
+    /** Parts in flight per upload into this bucket, given the storage-wide number. */
+    public int partConcurrency(int storageDefault) {
+        return partConcurrency > 0 ? partConcurrency : storageDefault;
+    }
 
     /** {@code type: s3}: the bucket, its endpoint and credentials, and the checksums. */
     public static final BackendType TYPE = new Type();
@@ -81,8 +101,14 @@ public record S3BackendConfig(
                         case "when-required" -> S3BackendConfig.Checksums.WHEN_REQUIRED;
                         default -> throw new IllegalArgumentException(v + " is not when-supported or when-required");
                     });
+            long partSize = n.parsed("part-size", 0L, Units::parseSize);
+            if (partSize != 0 && (partSize < 5L * 1024 * 1024 || partSize > 5L * 1024 * 1024 * 1024)) {
+                throw new ConfigException(n.path("part-size"), Units.formatSize(partSize)
+                        + " is outside 5MiB-5GiB, the part sizes S3 accepts");
+            }
+            int concurrency = n.integer("part-concurrency", 0, 1, 64);
             return new S3BackendConfig(name, bucket, prefix, n.string("region", "us-east-1"), endpoint,
-                    n.bool("path-style", endpoint != null), accessKey, secretKey, checksums);
+                    n.bool("path-style", endpoint != null), accessKey, secretKey, checksums, partSize, concurrency);
         }
 
         private static URI endpoint(String text) {

@@ -212,6 +212,32 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void anS3BackendHasItsOwnPartSettingsOrTheStoragesOnes() {
+        GatewayConfig c = loader.parse("""
+                storage:
+                  part-size: 16MiB
+                  part-concurrency: 3
+                  backends:
+                    - {name: own, type: s3, bucket: bkt, part-size: 64MiB, part-concurrency: 8}
+                    - {name: shared, type: s3, bucket: bkt}
+                users: [{name: a, password: b}]
+                """);
+        S3BackendConfig own = (S3BackendConfig) c.storage().backend("own").orElseThrow();
+        S3BackendConfig shared = (S3BackendConfig) c.storage().backend("shared").orElseThrow();
+        assertEquals(64L << 20, own.partSize(c.storage().partSizeBytes()));
+        assertEquals(8, own.partConcurrency(c.storage().partConcurrency()));
+        assertEquals(16L << 20, shared.partSize(c.storage().partSizeBytes()));
+        assertEquals(3, shared.partConcurrency(c.storage().partConcurrency()));
+        assertEquals("storage.backends[0].part-size: 4.0 MiB is outside 5MiB-5GiB, the part sizes S3 accepts",
+                error("storage: {backends: [{name: s, type: s3, bucket: bkt, part-size: 4MiB}]}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("storage.backends[0].part-concurrency: 0 is outside 1-64",
+                error("storage: {backends: [{name: s, type: s3, bucket: bkt, part-concurrency: 0}]}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("storage.backends[0].part-size: 1.0 GiB is larger than storage.memory-budget (256.0 MiB)",
+                error("storage: {memory-budget: 256MiB, backends: [{name: s, type: s3, bucket: bkt, part-size: 1GiB}]}\n"
+                        + "users: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void nodeIdIsConfiguredOrTheHostName() {
         assertEquals("gw-1", loader.parse("cluster: {node-id: gw-1}\nusers: [{name: a, password: b}]\n").cluster().nodeId());
         assertEquals(ConfigLoader.hostName(), loader.parse("users: [{name: a, password: b}]\n").cluster().nodeId());

@@ -742,10 +742,26 @@ public final class JdbcLedger implements Ledger {
         }
         List<CopyTask> claimed = new ArrayList<>();
         write("ledger cannot claim copies to make", () -> {
+            List<CopyTask> free = due;
+            if (postgres) {
+                // Rows another gateway's transaction holds are passed over, never waited for:
+                // two gateways claiming (or a claim beside other writes of one batch) in
+                // different orders would otherwise deadlock.
+                free = new ArrayList<>();
+                PreparedStatement lock = statement("SELECT id FROM replication_queue WHERE id = ? FOR UPDATE SKIP LOCKED");
+                for (CopyTask t : due) {
+                    lock.setString(1, t.id());
+                    try (ResultSet rs = lock.executeQuery()) {
+                        if (rs.next()) {
+                            free.add(t);
+                        }
+                    }
+                }
+            }
             PreparedStatement ps = statement("UPDATE replication_queue SET claimed_by = ?, claimed_until_millis = ?"
                     + " WHERE id = ? AND object_key = ? AND next_attempt_millis <= ?"
                     + " AND (claimed_until_millis IS NULL OR claimed_until_millis < ?)");
-            for (CopyTask t : due) {
+            for (CopyTask t : free) {
                 ps.setString(1, node);
                 ps.setLong(2, now.plus(lease).toEpochMilli());
                 ps.setString(3, t.id());

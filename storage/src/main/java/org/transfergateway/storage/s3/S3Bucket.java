@@ -43,9 +43,9 @@ final class S3Bucket {
         this.config = cfg;
         this.bucket = cfg.bucket();
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
-        this.firstPartSize = shared.partSizeBytes();
+        this.firstPartSize = cfg.partSize(shared.partSizeBytes());
         this.partCeiling = Math.min(budget.capacityBytes(), MultipartPut.MAX_BUFFER_SIZE);
-        this.partConcurrency = shared.partConcurrency();
+        this.partConcurrency = cfg.partConcurrency(shared.partConcurrency());
         this.budget = budget;
         this.client = clients.client;
         this.once = clients.once;

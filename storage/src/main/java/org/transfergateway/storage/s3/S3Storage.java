@@ -92,7 +92,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             throws GatewayException {
         // Enough connections for every part the budget can hold in flight, plus reads,
         // plus the streamed PutObjects.
-        long parts = budget.capacityBytes() / shared.partSizeBytes();
+        long parts = budget.capacityBytes() / cfg.partSize(shared.partSizeBytes());
         int connections = (int) Math.max(S3Clients.MIN_CONNECTIONS, Math.min(512, parts + S3Clients.MIN_CONNECTIONS))
                 + MAX_STREAMED_PUTS;
         S3Storage storage = new S3Storage(cfg, shared, budget, S3Clients.connect(cfg, connections));

@@ -93,6 +93,8 @@ class JdbcLedgerPostgresTest {
                 java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
                 java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
                 java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                // A claim that fails (a deadlock between the two gateways' transactions) fails the test.
+                java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
                 java.util.List<Thread> threads = new java.util.ArrayList<>();
                 for (JdbcLedger node : List.of(one, two, one, two)) {
                     Thread t = new Thread(() -> {
@@ -108,7 +110,7 @@ class JdbcLedgerPostgresTest {
                                 }
                             }
                         } catch (Exception e) {
-                            throw new IllegalStateException(e);
+                            failed.compareAndSet(null, e);
                         }
                     });
                     threads.add(t);
@@ -117,6 +119,9 @@ class JdbcLedgerPostgresTest {
                 go.countDown();
                 for (Thread t : threads) {
                     t.join();
+                }
+                if (failed.get() != null) {
+                    throw new AssertionError("a claim failed", failed.get());
                 }
                 assertEquals(0, twice.get(), "claimed twice");
                 assertEquals(2 * objects, all.size());
