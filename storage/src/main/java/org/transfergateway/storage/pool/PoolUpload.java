@@ -49,7 +49,9 @@ final class PoolUpload implements JournaledUpload {
      * failing before it confirmed them can be replaced by another, the client none the
      * wiser; null past the window.
      */
-    private java.io.ByteArrayOutputStream replay = new java.io.ByteArrayOutputStream();
+    private List<byte[]> replay = new ArrayList<>();
+    /** The bytes in {@link #replay}. */
+    private long replayBytes;
     /** Uploads up to this size survive a member's failure at any point before their commit. */
     static final int REPLAY_WINDOW = 1024 * 1024;
     /** Copies of the object this one replaced on members it did not land on; removed once recorded. */
@@ -83,6 +85,9 @@ final class PoolUpload implements JournaledUpload {
                     + " healthy backends of the " + now + " its copies need");
         }
         PoolUpload u = new PoolUpload(pool, key, size, candidates);
+        if (size > REPLAY_WINDOW) {
+            u.replay = null; // announced past the window: nothing to keep
+        }
         try {
             for (int i = 0; i < now; i++) {
                 u.copies.add(u.openNext());
@@ -153,17 +158,15 @@ final class PoolUpload implements JournaledUpload {
         if (replay == null) {
             return;
         }
-        if (replay.size() + chunk.remaining() > REPLAY_WINDOW) {
+        if (replayBytes + chunk.remaining() > REPLAY_WINDOW) {
             replay = null;
             return;
         }
-        if (chunk.hasArray()) {
-            replay.write(chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
-        } else {
-            byte[] b = new byte[chunk.remaining()];
-            chunk.get(b);
-            replay.write(b, 0, b.length);
-        }
+        // Each chunk copied once, at its size: no buffer that grows by copying itself.
+        byte[] b = new byte[chunk.remaining()];
+        chunk.get(b);
+        replay.add(b);
+        replayBytes += b.length;
     }
 
     /** Opens the next candidate and gives it every byte written so far, from the replay buffer. */
@@ -175,11 +178,12 @@ final class PoolUpload implements JournaledUpload {
         log.warn("pool {}: {} failed while taking {} ({} bytes in); moving on: {}", pool.name(), failed.member.name(),
                 key, written, cause.toString());
         Copy c = openNext();
-        if (replay != null && replay.size() > 0) {
-            byte[] bytes = replay.toByteArray();
-            c.upload.write(ByteBuffer.wrap(bytes));
-            c.written += bytes.length;
-            c.member.addOutstandingBytes(bytes.length);
+        if (replay != null) {
+            for (byte[] bytes : replay) {
+                c.upload.write(ByteBuffer.wrap(bytes));
+                c.written += bytes.length;
+                c.member.addOutstandingBytes(bytes.length);
+            }
         }
         return c;
     }
