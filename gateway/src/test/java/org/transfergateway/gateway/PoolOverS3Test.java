@@ -95,6 +95,9 @@ class PoolOverS3Test {
     static int ftpPort;
     static URI http;
     static final ObjectMapper json = new ObjectMapper();
+    /** The gateway's config, with {@link #env} for its credentials. */
+    static String yaml;
+    static Map<String, String> env;
 
     CloseableHttpClient httpClient;
     FTPClient ftp;
@@ -122,7 +125,7 @@ class PoolOverS3Test {
                     """.formatted(m, buckets.get(m), servers.get(m).endpoint()));
         }
         S3ProxyFixture any = servers.get(MEMBERS.get(0));
-        GatewayConfig config = new ConfigLoader(Map.of("S3_ACCESS_KEY", any.accessKey(), "S3_SECRET_KEY", any.secretKey())).parse("""
+        yaml = """
                 ftp:
                   port: 0
                   passive-ports: 54800-54850
@@ -153,7 +156,9 @@ class PoolOverS3Test {
                   - {name: root, password: toor, admin: true, backend: local}
                 ledger:
                   url: %s
-                """.formatted(data.resolve("files"), backends.toString().stripTrailing(), data.resolve("ledger")));
+                """.formatted(data.resolve("files"), backends.toString().stripTrailing(), data.resolve("ledger"));
+        env = Map.of("S3_ACCESS_KEY", any.accessKey(), "S3_SECRET_KEY", any.secretKey());
+        GatewayConfig config = new ConfigLoader(env).parse(yaml);
         gateway = Gateway.start(config);
         ftpPort = gateway.ftpAddress().getPort();
         http = URI.create("http://127.0.0.1:" + gateway.httpAddress().getPort());
@@ -605,6 +610,27 @@ class PoolOverS3Test {
      * Every member's bucket and the local backend's folder, listed as a user would, against
      * /api/stats: each member's copies exactly, each user's logical bytes once.
      */
+    @Test
+    @Order(8)
+    void afterAllThisReconcileFindsTheLedgerAndTheBucketsAgreeingToTheByte() throws Exception {
+        JsonNode before = settledStats();
+        gateway.close();
+        gateway = null;
+        // The credentials written out: reconcile reads the file as a user's config.
+        String text = yaml.replace("${S3_ACCESS_KEY}", env.get("S3_ACCESS_KEY"))
+                .replace("${S3_SECRET_KEY}", env.get("S3_SECRET_KEY"));
+        Path config = data.resolve("gateway.yaml");
+        java.nio.file.Files.writeString(config, text);
+        CommandLineTest.Result r = CommandLineTest.run("", "reconcile", "--config", config.toString());
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().contains("no drift"), r.out());
+        assertFalse(r.out().contains("missing copy") || r.out().contains("extra copy"), r.out());
+        // The pool's logical row for alice carries what /api/stats said she stores.
+        long aliceBytes = before.at("/stored/byUser/alice/bytes").asLong();
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("spread\\s+alice\\s+" + aliceBytes + "\\s+" + aliceBytes + "\\s+0\\s.*")),
+                r.out());
+    }
+
     private void assertStatsMatchStorage(JsonNode stats) throws IOException {
         Map<String, JsonNode> reported = new HashMap<>();
         backends().path("backends").forEach(b -> reported.put(b.path("name").asText(), b));
