@@ -27,6 +27,7 @@ import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.StoragePaths;
 import org.transfergateway.storage.meter.JdbcLedger;
 import org.transfergateway.storage.meter.Placement;
+import org.transfergateway.storage.meter.PendingCopy;
 import org.transfergateway.storage.meter.StoredChange;
 import org.transfergateway.storage.meter.StoredTotals;
 import org.transfergateway.storage.pool.Member;
@@ -253,7 +254,7 @@ final class ReconcileCommand implements Callable<Integer> {
         // Another gateway may be storing and recording an upload right now on a shared ledger.
         Instant recent = ledger.heldAlone() ? null : Instant.now().minus(SHARED_LEDGER_GRACE);
         for (CopyProblem c : report.copies()) {
-            out.println(fix(c, backends.all().get(c.backend()), ledger, recent));
+            out.println(fix(c, backends.all(), ledger, recent));
         }
         for (Row r : report.rows()) {
             if (r.drifts() && !backends.pools().containsKey(r.backend())) {
@@ -273,7 +274,9 @@ final class ReconcileCommand implements Callable<Integer> {
     }
 
     /** Repairs one copy problem, unless it has changed since; says what was done. */
-    private static String fix(CopyProblem c, Storage member, JdbcLedger ledger, Instant recent) throws IOException {
+    private static String fix(CopyProblem c, Map<String, Storage> all, JdbcLedger ledger, Instant recent)
+            throws IOException {
+        Storage member = all.get(c.backend());
         String kind = c.missing() ? "missing copy: " : "extra copy: ";
         if (member == null) {
             return "left " + kind + c.where() + " (" + c.backend() + " is not a configured backend)";
@@ -309,13 +312,27 @@ final class ReconcileCommand implements Callable<Integer> {
             return "left " + kind + c.where() + " (the backend holds it now)";
         }
         String user = ledger.owner(c.pool(), c.key());
-        ledger.changed(new StoredChange(c.pool(), user, 0, 0, List.of(named), List.of()));
+        // A good copy elsewhere is the source of a new one here, made by a gateway's
+        // replicator once it runs: the object gets its copies back.
+        Placement source = null;
+        for (Placement p : ledger.copies(c.pool(), c.key())) {
+            Storage other = all.get(p.backend());
+            if (source == null && !p.backend().equals(c.backend()) && other != null) {
+                ObjectInfo there = other.stat(c.key());
+                if (there != null && !there.folder() && there.size() == p.size()) {
+                    source = p;
+                }
+            }
+        }
+        List<PendingCopy> again = source == null ? List.of() : List.of(new PendingCopy(source, c.backend()));
+        ledger.changed(new StoredChange(c.pool(), user, 0, 0, List.of(named), List.of(), again));
+        String queued = source == null ? "" : "; queued a new copy from " + source.backend();
         if (now != null) {
             // Once forgotten, the object of another size is one the ledger does not name.
             member.delete(c.key());
-            return "forgot " + kind + c.where() + "; removed the backend's " + now.size() + " bytes there";
+            return "forgot " + kind + c.where() + "; removed the backend's " + now.size() + " bytes there" + queued;
         }
-        return "forgot " + kind + c.where();
+        return "forgot " + kind + c.where() + queued;
     }
 
     private void print(Report report) {
