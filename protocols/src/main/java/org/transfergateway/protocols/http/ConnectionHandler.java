@@ -190,6 +190,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
             if (current != null && current.body().busy()) {
                 return; // storage is slow, not the client
             }
+            if (current != null && current.streaming() && ctx.channel().isWritable()) {
+                return; // an event stream that its client reads
+            }
             log.debug("closing idle connection {}", ctx.channel().remoteAddress());
             ctx.close();
             return;

@@ -43,6 +43,8 @@ final class Exchange {
     private boolean bodyDone;
     /** Event loop only. */
     private BodyConsumer body;
+    /** Event loop only: the response is an endless stream. */
+    private boolean streaming;
     /** Event loop only: 100 Continue was sent. */
     private boolean continued;
     /** Set by the first blocking task; later tasks see it through their executor. */
@@ -177,6 +179,32 @@ final class Exchange {
             });
             watch(f, keep);
         });
+    }
+
+    /**
+     * Sends the head of a response whose body never ends (an event stream), then hands
+     * the channel to {@code started} on the event loop, which writes the body from then
+     * on. The connection carries no further request: it closes when the stream does.
+     */
+    void stream(HttpResponse head, java.util.function.Consumer<ChannelHandlerContext> started) {
+        if (!responded.compareAndSet(false, true)) {
+            return;
+        }
+        onLoop(() -> {
+            streaming = true;
+            ctx.writeAndFlush(head).addListener(done -> {
+                if (done.isSuccess()) {
+                    started.accept(ctx);
+                } else {
+                    ctx.close();
+                }
+            });
+        });
+    }
+
+    /** True once the response is an endless stream (see {@link #stream}); event loop only. */
+    boolean streaming() {
+        return streaming;
     }
 
     /**

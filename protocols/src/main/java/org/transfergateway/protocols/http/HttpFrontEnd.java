@@ -51,6 +51,7 @@ public final class HttpFrontEnd implements Closeable {
     private ThreadPoolExecutor blocking;
     private Channel server;
     private volatile ConnectionLimiter limiter;
+    private volatile HttpServices services;
 
     /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
@@ -82,6 +83,7 @@ public final class HttpFrontEnd implements Closeable {
                 .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/events"), new EventsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/backends"), new BackendsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
                 .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))
@@ -110,6 +112,7 @@ public final class HttpFrontEnd implements Closeable {
         boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         HttpServices services = HttpServices.of(accounts, blocking, prometheusText, backends);
+        this.services = services;
         limiter = new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerAddress(), services.responses());
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
@@ -140,6 +143,12 @@ public final class HttpFrontEnd implements Closeable {
         return l == null ? 0 : l.open();
     }
 
+    /** The event streams ({@code /api/events}) sending now. */
+    int openEventStreams() {
+        HttpServices s = services;
+        return s == null ? 0 : s.events().openStreams();
+    }
+
     /** Stops accepting connections; open connections and their transfers go on. */
     public synchronized void stopAccepting() {
         if (server != null) {
@@ -160,6 +169,9 @@ public final class HttpFrontEnd implements Closeable {
             workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             boss = null;
             workers = null;
+        }
+        if (services != null) {
+            services.events().close();
         }
         if (blocking != null) {
             blocking.shutdown();

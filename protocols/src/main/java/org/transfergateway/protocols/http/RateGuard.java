@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>While the gateway itself holds an upload back (no read asked for, because storage
  * has not yet taken what it was given), the clock does not run: a slow backend is not
- * the client's fault.
+ * the client's fault. An event stream ({@code text/event-stream}) is no transfer and is
+ * not timed.
  */
 final class RateGuard extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RateGuard.class);
@@ -103,7 +104,7 @@ final class RateGuard extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof HttpResponse response && !(msg instanceof FullHttpMessage)
-                && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
+                && response.status().codeClass() != HttpStatusClass.INFORMATIONAL && !isEventStream(response)) {
             start("download", false);
         } else if (msg instanceof FileRegion r && transfer != null) {
             // Sent by the kernel over time: followed through transferred(), and the download
@@ -129,6 +130,12 @@ final class RateGuard extends ChannelDuplexHandler {
             }
         }
         super.write(ctx, msg, promise);
+    }
+
+    /** An event stream sends a little every second for as long as it is open: not a transfer. */
+    private static boolean isEventStream(HttpResponse response) {
+        String type = response.headers().get(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_TYPE);
+        return type != null && type.startsWith(EventsHandler.CONTENT_TYPE);
     }
 
     private static boolean hasBody(HttpRequest request) {

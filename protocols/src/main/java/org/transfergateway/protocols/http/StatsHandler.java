@@ -27,11 +27,7 @@ final class StatsHandler implements SimpleHandler {
 
     static ObjectNode render(ObjectNode root, Statistics s) {
         root.put("since", s.since().toString());
-        ObjectNode transferred = counters(root.putObject("transferred"), s.transferred());
-        ObjectNode byProtocol = transferred.putObject("byProtocol");
-        s.byProtocol().forEach((p, c) -> counters(byProtocol.putObject(p), c));
-        ObjectNode byUser = transferred.putObject("byUser");
-        s.transferredByUser().forEach((u, c) -> counters(byUser.putObject(u), c));
+        transferred(root.putObject("transferred"), s);
         ObjectNode stored = stored(root.putObject("stored"), s.stored());
         ObjectNode byBackend = stored.putObject("byBackend");
         s.storedByBackend().forEach((b, t) -> stored(byBackend.putObject(b), t));
@@ -49,6 +45,16 @@ final class StatsHandler implements SimpleHandler {
             o.put("startedAt", a.startedAt().toString());
         }
         return root;
+    }
+
+    /** The {@code transferred} object: the totals, {@code byProtocol} and {@code byUser}. */
+    static ObjectNode transferred(ObjectNode transferred, Statistics s) {
+        counters(transferred, s.transferred());
+        ObjectNode byProtocol = transferred.putObject("byProtocol");
+        s.byProtocol().forEach((p, c) -> counters(byProtocol.putObject(p), c));
+        ObjectNode byUser = transferred.putObject("byUser");
+        s.transferredByUser().forEach((u, c) -> counters(byUser.putObject(u), c));
+        return transferred;
     }
 
     private static ObjectNode counters(ObjectNode o, Counters c) {

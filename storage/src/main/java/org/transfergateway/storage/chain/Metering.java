@@ -48,23 +48,24 @@ public final class Metering extends ForwardingStorage {
 
     @Override
     public Upload create(String key) throws IOException {
-        return counted(key, next.create(key));
+        return counted(key, next.create(key), -1);
     }
 
     @Override
     public Upload create(String key, long size) throws IOException {
-        return counted(key, next.create(key, size));
+        return counted(key, next.create(key, size), size);
     }
 
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
-        return counted(key, next.createContinuing(key, keep));
+        return counted(key, next.createContinuing(key, keep), -1);
     }
 
-    private Counted counted(String key, Upload upload) throws IOException {
+    /** @param size the bytes announced for the upload, or -1 */
+    private Counted counted(String key, Upload upload, long size) throws IOException {
         Transfer transfer;
         try {
-            transfer = meter.start(user, protocol, Direction.IN, pathOf.apply(key), name());
+            transfer = meter.start(user, protocol, Direction.IN, pathOf.apply(key), name(), size);
         } catch (IOException | RuntimeException e) {
             upload.abort();
             throw e;
@@ -82,7 +83,7 @@ public final class Metering extends ForwardingStorage {
      */
     @Override
     public Sent read(String key, long offset, long length) throws IOException {
-        Transfer t = meter.start(user, protocol, Direction.OUT, pathOf.apply(key), name());
+        Transfer t = meter.start(user, protocol, Direction.OUT, pathOf.apply(key), name(), length);
         try {
             InputStream in = next.read(key, offset, length);
             if (in == null) {

@@ -15,7 +15,8 @@ public record Statistics(
         Map<String, StoredTotals> storedByUser,
         List<Active> active) {
 
-    /** A transfer in progress. */
-    public record Active(String id, String user, String protocol, String direction, String path, long bytes, Instant startedAt) {
+    /** A transfer in progress; {@code size} is the bytes expected in all, or -1 when unknown. */
+    public record Active(String id, String user, String protocol, String direction, String path, long bytes, long size,
+                         Instant startedAt) {
     }
 }

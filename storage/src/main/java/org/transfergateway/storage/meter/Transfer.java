@@ -16,11 +16,17 @@ public final class Transfer {
     private final String path;
     private final String backend;
     private final Instant startedAt;
+    private final long size;
     private final AtomicLong bytes = new AtomicLong();
     /** Told of every count as it happens (live metrics); set once when the transfer starts. */
     private volatile LongConsumer observer = n -> { };
 
     Transfer(String id, String user, Protocol protocol, Direction direction, String path, String backend, Instant startedAt) {
+        this(id, user, protocol, direction, path, backend, startedAt, -1);
+    }
+
+    Transfer(String id, String user, Protocol protocol, Direction direction, String path, String backend, Instant startedAt,
+             long size) {
         this.id = id;
         this.user = user;
         this.protocol = protocol;
@@ -28,6 +34,7 @@ public final class Transfer {
         this.path = path;
         this.backend = backend;
         this.startedAt = startedAt;
+        this.size = size;
     }
 
     /** Counts {@code n} bytes of content that passed; called on the transfer's own thread. */
@@ -71,6 +78,14 @@ public final class Transfer {
 
     public Instant startedAt() {
         return startedAt;
+    }
+
+    /**
+     * The bytes this transfer is expected to move in all, as announced (an upload's
+     * Content-Length, a download's length), or -1 when unknown.
+     */
+    public long size() {
+        return size;
     }
 
     public long bytes() {

@@ -124,9 +124,20 @@ public final class TransferMeter {
         listeners.add(listener);
     }
 
+    /** Removes a listener added with {@link #addListener}. */
+    public void removeListener(TransferListener listener) {
+        listeners.remove(listener);
+    }
+
     public Transfer start(String user, Protocol protocol, Direction direction, String path, String backend) throws IOException {
+        return start(user, protocol, direction, path, backend, -1);
+    }
+
+    /** Starts a transfer expected to move {@code size} bytes (-1: unknown). */
+    public Transfer start(String user, Protocol protocol, Direction direction, String path, String backend, long size)
+            throws IOException {
         String id = Long.toString(clock.millis(), 36) + "-" + Long.toString(ThreadLocalRandom.current().nextLong() >>> 16, 36);
-        Transfer t = new Transfer(id, user, protocol, direction, path, backend, clock.instant());
+        Transfer t = new Transfer(id, user, protocol, direction, path, backend, clock.instant(), size);
         ledger.started(t);
         active.put(id, t);
         for (TransferListener l : listeners) {
@@ -258,7 +269,7 @@ public final class TransferMeter {
         for (Transfer t : active()) {
             if (visible.test(t.user())) {
                 live.add(new Statistics.Active(t.id(), t.user(), t.protocol().id(), t.direction().id(), t.path(),
-                        t.bytes(), t.startedAt()));
+                        t.bytes(), t.size(), t.startedAt()));
             }
         }
         return new Statistics(since, sums.total(), sums.byProtocol(), sums.byUser(), storedTotal, byBackend, storedByUser, live);
