@@ -109,7 +109,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
                 inner.handle(ex);
             };
         }
-        DiscardedBody consumer = new DiscardedBody(exchange, handler);
+        BodyConsumer consumer = route.form() ? new FormBody(exchange, handler) : new DiscardedBody(exchange, handler);
         if (HttpUtil.is100ContinueExpected(request)) {
             // A body that is dropped anyway is asked for only from a caller who may send it.
             services.blocking().execute(() -> {

@@ -47,6 +47,8 @@ final class Exchange {
     private boolean streaming;
     /** Event loop only: 100 Continue was sent. */
     private boolean continued;
+    /** The form body of a {@link FormBody} route, once complete. */
+    private volatile byte[] form;
     /** Set by the first blocking task; later tasks see it through their executor. */
     private volatile Caller caller;
 
@@ -101,12 +103,31 @@ final class Exchange {
     Caller caller() throws GatewayException {
         Caller c = caller;
         if (c == null) {
-            java.net.SocketAddress remote = ctx.channel().remoteAddress();
-            c = services.authenticator().authenticate(request.headers(),
-                    remote instanceof java.net.InetSocketAddress a ? a.getAddress() : null);
+            c = services.authenticator().authenticate(request, clientAddress());
             caller = c;
         }
         return c;
+    }
+
+    /** The client's address, as the login guard counts it; null when unknown. */
+    java.net.InetAddress clientAddress() {
+        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        return remote instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+    }
+
+    /** Whether the request came over TLS. */
+    boolean secure() {
+        return ctx.pipeline().get("tls") != null;
+    }
+
+    /** The whole body of a form route; empty before it ended. */
+    byte[] form() {
+        byte[] f = form;
+        return f == null ? new byte[0] : f;
+    }
+
+    void form(byte[] body) {
+        this.form = body;
     }
 
     boolean responded() {
@@ -137,6 +158,14 @@ final class Exchange {
         if (!responded.compareAndSet(false, true)) {
             response.release();
             return;
+        }
+        if (Dashboard.owns(rawPath)) {
+            Dashboard.secure(response.headers());
+        }
+        if (response.status().code() == 401 && (Dashboard.owns(rawPath) || SessionCookie.token(request.headers()) != null)) {
+            // The dashboard's pages handle a lost session themselves; a Basic challenge
+            // would make the browser ask for a password in its own dialog instead.
+            response.headers().remove(io.netty.handler.codec.http.HttpHeaderNames.WWW_AUTHENTICATE);
         }
         FullHttpResponse r = HttpMethod.HEAD.equals(request.method()) ? headersOnly(response) : response;
         onLoop(() -> {
@@ -240,6 +269,11 @@ final class Exchange {
             f.addListener(done -> delivered.accept(done.isSuccess() && sent.isSuccess()));
             watch(f, keep);
         });
+    }
+
+    /** Sends {@code response} after {@code delay}, without holding a thread meanwhile. */
+    void sendAfter(FullHttpResponse response, java.time.Duration delay) {
+        ctx.executor().schedule(() -> send(response), delay.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     void sendError(Throwable failure) {

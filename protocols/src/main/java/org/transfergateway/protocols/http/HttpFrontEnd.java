@@ -77,9 +77,9 @@ public final class HttpFrontEnd implements Closeable {
         this.tls = config.tls() ? tls : null;
     }
 
-    /** The routes of SPEC sections 3 and 6. */
+    /** The routes of SPEC sections 3, 6 and 10. */
     static RouteTable routes() {
-        return new RouteTable()
+        return Dashboard.routes(new RouteTable())
                 .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())

@@ -46,6 +46,22 @@ final class Responses {
         return bytes(status, contentType, body.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** 303 See Other to {@code location}, so that the browser follows with a GET. */
+    FullHttpResponse redirect(String location) {
+        FullHttpResponse r = empty(HttpResponseStatus.SEE_OTHER);
+        r.headers().set(HttpHeaderNames.LOCATION, location);
+        return r;
+    }
+
+    /** A response without a body. */
+    FullHttpResponse empty(HttpResponseStatus status) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
+        if (status.code() != 204) {
+            r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        }
+        return r;
+    }
+
     /** The error response for any failure, where no user path applies. */
     FullHttpResponse error(Throwable t) {
         return error(t, null);

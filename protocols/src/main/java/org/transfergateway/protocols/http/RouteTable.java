@@ -16,8 +16,15 @@ import org.transfergateway.storage.ErrorCode;
  */
 final class RouteTable {
 
-    /** One row: either a simple handler or an upload handler. */
-    record Route(HttpMethod method, Predicate<String> path, boolean open, SimpleHandler simple, UploadHandler upload) {
+    /**
+     * One row: either a simple handler or an upload handler. A simple handler's body is
+     * dropped, unless {@code form}: then it is kept (a small form, see {@link FormBody}).
+     */
+    record Route(HttpMethod method, Predicate<String> path, boolean open, SimpleHandler simple, UploadHandler upload,
+                 boolean form) {
+        Route(HttpMethod method, Predicate<String> path, boolean open, SimpleHandler simple, UploadHandler upload) {
+            this(method, path, open, simple, upload, false);
+        }
     }
 
     private final List<Route> routes = new ArrayList<>();
@@ -29,6 +36,12 @@ final class RouteTable {
 
     RouteTable open(HttpMethod method, Predicate<String> path, SimpleHandler handler) {
         routes.add(new Route(method, path, true, handler, null));
+        return this;
+    }
+
+    /** An open route whose handler reads a small form body ({@link Exchange#form()}). */
+    RouteTable form(HttpMethod method, Predicate<String> path, SimpleHandler handler) {
+        routes.add(new Route(method, path, true, handler, null, true));
         return this;
     }
 

@@ -20,6 +20,7 @@ import org.transfergateway.storage.meter.TransferMeter;
 /** A real HTTP front end on 127.0.0.1, port 0, over local disk in a temporary folder. */
 final class HttpFixture implements AutoCloseable {
     final Path root;
+    final GatewayConfig config;
     final TransferMeter meter;
     final Accounts accounts;
     final HttpFrontEnd frontEnd;
@@ -36,13 +37,18 @@ final class HttpFixture implements AutoCloseable {
 
     /** With a {@code limits:} section, given as its indented YAML lines. */
     HttpFixture(Path dir, String limitsYaml) throws Exception {
-        this(dir, () -> "", UnaryOperator.identity(), limitsYaml);
+        this(dir, () -> "", UnaryOperator.identity(), limitsYaml.isEmpty() ? "" : "limits:\n" + limitsYaml);
     }
 
-    private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String limitsYaml)
+    /** With more top-level sections (such as {@code security:}), given as YAML. */
+    static HttpFixture withSections(Path dir, String sectionsYaml) throws Exception {
+        return new HttpFixture(dir, () -> "", UnaryOperator.identity(), sectionsYaml);
+    }
+
+    private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String sectionsYaml)
             throws Exception {
         this.root = dir.resolve("files");
-        GatewayConfig config = config(dir, limitsYaml);
+        this.config = config(dir, sectionsYaml);
         this.meter = TransferMeter.inMemory();
         // As a gateway does: every front end it has shows in the statistics, running or not.
         meter.announce(org.transfergateway.protocols.ftp.FtpFrontEnd.PROTOCOL);
@@ -56,7 +62,7 @@ final class HttpFixture implements AutoCloseable {
         return config(dir, "");
     }
 
-    private static GatewayConfig config(Path dir, String limitsYaml) {
+    private static GatewayConfig config(Path dir, String sectionsYaml) {
         String yaml = """
                 data-dir: %s
                 http:
@@ -75,7 +81,7 @@ final class HttpFixture implements AutoCloseable {
                     password: admin-secret
                     admin: true
                 """.formatted(dir.resolve("data"), dir.resolve("files"))
-                + (limitsYaml.isEmpty() ? "" : "limits:\n" + limitsYaml);
+                + sectionsYaml;
         return new ConfigLoader(Map.of()).parse(yaml);
     }
 
