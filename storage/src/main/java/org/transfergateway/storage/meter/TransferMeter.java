@@ -284,6 +284,11 @@ public final class TransferMeter {
         return ledger.recent(limit, user, from);
     }
 
+    /** Now, by the meter's clock: what "the last hour" of the statistics is counted back from. */
+    public Instant now() {
+        return clock.instant();
+    }
+
     /** The finished transfers a query selects, newest first (see {@link Ledger#recent(TransferQuery)}). */
     public List<TransferRecord> recent(TransferQuery query) throws IOException {
         return ledger.recent(query);
