@@ -84,6 +84,7 @@ public final class HttpFrontEnd implements Closeable {
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/events"), new EventsHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/throughput"), new ThroughputHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/backends"), new BackendsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
                 .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))

@@ -45,11 +45,21 @@ final class HttpFixture implements AutoCloseable {
         return new HttpFixture(dir, () -> "", UnaryOperator.identity(), sectionsYaml);
     }
 
+    /** With the meter given: one on a test's clock, with transfers recorded beforehand. */
+    HttpFixture(Path dir, TransferMeter meter) throws Exception {
+        this(dir, () -> "", UnaryOperator.identity(), "", meter);
+    }
+
     private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String sectionsYaml)
             throws Exception {
+        this(dir, prometheusText, wrap, sectionsYaml, TransferMeter.inMemory());
+    }
+
+    private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String sectionsYaml,
+                        TransferMeter meter) throws Exception {
         this.root = dir.resolve("files");
         this.config = config(dir, sectionsYaml);
-        this.meter = TransferMeter.inMemory();
+        this.meter = meter;
         // As a gateway does: every front end it has shows in the statistics, running or not.
         meter.announce(org.transfergateway.protocols.ftp.FtpFrontEnd.PROTOCOL);
         this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);

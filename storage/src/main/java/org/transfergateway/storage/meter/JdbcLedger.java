@@ -57,6 +57,18 @@ import org.slf4j.LoggerFactory;
  * turns to commit for each other: it never waits for a caller to wake up. A caller that
  * finds the writer idle and nothing queued commits its write itself, without the
  * hand-off to the writer and back.
+ *
+ * <p>Queries ({@link #recent}, {@link #transferred}, {@link #throughput}, {@link #copies},
+ * {@link #under}, {@link #pendingCopies}, {@link #pendingTotals}) run on connections of
+ * their own ({@link ReadConnections}), never waiting behind a commit batch: SQLite's
+ * write-ahead log lets them read beside the writer (see {@link #lockOut} for why the
+ * embedded file is opened in normal locking mode), H2 opens the same URL again in the
+ * process, PostgreSQL gives each its session. A query sees what was committed before it
+ * began. The reads of the tools and of start-up stay on the writer's connection.
+ *
+ * <p>Each finished transfer also adds to the throughput of the minute it ended in
+ * ({@link ThroughputMinute}), in the transaction that ends it; the writer deletes minutes
+ * older than {@link #THROUGHPUT_KEPT} once an hour.
  */
 public final class JdbcLedger implements Ledger {
     private static final Logger log = LoggerFactory.getLogger(JdbcLedger.class);
@@ -102,7 +114,26 @@ public final class JdbcLedger implements Ledger {
                             + " attempts INT DEFAULT 0 NOT NULL, next_attempt_millis BIGINT NOT NULL,"
                             + " claimed_by VARCHAR(128), claimed_until_millis BIGINT)",
                     "CREATE INDEX replication_queue_key ON replication_queue (pool, object_key)",
-                    "CREATE INDEX replication_queue_due ON replication_queue (next_attempt_millis)"));
+                    "CREATE INDEX replication_queue_due ON replication_queue (next_attempt_millis)"),
+            // Throughput per minute, protocol, direction and user, kept THROUGHPUT_KEPT: each
+            // finished transfer adds to the minute it ended in, in the transaction that ends it.
+            // protocol holds the id in lower case (Protocol allows 32 characters).
+            List.of("CREATE TABLE throughput_minutes (minute_millis BIGINT NOT NULL, protocol VARCHAR(32) NOT NULL,"
+                    + " direction VARCHAR(3) NOT NULL, user_name VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL,"
+                    + " files BIGINT NOT NULL, failed BIGINT NOT NULL,"
+                    + " PRIMARY KEY (minute_millis, protocol, direction, user_name))",
+                    // The transfers already ended, from their rows (the writer then deletes
+                    // the minutes past THROUGHPUT_KEPT).
+                    "INSERT INTO throughput_minutes (minute_millis, protocol, direction, user_name, bytes, files, failed)"
+                            + " SELECT (ended_at / 60000) * 60000, LOWER(protocol), direction, user_name, SUM(bytes),"
+                            + " SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END),"
+                            + " SUM(CASE WHEN outcome = 'completed' THEN 0 ELSE 1 END) FROM transfers"
+                            + " WHERE outcome <> 'active' AND ended_at IS NOT NULL"
+                            + " GROUP BY (ended_at / 60000) * 60000, LOWER(protocol), direction, user_name"));
+
+    /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
+    static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
+    private static final long PRUNE_EVERY_MILLIS = java.time.Duration.ofHours(1).toMillis();
 
     /**
      * What {@code {binary}} in a migration becomes: a collation that compares strings by
@@ -116,6 +147,23 @@ public final class JdbcLedger implements Ledger {
     private static final int MAX_BATCH = 256;
 
     private final Connection db;
+    /**
+     * The connections of the queries ({@link #read}), apart from {@link #db}; null for a
+     * database that only one connection sees (SQLite or H2 in memory without a name), whose
+     * queries take turns with the writer on {@link #db}.
+     */
+    private ReadConnections readers;
+    /** The queries' stand-in for {@link #readers} on {@link #db}; guarded by {@code this}. */
+    private final ReadConnections.Reader onWriter;
+    /**
+     * Held while open on {@code <file>.lock} of an embedded SQLite ledger in exclusive mode:
+     * it keeps other gateways out where SQLite's exclusive locking mode did (see {@link #open}).
+     */
+    private java.nio.channels.FileChannel lockFile;
+    /** When the writer next deletes the minutes past {@link #THROUGHPUT_KEPT}; guarded by {@code this}. */
+    private long nextPrune;
+    /** H2, which has no INSERT ... ON CONFLICT. */
+    private final boolean h2;
     /** Whose transfers this ledger starts and recovers. */
     private final String node;
     /** Held by this process alone (an embedded file): every active row is this process's. */
@@ -159,6 +207,8 @@ public final class JdbcLedger implements Ledger {
         String product = db.getMetaData().getDatabaseProductName();
         this.postgres = product.equalsIgnoreCase("PostgreSQL");
         this.utf16Order = product.equalsIgnoreCase("H2");
+        this.h2 = utf16Order;
+        this.onWriter = new ReadConnections.Reader(db);
         this.writer = new Thread(this::writeLoop, "ledger-writer");
         writer.setDaemon(true);
     }
@@ -194,13 +244,21 @@ public final class JdbcLedger implements Ledger {
                     + " to start from zero and adopt the backends' figures with reconcile --fix");
         }
         Connection c = null;
+        java.nio.channels.FileChannel lock = null;
         try {
             createSqliteFolder(jdbcUrl);
-            c = DriverManager.getConnection(jdbcUrl);
+            String url = jdbcUrl;
+            if (file != null && jdbcUrl.startsWith("jdbc:sqlite:") && jdbcUrl.contains("locking_mode=EXCLUSIVE")) {
+                lock = lockOut(file);
+                url = jdbcUrl.replace("locking_mode=EXCLUSIVE", "locking_mode=NORMAL");
+            }
+            c = DriverManager.getConnection(url);
             JdbcLedger ledger = new JdbcLedger(c, clock, node, isExclusive(jdbcUrl));
+            ledger.lockFile = lock;
             ledger.commitLocks = jdbcUrl.startsWith("jdbc:postgresql:") ? new PostgresCommitLocks(jdbcUrl) : CommitLocks.inProcess();
             ledger.migrate();
             ledger.claim();
+            ledger.readers = sharedInProcess(url) ? new ReadConnections(url) : null;
             ledger.writer.start();
             return ledger;
         } catch (SQLException e) {
@@ -211,9 +269,81 @@ public final class JdbcLedger implements Ledger {
                     // the open failure is what counts
                 }
             }
+            releaseQuietly(lock);
             String what = file != null ? file.toString() : "at " + jdbcUrl;
             throw new IOException("ledger " + what + " cannot be opened: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            releaseQuietly(lock);
+            throw e;
         }
+    }
+
+    /**
+     * Locks {@code <file>.lock} for this process, or refuses when another holds it. SQLite's
+     * exclusive locking mode (of the embedded default URL) would keep the queries' own
+     * connections out as well as other processes: in WAL mode it keeps the log's index in
+     * the one connection's memory. So this ledger opens the file in normal locking mode, where
+     * queries read beside the writer, and keeps other gateways of this release out with this
+     * lock instead, held until {@link #close()} (an OS lock: a crash releases it).
+     */
+    private static java.nio.channels.FileChannel lockOut(Path file) throws IOException {
+        Path lockPath = file.resolveSibling(file.getFileName() + ".lock");
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lockPath,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        try {
+            if (ch.tryLock() != null) {
+                return ch;
+            }
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            // held by this process: another ledger open on the file
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        ch.close();
+        throw new IOException("ledger " + file + " cannot be opened: the database is locked by another gateway ("
+                + lockPath + ")");
+    }
+
+    private static void releaseQuietly(java.nio.channels.FileChannel lock) {
+        if (lock != null) {
+            try {
+                lock.close(); // releases the lock
+            } catch (IOException e) {
+                log.warn("ledger lock release failed: {}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * True when another connection to {@code jdbcUrl} in this process sees the same
+     * database: not for SQLite in memory or in a temporary file, nor for H2 in memory
+     * without a name.
+     */
+    static boolean sharedInProcess(String jdbcUrl) {
+        if (jdbcUrl.startsWith("jdbc:sqlite:")) {
+            return embeddedFile(jdbcUrl) != null && !jdbcUrl.contains("mode=memory");
+        }
+        if (jdbcUrl.startsWith("jdbc:h2:mem:")) {
+            String name = jdbcUrl.substring("jdbc:h2:mem:".length());
+            int options = name.indexOf(';');
+            return !(options < 0 ? name : name.substring(0, options)).isEmpty();
+        }
+        return true;
+    }
+
+    /**
+     * Runs a query on a connection of its own ({@link #readers}): it never waits for a
+     * commit batch, and sees what the commits before it have committed.
+     */
+    private <T> T read(ReadConnections.Query<T> q) throws SQLException {
+        ReadConnections r = readers;
+        if (r == null) {
+            synchronized (this) {
+                return q.run(onWriter);
+            }
+        }
+        return r.query(q);
     }
 
     /** The file of an embedded database (SQLite, H2), or null for a server or memory. */
@@ -321,22 +451,45 @@ public final class JdbcLedger implements Ledger {
         return exclusive ? "1 = 1" : "(" + col + " = ? OR " + col + " IS NULL)";
     }
 
+    /** The interrupted transfers count as failed in the minute of their recovery. */
     @Override
     public synchronized int recover() throws IOException {
-        try (PreparedStatement ps = db.prepareStatement(
-                "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active' AND " + own(""))) {
-            ps.setLong(1, clock.millis());
-            if (!exclusive) {
-                ps.setString(2, node);
+        long now = clock.millis();
+        try {
+            db.setAutoCommit(false);
+            try (PreparedStatement sums = db.prepareStatement("SELECT protocol, direction, user_name, SUM(bytes), COUNT(*)"
+                    + " FROM transfers WHERE outcome = 'active' AND " + own("") + " GROUP BY protocol, direction, user_name")) {
+                if (!exclusive) {
+                    sums.setString(1, node);
+                }
+                try (ResultSet rs = sums.executeQuery()) {
+                    while (rs.next()) {
+                        addMinuteLocked(new ThroughputMinute(ThroughputMinute.minuteOf(Instant.ofEpochMilli(now)),
+                                Protocol.of(rs.getString(1)), Direction.valueOf(rs.getString(2)), rs.getString(3),
+                                rs.getLong(4), 0, rs.getLong(5)));
+                    }
+                }
             }
-            int recovered = ps.executeUpdate();
+            int recovered;
+            try (PreparedStatement ps = db.prepareStatement(
+                    "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active' AND " + own(""))) {
+                ps.setLong(1, now);
+                if (!exclusive) {
+                    ps.setString(2, node);
+                }
+                recovered = ps.executeUpdate();
+            }
+            db.commit();
             if (recovered > 0) {
                 log.warn("ledger: {} transfers of node {} were interrupted by a stop without shutdown; recorded as failed",
                         recovered, node);
             }
             return recovered;
         } catch (SQLException e) {
+            rollbackQuietly();
             throw new IOException("ledger cannot recover the transfers of node " + node + ": " + e.getMessage(), e);
+        } finally {
+            autoCommitQuietly();
         }
     }
 
@@ -441,7 +594,109 @@ public final class JdbcLedger implements Ledger {
                 // Never counted twice: the row was already ended (or never started here).
                 throw new IOException("transfer " + r.id() + " is not active in the ledger");
             }
+            addMinuteLocked(ThroughputMinute.of(r));
+            pruneLocked();
             applyLocked(change);
+        });
+    }
+
+    /** Adds a minute's counts to its row, in the running transaction. */
+    private void addMinuteLocked(ThroughputMinute m) throws SQLException {
+        if (!h2) {
+            // One statement: two gateways sharing a database may add the same new minute at once.
+            PreparedStatement ps = statement("INSERT INTO throughput_minutes (minute_millis, protocol, direction,"
+                    + " user_name, bytes, files, failed) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    + " ON CONFLICT (minute_millis, protocol, direction, user_name) DO UPDATE SET"
+                    + " bytes = throughput_minutes.bytes + excluded.bytes, files = throughput_minutes.files + excluded.files,"
+                    + " failed = throughput_minutes.failed + excluded.failed");
+            ps.setLong(1, m.minute().toEpochMilli());
+            ps.setString(2, m.protocol().id());
+            ps.setString(3, m.direction().name());
+            ps.setString(4, m.user());
+            ps.setLong(5, m.bytes());
+            ps.setLong(6, m.files());
+            ps.setLong(7, m.failed());
+            ps.executeUpdate();
+            return;
+        }
+        // H2 (one process at a time, one writer): an update, else an insert.
+        PreparedStatement up = statement("UPDATE throughput_minutes SET bytes = bytes + ?, files = files + ?,"
+                + " failed = failed + ? WHERE minute_millis = ? AND protocol = ? AND direction = ? AND user_name = ?");
+        up.setLong(1, m.bytes());
+        up.setLong(2, m.files());
+        up.setLong(3, m.failed());
+        up.setLong(4, m.minute().toEpochMilli());
+        up.setString(5, m.protocol().id());
+        up.setString(6, m.direction().name());
+        up.setString(7, m.user());
+        if (up.executeUpdate() == 1) {
+            return;
+        }
+        PreparedStatement in = statement("INSERT INTO throughput_minutes (minute_millis, protocol, direction,"
+                + " user_name, bytes, files, failed) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        in.setLong(1, m.minute().toEpochMilli());
+        in.setString(2, m.protocol().id());
+        in.setString(3, m.direction().name());
+        in.setString(4, m.user());
+        in.setLong(5, m.bytes());
+        in.setLong(6, m.files());
+        in.setLong(7, m.failed());
+        in.executeUpdate();
+    }
+
+    /** Once an hour, deletes the minutes older than {@link #THROUGHPUT_KEPT}, in the running transaction. */
+    private void pruneLocked() throws SQLException {
+        long now = clock.millis();
+        if (now < nextPrune) {
+            return;
+        }
+        nextPrune = now + PRUNE_EVERY_MILLIS;
+        PreparedStatement ps = statement("DELETE FROM throughput_minutes WHERE minute_millis < ?");
+        ps.setLong(1, now - THROUGHPUT_KEPT.toMillis());
+        ps.executeUpdate();
+    }
+
+    @Override
+    public List<ThroughputMinute> throughput(Instant since, Instant until) throws IOException {
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT minute_millis, protocol, direction, user_name, bytes, files,"
+                        + " failed FROM throughput_minutes WHERE minute_millis >= ? AND minute_millis < ?"
+                        + " ORDER BY minute_millis, protocol, direction, user_name");
+                ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
+                ps.setLong(2, until == null ? Long.MAX_VALUE : until.toEpochMilli());
+                List<ThroughputMinute> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new ThroughputMinute(Instant.ofEpochMilli(rs.getLong(1)), Protocol.of(rs.getString(2)),
+                                Direction.valueOf(rs.getString(3)), rs.getString(4), rs.getLong(5), rs.getLong(6),
+                                rs.getLong(7)));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot read the throughput: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Queues a write that holds the writer, in an open transaction that has written, from
+     * when it counts {@code entered} down until {@code release} is counted down; for tests
+     * that queries do not wait for commits.
+     */
+    void holdWriter(java.util.concurrent.CountDownLatch entered, java.util.concurrent.CountDownLatch release)
+            throws IOException {
+        post("ledger held", () -> {
+            try (Statement st = db.createStatement()) {
+                st.executeUpdate("UPDATE ledger_info SET val = val WHERE name = 'since'");
+            }
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         });
     }
 
@@ -859,34 +1114,41 @@ public final class JdbcLedger implements Ledger {
     }
 
     @Override
-    public synchronized List<CopyTask> pendingCopies(String pool, String key) throws IOException {
+    public List<CopyTask> pendingCopies(String pool, String key) throws IOException {
         try {
-            PreparedStatement ps = statement("SELECT " + TASK_COLUMNS + " FROM replication_queue"
-                    + " WHERE pool = ? AND object_key = ? ORDER BY target");
-            ps.setString(1, pool);
-            ps.setString(2, key);
-            List<CopyTask> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(task(rs));
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT " + TASK_COLUMNS + " FROM replication_queue"
+                        + " WHERE pool = ? AND object_key = ? ORDER BY target");
+                ps.setString(1, pool);
+                ps.setString(2, key);
+                List<CopyTask> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(task(rs));
+                    }
                 }
-            }
-            return out;
+                return out;
+            });
         } catch (SQLException e) {
             throw new IOException("ledger cannot read the replication queue: " + e.getMessage(), e);
         }
     }
 
     @Override
-    public synchronized Map<String, PendingTotals> pendingTotals() throws IOException {
-        try (Statement st = db.createStatement();
-             ResultSet rs = st.executeQuery("SELECT pool, COUNT(*), SUM(size), MIN(enqueued_millis)"
-                     + " FROM replication_queue GROUP BY pool")) {
-            Map<String, PendingTotals> out = new HashMap<>();
-            while (rs.next()) {
-                out.put(rs.getString(1), new PendingTotals(rs.getLong(2), rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))));
-            }
-            return out;
+    public Map<String, PendingTotals> pendingTotals() throws IOException {
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT pool, COUNT(*), SUM(size), MIN(enqueued_millis)"
+                        + " FROM replication_queue GROUP BY pool");
+                Map<String, PendingTotals> out = new HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), new PendingTotals(rs.getLong(2), rs.getLong(3),
+                                Instant.ofEpochMilli(rs.getLong(4))));
+                    }
+                }
+                return out;
+            });
         } catch (SQLException e) {
             throw new IOException("ledger cannot read the replication queue: " + e.getMessage(), e);
         }
@@ -953,16 +1215,19 @@ public final class JdbcLedger implements Ledger {
     }
 
     @Override
-    public synchronized Map<Protocol, Map<String, Counters>> transferred(Instant since, Instant until) throws IOException {
+    public Map<Protocol, Map<String, Counters>> transferred(Instant since, Instant until) throws IOException {
         String sql = "SELECT protocol, user_name, direction, outcome, SUM(bytes), COUNT(*) FROM transfers"
                 + " WHERE outcome <> 'active' AND ended_at >= ? AND ended_at < ?"
                 + " GROUP BY protocol, user_name, direction, outcome";
-        try (PreparedStatement ps = db.prepareStatement(sql)) {
-            ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
-            ps.setLong(2, until == null ? Long.MAX_VALUE : until.toEpochMilli());
-            try (ResultSet rs = ps.executeQuery()) {
-                return counters(rs);
-            }
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement(sql);
+                ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
+                ps.setLong(2, until == null ? Long.MAX_VALUE : until.toEpochMilli());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return counters(rs);
+                }
+            });
         } catch (SQLException e) {
             throw new IOException("ledger cannot be read: " + e.getMessage(), e);
         }
@@ -980,26 +1245,58 @@ public final class JdbcLedger implements Ledger {
     }
 
     @Override
-    public synchronized List<TransferRecord> recent(int limit, String user, Instant since) throws IOException {
-        String sql = "SELECT id, user_name, protocol, direction, path, backend, bytes, outcome, started_at, ended_at"
-                + " FROM transfers WHERE outcome <> 'active' AND started_at >= ?"
-                + (user == null ? "" : " AND user_name = ?")
-                + " ORDER BY started_at DESC, id DESC LIMIT " + Math.max(0, limit);
-        try (PreparedStatement ps = db.prepareStatement(sql)) {
-            ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
-            if (user != null) {
-                ps.setString(2, user);
-            }
-            List<TransferRecord> out = new java.util.ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new TransferRecord(rs.getString(1), rs.getString(2), Protocol.of(rs.getString(3)),
-                            Direction.valueOf(rs.getString(4)), rs.getString(5), rs.getString(6), rs.getLong(7),
-                            rs.getString(8).equals("completed"), Instant.ofEpochMilli(rs.getLong(9)),
-                            Instant.ofEpochMilli(rs.getLong(10))));
+    public List<TransferRecord> recent(int limit, String user, Instant since) throws IOException {
+        return recent(TransferQuery.of(limit, user, since));
+    }
+
+    @Override
+    public List<TransferRecord> recent(TransferQuery q) throws IOException {
+        StringBuilder sql = new StringBuilder("SELECT id, user_name, protocol, direction, path, backend, bytes, outcome,"
+                + " started_at, ended_at FROM transfers WHERE outcome <> 'active' AND started_at >= ?");
+        List<Object> args = new ArrayList<>();
+        args.add(q.since() == null ? Long.MIN_VALUE : q.since().toEpochMilli());
+        if (q.until() != null) {
+            sql.append(" AND started_at < ?");
+            args.add(q.until().toEpochMilli());
+        }
+        if (q.user() != null) {
+            sql.append(" AND user_name = ?");
+            args.add(q.user());
+        }
+        if (q.protocol() != null) {
+            sql.append(" AND protocol = ?");
+            args.add(q.protocol().id().toUpperCase(java.util.Locale.ROOT)); // as started() records it
+        }
+        if (q.succeeded() != null) {
+            sql.append(" AND outcome = ?");
+            args.add(q.succeeded() ? "completed" : "failed");
+        }
+        if (q.before() != null) {
+            String at = "(SELECT b.started_at FROM transfers b WHERE b.id = ? AND b.outcome <> 'active')";
+            sql.append(" AND (started_at < ").append(at).append(" OR (started_at = ").append(at).append(" AND id < ?))");
+            args.add(q.before());
+            args.add(q.before());
+            args.add(q.before());
+        }
+        sql.append(" ORDER BY started_at DESC, id DESC LIMIT ").append(Math.max(0, q.limit()));
+        try {
+            return read(r -> {
+                try (PreparedStatement ps = r.connection.prepareStatement(sql.toString())) {
+                    for (int i = 0; i < args.size(); i++) {
+                        ps.setObject(i + 1, args.get(i));
+                    }
+                    List<TransferRecord> out = new ArrayList<>();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            out.add(new TransferRecord(rs.getString(1), rs.getString(2), Protocol.of(rs.getString(3)),
+                                    Direction.valueOf(rs.getString(4)), rs.getString(5), rs.getString(6), rs.getLong(7),
+                                    rs.getString(8).equals("completed"), Instant.ofEpochMilli(rs.getLong(9)),
+                                    Instant.ofEpochMilli(rs.getLong(10))));
+                        }
+                    }
+                    return out;
                 }
-            }
-            return out;
+            });
         } catch (SQLException e) {
             throw new IOException("ledger cannot be read: " + e.getMessage(), e);
         }
@@ -1126,9 +1423,13 @@ public final class JdbcLedger implements Ledger {
             }
         }
         stop.done().join(); // what was queued before it is written
+        if (readers != null) {
+            readers.close();
+        }
         synchronized (this) {
             closeDb();
         }
+        releaseQuietly(lockFile);
         if (commitLocks instanceof PostgresCommitLocks p) {
             p.close();
         }
@@ -1148,23 +1449,25 @@ public final class JdbcLedger implements Ledger {
     }
 
     /**
-     * Reads as {@link #recent} does, on the ledger's connection between commits, with the
-     * statement prepared once: a pool asks for every read of an object.
+     * Reads on a query connection ({@link #read}), with the statement prepared once on it:
+     * a pool asks for every read of an object.
      */
     @Override
-    public synchronized List<Placement> copies(String pool, String key) throws IOException {
+    public List<Placement> copies(String pool, String key) throws IOException {
         try {
-            PreparedStatement ps = statement("SELECT backend, size, modified_millis FROM placements"
-                    + " WHERE pool = ? AND object_key = ? ORDER BY seq, backend");
-            ps.setString(1, pool);
-            ps.setString(2, key);
-            List<Placement> out = new ArrayList<>(2);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Placement(pool, key, rs.getString(1), rs.getLong(2), Instant.ofEpochMilli(rs.getLong(3))));
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT backend, size, modified_millis FROM placements"
+                        + " WHERE pool = ? AND object_key = ? ORDER BY seq, backend");
+                ps.setString(1, pool);
+                ps.setString(2, key);
+                List<Placement> out = new ArrayList<>(2);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new Placement(pool, key, rs.getString(1), rs.getLong(2), Instant.ofEpochMilli(rs.getLong(3))));
+                    }
                 }
-            }
-            return out;
+                return out;
+            });
         } catch (SQLException e) {
             throw new IOException("ledger cannot read the copies of " + key + " in " + pool + ": " + e.getMessage(), e);
         }
@@ -1182,7 +1485,16 @@ public final class JdbcLedger implements Ledger {
      * the last row.
      */
     @Override
-    public synchronized List<Placement> under(String pool, String prefix, String after, int limit) throws IOException {
+    public List<Placement> under(String pool, String prefix, String after, int limit) throws IOException {
+        try {
+            return read(r -> underOn(r, pool, prefix, after, limit));
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot list " + pool + " under " + prefix + ": " + e.getMessage(), e);
+        }
+    }
+
+    private List<Placement> underOn(ReadConnections.Reader reader, String pool, String prefix, String after, int limit)
+            throws SQLException {
         List<Placement> out = new ArrayList<>();
         if (limit <= 0) {
             return out;
@@ -1194,56 +1506,52 @@ public final class JdbcLedger implements Ledger {
         String lastKey = null;
         String lastBackend = null;
         int keys = 0;
-        try {
-            while (true) {
-                boolean fromAfter = lastKey == null && after != null && compareKeys(after, from) >= 0;
-                StringBuilder sql = new StringBuilder("SELECT object_key, backend, size, modified_millis FROM placements"
-                        + " WHERE pool = ?");
-                sql.append(fromAfter ? " AND object_key > ?" : " AND object_key >= ?");
-                if (end != null) {
-                    sql.append(" AND object_key < ?");
-                }
-                if (lastKey != null) {
-                    sql.append(" AND (object_key > ? OR backend > ?)");
-                }
-                sql.append(" ORDER BY pool, object_key, backend LIMIT ?");
-                PreparedStatement ps = statement(sql.toString());
-                int i = 1;
-                ps.setString(i++, pool);
-                ps.setString(i++, lastKey != null ? lastKey : fromAfter ? after : from);
-                if (end != null) {
-                    ps.setString(i++, end);
-                }
-                if (lastKey != null) {
-                    ps.setString(i++, lastKey);
-                    ps.setString(i++, lastBackend);
-                }
-                ps.setInt(i, rows);
-                int read = 0;
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        read++;
-                        String key = rs.getString(1);
-                        if (!key.equals(lastKey)) {
-                            if (keys == limit) {
-                                return out;
-                            }
-                            keys++;
-                        }
-                        lastKey = key;
-                        lastBackend = rs.getString(2);
-                        out.add(new Placement(pool, key, lastBackend, rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))));
-                    }
-                }
-                if (read < rows) {
-                    return out;
-                }
-                // The last key may have more copies: read on for it and the keys still
-                // missing, at as many copies a key as so far.
-                rows = rowsFor(limit - keys + 2L, (out.size() + keys - 1) / keys);
+        while (true) {
+            boolean fromAfter = lastKey == null && after != null && compareKeys(after, from) >= 0;
+            StringBuilder sql = new StringBuilder("SELECT object_key, backend, size, modified_millis FROM placements"
+                    + " WHERE pool = ?");
+            sql.append(fromAfter ? " AND object_key > ?" : " AND object_key >= ?");
+            if (end != null) {
+                sql.append(" AND object_key < ?");
             }
-        } catch (SQLException e) {
-            throw new IOException("ledger cannot list " + pool + " under " + prefix + ": " + e.getMessage(), e);
+            if (lastKey != null) {
+                sql.append(" AND (object_key > ? OR backend > ?)");
+            }
+            sql.append(" ORDER BY pool, object_key, backend LIMIT ?");
+            PreparedStatement ps = reader.statement(sql.toString());
+            int i = 1;
+            ps.setString(i++, pool);
+            ps.setString(i++, lastKey != null ? lastKey : fromAfter ? after : from);
+            if (end != null) {
+                ps.setString(i++, end);
+            }
+            if (lastKey != null) {
+                ps.setString(i++, lastKey);
+                ps.setString(i++, lastBackend);
+            }
+            ps.setInt(i, rows);
+            int read = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    read++;
+                    String key = rs.getString(1);
+                    if (!key.equals(lastKey)) {
+                        if (keys == limit) {
+                            return out;
+                        }
+                        keys++;
+                    }
+                    lastKey = key;
+                    lastBackend = rs.getString(2);
+                    out.add(new Placement(pool, key, lastBackend, rs.getLong(3), Instant.ofEpochMilli(rs.getLong(4))));
+                }
+            }
+            if (read < rows) {
+                return out;
+            }
+            // The last key may have more copies: read on for it and the keys still
+            // missing, at as many copies a key as so far.
+            rows = rowsFor(limit - keys + 2L, (out.size() + keys - 1) / keys);
         }
     }
 

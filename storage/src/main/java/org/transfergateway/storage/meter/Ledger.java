@@ -66,7 +66,19 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
      * The most recent finished transfers, newest first: at most {@code limit}, of
      * {@code user} only unless it is null, started at or after {@code since} unless null.
      */
-    java.util.List<TransferRecord> recent(int limit, String user, Instant since) throws IOException;
+    default java.util.List<TransferRecord> recent(int limit, String user, Instant since) throws IOException {
+        return recent(TransferQuery.of(limit, user, since));
+    }
+
+    /** The finished transfers that {@code query} selects, newest first (see {@link TransferQuery}). */
+    java.util.List<TransferRecord> recent(TransferQuery query) throws IOException;
+
+    /**
+     * The throughput of the minutes that start in {@code [since, until)} (either bound may
+     * be null for an open end), a row per minute, protocol, direction and user, ordered so;
+     * minutes without transfers have no row. Minutes are kept at least 7 days.
+     */
+    java.util.List<ThroughputMinute> throughput(Instant since, Instant until) throws IOException;
 
     /**
      * The locks that order commits to one key ({@link CommitLocks}); asked once, by the
@@ -200,14 +212,40 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
             }
 
             @Override
-            public java.util.List<TransferRecord> recent(int limit, String user, Instant from) {
+            public java.util.List<TransferRecord> recent(TransferQuery q) {
+                java.util.Comparator<TransferRecord> newestFirst = java.util.Comparator
+                        .comparing(TransferRecord::startedAt).thenComparing(TransferRecord::id).reversed();
                 synchronized (records) {
+                    TransferRecord before = q.before() == null ? null
+                            : records.stream().filter(r -> r.id().equals(q.before())).findFirst().orElse(null);
+                    if (q.before() != null && before == null) {
+                        return java.util.List.of();
+                    }
                     return records.stream()
-                            .filter(r -> user == null || r.user().equals(user))
-                            .filter(r -> from == null || !r.startedAt().isBefore(from))
-                            .sorted(java.util.Comparator.comparing(TransferRecord::startedAt).reversed())
-                            .limit(limit).toList();
+                            .filter(q::matches)
+                            .filter(r -> before == null || newestFirst.compare(r, before) > 0)
+                            .sorted(newestFirst)
+                            .limit(Math.max(0, q.limit())).toList();
                 }
+            }
+
+            @Override
+            public java.util.List<ThroughputMinute> throughput(Instant from, Instant until) {
+                Map<java.util.List<Object>, ThroughputMinute> minutes = new java.util.TreeMap<>(
+                        java.util.Comparator.comparing((java.util.List<Object> k) -> (Instant) k.get(0))
+                                .thenComparing(k -> (Protocol) k.get(1))
+                                .thenComparing(k -> (Direction) k.get(2))
+                                .thenComparing(k -> (String) k.get(3)));
+                synchronized (records) {
+                    for (TransferRecord r : records) {
+                        ThroughputMinute m = ThroughputMinute.of(r);
+                        if ((from == null || !m.minute().isBefore(from)) && (until == null || m.minute().isBefore(until))) {
+                            minutes.merge(java.util.List.of(m.minute(), m.protocol(), m.direction(), m.user()), m,
+                                    (a, b) -> a.plus(b, a.user()));
+                        }
+                    }
+                }
+                return java.util.List.copyOf(minutes.values());
             }
 
             @Override

@@ -295,6 +295,21 @@ public final class TransferMeter {
         return ledger.recent(limit, user, from);
     }
 
+    /** Now, by the meter's clock: what "the last hour" of the statistics is counted back from. */
+    public Instant now() {
+        return clock.instant();
+    }
+
+    /** The finished transfers a query selects, newest first (see {@link Ledger#recent(TransferQuery)}). */
+    public List<TransferRecord> recent(TransferQuery query) throws IOException {
+        return ledger.recent(query);
+    }
+
+    /** The per-minute throughput of the minutes in {@code [since, until)} (see {@link Ledger#throughput}). */
+    public List<ThroughputMinute> throughput(Instant since, Instant until) throws IOException {
+        return ledger.throughput(since, until);
+    }
+
     /** Transfer counters summed per protocol and per user, over the visible users. */
     private record Transferred(Counters total, Map<String, Counters> byProtocol, Map<String, Counters> byUser) {
         static Transferred of(Map<Protocol, Map<String, Counters>> counters, Predicate<String> visible,

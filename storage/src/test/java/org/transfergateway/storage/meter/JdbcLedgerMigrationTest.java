@@ -24,12 +24,13 @@ import org.transfergateway.config.LedgerConfig;
  * each node recovers its own transfers only. Those of version 4 (no placements) keep their
  * transfers, totals and recorded uploads, and record the copies of pools from then on.
  * Those of version 5 (no replication queue) keep their placements and queue the copies of
- * async pools from then on.
+ * async pools from then on. Those of version 6 (no per-minute throughput) get the minutes
+ * of the transfers already ended, then count each new one in the minute it ends.
  */
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
     /** The schema version of this release. */
-    private static final int LATEST = 6;
+    private static final int LATEST = 7;
 
     @TempDir
     Path dir;
@@ -314,6 +315,94 @@ class JdbcLedgerMigrationTest {
             JdbcLedger last = JdbcLedger.open(url, Clock.systemUTC(), "gw-2");
             assertEquals(List.of(), last.abandonedUploads());
             last.close();
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
+            }
+        }
+    }
+
+    /** The schema of version 6, as the previous release created it, with a queued copy. */
+    private static void writeVersion6(String url, boolean postgres) throws Exception {
+        writeVersion5(url, postgres);
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            String binary = postgres ? " COLLATE \"C\"" : "";
+            for (String sql : List.of(
+                    "CREATE TABLE replication_queue (id VARCHAR(36) PRIMARY KEY, pool VARCHAR(64) NOT NULL,"
+                            + " object_key VARCHAR(1024)" + binary + " NOT NULL, target VARCHAR(64) NOT NULL,"
+                            + " source VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL, size BIGINT NOT NULL,"
+                            + " modified_millis BIGINT NOT NULL, enqueued_millis BIGINT NOT NULL,"
+                            + " attempts INT DEFAULT 0 NOT NULL, next_attempt_millis BIGINT NOT NULL,"
+                            + " claimed_by VARCHAR(128), claimed_until_millis BIGINT)",
+                    "CREATE INDEX replication_queue_key ON replication_queue (pool, object_key)",
+                    "CREATE INDEX replication_queue_due ON replication_queue (next_attempt_millis)",
+                    "UPDATE schema_version SET version = 6",
+                    // one more ended transfer, in the next minute of the epoch
+                    "INSERT INTO transfers VALUES ('t4', 'bob', 'FTP', 'OUT', '/p.bin', 'pool', 500, 'failed', 60000, 60001, 'gw-1')")) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    /**
+     * The transfers already ended fill their minutes (t1 and t3 in the epoch's first, t4 in
+     * the next); the crash's transfer counts as failed in the minute of its recovery, and a
+     * new one in the minute it ends.
+     */
+    private static void assertMigratedFrom6(String url) throws Exception {
+        SettableClock clock = new SettableClock(Instant.ofEpochSecond(150)); // 00:02:30, days before any deletion
+        Protocol ftp = Protocol.of("ftp");
+        Protocol http = Protocol.of("http");
+        List<ThroughputMinute> minutes = List.of(
+                new ThroughputMinute(Instant.EPOCH, ftp, Direction.IN, "alice", 1000, 1, 0),
+                new ThroughputMinute(Instant.EPOCH, http, Direction.IN, "bob", 500, 1, 0),
+                new ThroughputMinute(Instant.ofEpochSecond(60), ftp, Direction.OUT, "bob", 500, 0, 1),
+                new ThroughputMinute(Instant.ofEpochSecond(120), ftp, Direction.IN, "carol", 9, 1, 0),
+                new ThroughputMinute(Instant.ofEpochSecond(120), http, Direction.IN, "alice", 77, 0, 1));
+        try (JdbcLedger ledger = JdbcLedger.open(url, clock, "gw-1")) {
+            TransferMeter m = new TransferMeter(ledger, clock);
+            assertEquals(new Counters(1577, 500, 2, 0, 1, 1), m.statistics(u -> true).transferred());
+            Transfer t = m.start("carol", ftp, Direction.IN, "/c.bin", "local");
+            t.add(9);
+            m.end(t, true, null);
+            assertEquals(minutes, ledger.throughput(null, null));
+        }
+        try (JdbcLedger reopened = JdbcLedger.open(url, clock, "gw-1")) {
+            assertEquals(minutes, reopened.throughput(Instant.EPOCH, Instant.ofEpochSecond(180)));
+            assertEquals(1, reopened.pendingCopies("pool", "bob/p.bin").size() + reopened.copies("pool", "bob/p.bin").size());
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+            assertTrue(rs.next());
+            assertEquals(LATEST, rs.getInt(1));
+        }
+    }
+
+    @Test
+    void aVersion6SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion6(url.substring(0, url.indexOf('?')), false);
+        assertMigratedFrom6(url);
+    }
+
+    @Test
+    void aVersion6H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion6(url, false);
+        assertMigratedFrom6(url);
+    }
+
+    @Test
+    void aVersion6PostgresLedgerIsMigrated() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion6(url, true);
+            assertMigratedFrom6(url);
         } finally {
             try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA " + schema + " CASCADE");

@@ -25,7 +25,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -164,6 +164,56 @@ class JdbcLedgerPostgresTest {
                 collations.append(rs.getString(1)).append(' ').append(rs.getString(2)).append(';');
             }
             assertEquals("backend C;object_key C;", collations.toString());
+        }
+    }
+
+    @Test
+    void throughputIsExactPerMinuteAcrossAMinuteBoundaryOnPostgres() throws Exception {
+        LedgerReadChecks.throughputIsExactPerMinuteAcrossABoundary(clock -> JdbcLedger.open(URL, clock), true);
+    }
+
+    @Test
+    void minutesOlderThanSevenDaysAreDeletedOnPostgres() throws Exception {
+        LedgerReadChecks.minutesOlderThanSevenDaysAreDeleted(clock -> JdbcLedger.open(URL, clock));
+    }
+
+    @Test
+    void finishedTransfersAreFilteredAndPagedOnPostgres() throws Exception {
+        LedgerReadChecks.transfersAreFilteredAndPaged(clock -> JdbcLedger.open(URL, clock));
+    }
+
+    @Test
+    void queriesDoNotWaitForTheWriterOnPostgres() throws Exception {
+        LedgerReadChecks.queriesDoNotWaitForTheWriter(JdbcLedger.open(URL, Clock.systemUTC()));
+    }
+
+    /** Two gateways adding to the same new minute at once: both count, none is refused. */
+    @Test
+    void twoGatewaysAddToTheSameMinute() throws Exception {
+        SettableClock clock = new SettableClock(LedgerReadChecks.T0);
+        try (JdbcLedger one = JdbcLedger.open(URL, clock, "gw-1"); JdbcLedger two = JdbcLedger.open(URL, clock, "gw-2")) {
+            TransferMeter m1 = new TransferMeter(one, clock);
+            TransferMeter m2 = new TransferMeter(two, clock);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            try {
+                List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int i = 0; i < 40; i++) {
+                    TransferMeter m = i % 2 == 0 ? m1 : m2;
+                    done.add(pool.submit(() -> {
+                        Transfer t = m.start("alice", Protocol.of("ftp"), Direction.IN, "/x", "s3");
+                        t.add(10);
+                        m.end(t, true, null);
+                        return null;
+                    }));
+                }
+                for (var f : done) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(List.of(new ThroughputMinute(Instant.parse("2026-11-30T10:00:00Z"), Protocol.of("ftp"),
+                    Direction.IN, "alice", 400, 40, 0)), one.throughput(null, null));
         }
     }
 }

@@ -612,4 +612,55 @@ class JdbcLedgerTest {
         s.chars().forEach(c -> b.append(c < 128 ? Character.toString(c) : String.format("\\u%04x", c)));
         return b.toString();
     }
+
+    // ---- the read side: per-minute throughput, filters and pages, queries beside the writer
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void throughputIsExactPerMinuteAcrossAMinuteBoundary(String database) throws Exception {
+        LedgerReadChecks.throughputIsExactPerMinuteAcrossABoundary(clock -> JdbcLedger.open(url(database), clock), true);
+    }
+
+    @Test
+    void theMemoryLedgerCountsThroughputPerMinuteAlike() throws Exception {
+        LedgerReadChecks.throughputIsExactPerMinuteAcrossABoundary(clock -> Ledger.inMemory(), false);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void minutesOlderThanSevenDaysAreDeleted(String database) throws Exception {
+        LedgerReadChecks.minutesOlderThanSevenDaysAreDeleted(clock -> JdbcLedger.open(url(database), clock));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void finishedTransfersAreFilteredAndPaged(String database) throws Exception {
+        LedgerReadChecks.transfersAreFilteredAndPaged(clock -> JdbcLedger.open(url(database), clock));
+    }
+
+    @Test
+    void theMemoryLedgerFiltersAndPagesAlike() throws Exception {
+        LedgerReadChecks.transfersAreFilteredAndPaged(clock -> Ledger.inMemory());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void queriesDoNotWaitForTheWriter(String database) throws Exception {
+        LedgerReadChecks.queriesDoNotWaitForTheWriter(JdbcLedger.open(url(database), Clock.systemUTC()));
+    }
+
+    /** A ledger in memory has one connection: its queries take turns with the writer, and still answer. */
+    @Test
+    void aLedgerInMemoryReadsOnTheWritersConnection() throws Exception {
+        SettableClock clock = new SettableClock(LedgerReadChecks.T0);
+        try (JdbcLedger ledger = JdbcLedger.open("jdbc:sqlite::memory:", clock)) {
+            TransferMeter m = new TransferMeter(ledger, clock);
+            Transfer t = m.start("alice", Protocol.of("ftp"), Direction.IN, "/a", "local");
+            t.add(9);
+            m.end(t, true, null);
+            assertEquals(List.of(new ThroughputMinute(Instant.parse("2026-11-30T10:00:00Z"), Protocol.of("ftp"),
+                    Direction.IN, "alice", 9, 1, 0)), ledger.throughput(null, null));
+            assertEquals(1, ledger.recent(10, null, null).size());
+        }
+    }
 }
