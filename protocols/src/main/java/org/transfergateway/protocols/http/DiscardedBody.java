@@ -8,13 +8,10 @@ import org.transfergateway.storage.ErrorCode;
  * The body of a request that needs none: read and dropped, then the handler runs on the
  * blocking pool. A response before the end of the request would force the connection closed.
  */
-final class DiscardedBody implements BodyConsumer {
-    private final Exchange exchange;
-    private final SimpleHandler handler;
+final class DiscardedBody extends HandlerAfterBody {
 
     DiscardedBody(Exchange exchange, SimpleHandler handler) {
-        this.exchange = exchange;
-        this.handler = handler;
+        super(exchange, handler);
     }
 
     @Override
@@ -29,33 +26,6 @@ final class DiscardedBody implements BodyConsumer {
         if (!last) {
             return;
         }
-        exchange.markBodyDone();
-        exchange.services().blocking().execute(this::run);
-    }
-
-    private void run() {
-        if (exchange.responded()) {
-            return; // refused before the body arrived (see ConnectionHandler): the handler must not run
-        }
-        try {
-            handler.handle(exchange);
-        } catch (Exception | Error e) {
-            exchange.sendError(e);
-        }
-    }
-
-    @Override
-    public boolean wantsRead() {
-        return !exchange.bodyDone() && !exchange.responded();
-    }
-
-    @Override
-    public boolean busy() {
-        return exchange.bodyDone() && !exchange.responded();
-    }
-
-    @Override
-    public void closed() {
-        // nothing was started
+        bodyEnded();
     }
 }

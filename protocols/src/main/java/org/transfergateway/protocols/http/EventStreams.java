@@ -101,13 +101,7 @@ final class EventStreams implements TransferListener, AutoCloseable {
         root.put("at", now.truncatedTo(ChronoUnit.MILLIS).toString());
         ArrayNode active = root.putArray("active");
         for (Statistics.Active a : s.active()) {
-            ObjectNode o = active.addObject();
-            o.put("id", a.id());
-            o.put("user", a.user());
-            o.put("protocol", a.protocol());
-            o.put("direction", a.direction());
-            o.put("path", a.path());
-            o.put("bytes", a.bytes());
+            ObjectNode o = StatsHandler.active(active.addObject(), a);
             if (a.size() >= 0) {
                 o.put("size", a.size());
             } else {

@@ -10,16 +10,13 @@ import org.transfergateway.storage.ErrorCode;
  * {@link #MAX_BYTES} and handed to the handler through {@link Exchange#form()} once
  * complete; a longer body is refused with 413.
  */
-final class FormBody implements BodyConsumer {
+final class FormBody extends HandlerAfterBody {
     static final int MAX_BYTES = 16 * 1024;
 
-    private final Exchange exchange;
-    private final SimpleHandler handler;
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
     FormBody(Exchange exchange, SimpleHandler handler) {
-        this.exchange = exchange;
-        this.handler = handler;
+        super(exchange, handler);
     }
 
     @Override
@@ -47,34 +44,7 @@ final class FormBody implements BodyConsumer {
         if (!(content instanceof LastHttpContent)) {
             return;
         }
-        exchange.markBodyDone();
         exchange.form(bytes.toByteArray());
-        exchange.services().blocking().execute(this::run);
-    }
-
-    private void run() {
-        if (exchange.responded()) {
-            return;
-        }
-        try {
-            handler.handle(exchange);
-        } catch (Exception | Error e) {
-            exchange.sendError(e);
-        }
-    }
-
-    @Override
-    public boolean wantsRead() {
-        return !exchange.bodyDone() && !exchange.responded();
-    }
-
-    @Override
-    public boolean busy() {
-        return exchange.bodyDone() && !exchange.responded();
-    }
-
-    @Override
-    public void closed() {
-        // nothing was started
+        bodyEnded();
     }
 }

@@ -35,16 +35,20 @@ final class StatsHandler implements SimpleHandler {
         s.storedByUser().forEach((u, t) -> stored(storedByUser.putObject(u), t));
         ArrayNode active = root.putArray("active");
         for (Statistics.Active a : s.active()) {
-            ObjectNode o = active.addObject();
-            o.put("id", a.id());
-            o.put("user", a.user());
-            o.put("protocol", a.protocol());
-            o.put("direction", a.direction());
-            o.put("path", a.path());
-            o.put("bytes", a.bytes());
-            o.put("startedAt", a.startedAt().toString());
+            active(active.addObject(), a).put("startedAt", a.startedAt().toString());
         }
         return root;
+    }
+
+    /** What every view of a transfer in progress shows first: who, how, what, and its bytes so far. */
+    static ObjectNode active(ObjectNode o, Statistics.Active a) {
+        o.put("id", a.id());
+        o.put("user", a.user());
+        o.put("protocol", a.protocol());
+        o.put("direction", a.direction());
+        o.put("path", a.path());
+        o.put("bytes", a.bytes());
+        return o;
     }
 
     /** The {@code transferred} object: the totals, {@code byProtocol} and {@code byUser}. */
