@@ -805,6 +805,10 @@ force_path_style = true
         T["gw-ftp-s3"] = Target("gateway FTP", "ftp", GW_FTP, GW_USER_S3, GW_PASS, bucket=BUCKET_GW, key_prefix=GW_USER_S3 + "/", roots=g)
         T["gw-http-s3"] = Target("gateway HTTP", "http", GW_HTTP, GW_USER_S3, GW_PASS, "/files", bucket=BUCKET_GW,
                                  key_prefix=GW_USER_S3 + "/", roots=g)
+        # The same uploads while a dashboard polls its queries as fast as it can (dash-poll).
+        T["gw-http-polled"] = Target("gateway HTTP, dashboard polling", "http", GW_HTTP, GW_USER, GW_PASS, "/files",
+                                     local_root=gw_root / GW_USER, roots=g)
+        T["gw-http-polled"].poll = True
         if self.with_pool:
             T["gw-http-pool"] = Target("gateway HTTP (pool of 3)", "http", GW_HTTP, GW_USER_POOL, GW_PASS, "/files",
                                        key_prefix=GW_USER_POOL + "/", roots=g, pool=self.pool_stores)
@@ -881,6 +885,45 @@ force_path_style = true
         return res
 
     def w_small(self, t, r):
+        if getattr(t, "poll", False):
+            return self.polled(lambda: self.w_small_plain(t, r), t)
+        return self.w_small_plain(t, r)
+
+    def polled(self, work, t):
+        """Runs {work} while 4 threads ask the gateway's dashboard queries without pause."""
+        stop = threading.Event()
+        counts = [0] * 4
+        auth = "Basic " + base64.b64encode(("%s:%s" % (t.user, t.password)).encode()).decode()
+        paths = ["/api/stats", "/api/transfers?limit=100", "/api/throughput"]
+
+        def poll(i):
+            import http.client
+            conn = http.client.HTTPConnection(HOST, t.port, timeout=30)
+            k = 0
+            while not stop.is_set():
+                conn.request("GET", paths[k % len(paths)], headers={"Authorization": auth})
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    raise BenchError("dashboard poll of %s answered %d" % (paths[k % len(paths)], resp.status))
+                k += 1
+                counts[i] = k
+            conn.close()
+
+        threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(4)]
+        for th in threads:
+            th.start()
+        try:
+            res = work()
+        finally:
+            stop.set()
+            for th in threads:
+                th.join(timeout=30)
+        res["polls"] = sum(counts)
+        log("%s: %d dashboard queries answered during the uploads" % (t.name, sum(counts)))
+        return res
+
+    def w_small_plain(self, t, r):
         d = "small-r%d" % r
         n, size = self.small_n, self.small_size
         if t.proto == "ftp":
@@ -1009,6 +1052,9 @@ force_path_style = true
         P.append(("get-big-s3", "%s download from S3" % big, "MiB/s", self.w_get_big,
                   ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
                   [("gw-http-s3", "webdav", None), ("gw-http-s3", "rclone-copy", None), ("gw-ftp-s3", "vsftpd-mount", None)]))
+        P.append(("dash-poll", "%s to local disk over HTTP while 4 dashboard clients poll /api/stats, "
+                  "/api/transfers and /api/throughput without pause, vs without them" % small, "files/s", self.w_small,
+                  ["gw-http-polled", "gw-http-local"], [("gw-http-polled", "gw-http-local", None)]))
         if "gw-http-pool" in T:
             P.append(("par-pool", "%s parallel uploads into a pool of 3 S3 servers vs into one (until complete)" % par,
                       "MiB/s", self.w_put_par, ["gw-http-pool", "gw-http-s3"], [("gw-http-pool", "gw-http-s3", None)]))
@@ -1194,7 +1240,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
-                                   "put-big-s3,par-s3,get-big-s3,par-pool,idle")
+                                   "put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,idle")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--jar", required=True)
     ap.add_argument("--s3proxy-classpath", required=True, help="file holding S3Proxy's classpath")
