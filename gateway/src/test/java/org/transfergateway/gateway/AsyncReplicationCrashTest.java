@@ -145,8 +145,14 @@ class AsyncReplicationCrashTest {
             assertEquals(total, lag.path("pendingBytes").asLong(), backends.toString());
             assertEquals(total, backend(backends, "a").path("storedBytes").asLong(), backends.toString());
             assertEquals(0, backend(backends, "b").path("storedBytes").asLong(), backends.toString());
-            // Let the replicator try and fail for a while, then kill the gateway mid-way.
-            Thread.sleep(1_500);
+            // Kill the gateway once the replicator has tried and failed on both targets.
+            long tried = System.currentTimeMillis() + 30_000;
+            JsonNode now = get(g, "/api/backends");
+            while (backend(now, "b").path("errors").asLong() < 1 || backend(now, "c").path("errors").asLong() < 1) {
+                assertTrue(System.currentTimeMillis() < tried, "the replicator made no attempt: " + now + "\n" + g.log());
+                Thread.sleep(20);
+                now = get(g, "/api/backends");
+            }
             assertEquals(FILES, pool(get(g, "/api/backends")).path("replication").path("pending").asLong());
             g.kill();
         }
