@@ -700,6 +700,30 @@ public final class JdbcLedger implements Ledger {
         });
     }
 
+    /**
+     * Holds a read connection inside a read transaction, one row into a scan of the
+     * transfers, when it counts {@code entered} down until {@code release} is counted
+     * down; for tests that commits do not wait for queries. Runs on the caller's thread.
+     */
+    void holdReader(java.util.concurrent.CountDownLatch entered, java.util.concurrent.CountDownLatch release)
+            throws SQLException {
+        read(r -> {
+            r.connection.setAutoCommit(false);
+            try (Statement st = r.connection.createStatement();
+                    java.sql.ResultSet rows = st.executeQuery("SELECT id FROM transfers")) {
+                rows.next();
+                entered.countDown();
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                r.connection.rollback();
+                r.connection.setAutoCommit(true);
+            }
+            return null;
+        });
+    }
+
     @Override
     public void changed(StoredChange change) throws IOException {
         write("ledger cannot record a stored change", () -> applyLocked(change));

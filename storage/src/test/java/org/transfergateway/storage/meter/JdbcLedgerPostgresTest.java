@@ -187,6 +187,11 @@ class JdbcLedgerPostgresTest {
         LedgerReadChecks.queriesDoNotWaitForTheWriter(JdbcLedger.open(URL, Clock.systemUTC()));
     }
 
+    @Test
+    void commitsDoNotWaitForQueriesOnPostgres() throws Exception {
+        LedgerReadChecks.commitsDoNotWaitForQueries(JdbcLedger.open(URL, Clock.systemUTC()));
+    }
+
     /** Two gateways adding to the same new minute at once: both count, none is refused. */
     @Test
     void twoGatewaysAddToTheSameMinute() throws Exception {

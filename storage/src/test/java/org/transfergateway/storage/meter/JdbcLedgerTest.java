@@ -649,6 +649,12 @@ class JdbcLedgerTest {
         LedgerReadChecks.queriesDoNotWaitForTheWriter(JdbcLedger.open(url(database), Clock.systemUTC()));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void commitsDoNotWaitForQueries(String database) throws Exception {
+        LedgerReadChecks.commitsDoNotWaitForQueries(JdbcLedger.open(url(database), Clock.systemUTC()));
+    }
+
     /** A ledger in memory has one connection: its queries take turns with the writer, and still answer. */
     @Test
     void aLedgerInMemoryReadsOnTheWritersConnection() throws Exception {

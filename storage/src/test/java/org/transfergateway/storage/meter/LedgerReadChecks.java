@@ -211,4 +211,44 @@ final class LedgerReadChecks {
             ledger.close();
         }
     }
+
+    /**
+     * While a query holds a read transaction open in the middle of a scan (a dashboard's
+     * slow query), transfers end and commit as usual, each durable before its end
+     * returns, and the other read connections see them at once.
+     */
+    static void commitsDoNotWaitForQueries(JdbcLedger ledger) throws Exception {
+        SettableClock clock = new SettableClock(T0);
+        TransferMeter m = new TransferMeter(ledger, clock);
+        run(m, clock, "alice", FTP, Direction.IN, 1, true, Duration.ofMillis(1));
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
+            try {
+                ledger.holdReader(entered, release);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        try {
+            assertTrue(entered.await(5, TimeUnit.SECONDS), "the reader holds its transaction");
+            CompletableFuture<Void> commits = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 100; i++) {
+                        run(m, clock, "alice", HTTP, Direction.IN, 10, true, Duration.ofMillis(1));
+                    }
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            commits.get(10, TimeUnit.SECONDS);
+            assertFalse(reader.isDone(), "the reader was let go early");
+            assertEquals(101, ledger.recent(new TransferQuery(1000, "alice", null, null, null, null, null)).size());
+            assertEquals(new Counters(1000, 0, 100, 0, 0, 0), ledger.transferred(null, null).get(HTTP).get("alice"));
+        } finally {
+            release.countDown();
+            reader.get(5, TimeUnit.SECONDS);
+            ledger.close();
+        }
+    }
 }
