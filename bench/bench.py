@@ -805,7 +805,7 @@ force_path_style = true
         T["gw-ftp-s3"] = Target("gateway FTP", "ftp", GW_FTP, GW_USER_S3, GW_PASS, bucket=BUCKET_GW, key_prefix=GW_USER_S3 + "/", roots=g)
         T["gw-http-s3"] = Target("gateway HTTP", "http", GW_HTTP, GW_USER_S3, GW_PASS, "/files", bucket=BUCKET_GW,
                                  key_prefix=GW_USER_S3 + "/", roots=g)
-        # The same uploads while a dashboard polls its queries as fast as it can (dash-poll).
+        # The same uploads while dashboards poll their queries at a fixed, high rate (dash-poll).
         T["gw-http-polled"] = Target("gateway HTTP, dashboard polling", "http", GW_HTTP, GW_USER, GW_PASS, "/files",
                                      local_root=gw_root / GW_USER, roots=g)
         T["gw-http-polled"].poll = True
@@ -890,9 +890,11 @@ force_path_style = true
         return self.w_small_plain(t, r)
 
     def polled(self, work, t):
-        """Runs {work} while 4 threads ask the gateway's dashboard queries without pause."""
+        """Runs {work} while 4 threads ask the gateway's dashboard queries, together
+        {self.a.dash_poll_rate} a second (0: without pause)."""
         stop = threading.Event()
         counts = [0] * 4
+        per_thread = self.a.dash_poll_rate / 4.0
         auth = "Basic " + base64.b64encode(("%s:%s" % (t.user, t.password)).encode()).decode()
         paths = ["/api/stats", "/api/transfers?limit=100", "/api/throughput"]
 
@@ -900,7 +902,13 @@ force_path_style = true
             import http.client
             conn = http.client.HTTPConnection(HOST, t.port, timeout=30)
             k = 0
+            t0 = time.monotonic()
             while not stop.is_set():
+                if per_thread > 0:
+                    wait = t0 + k / per_thread - time.monotonic()
+                    if wait > 0:
+                        stop.wait(wait)
+                        continue
                 conn.request("GET", paths[k % len(paths)], headers={"Authorization": auth})
                 resp = conn.getresponse()
                 resp.read()
@@ -920,7 +928,8 @@ force_path_style = true
             for th in threads:
                 th.join(timeout=30)
         res["polls"] = sum(counts)
-        log("%s: %d dashboard queries answered during the uploads" % (t.name, sum(counts)))
+        res["polls_per_s"] = sum(counts) / max(res["seconds"], 1e-9)
+        log("%s: %d dashboard queries answered during the uploads (%.0f/s)" % (t.name, sum(counts), res["polls_per_s"]))
         return res
 
     def w_small_plain(self, t, r):
@@ -1053,8 +1062,9 @@ force_path_style = true
                   ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
                   [("gw-http-s3", "webdav", None), ("gw-http-s3", "rclone-copy", None), ("gw-ftp-s3", "vsftpd-mount", None)]))
         P.append(("dash-poll", "%s to local disk over HTTP while 4 dashboard clients poll /api/stats, "
-                  "/api/transfers and /api/throughput without pause, vs without them" % small, "files/s", self.w_small,
-                  ["gw-http-polled", "gw-http-local"], [("gw-http-polled", "gw-http-local", None)]))
+                  "/api/transfers and /api/throughput, %s, vs without them"
+                  % (small, "%.0f queries/s in all" % self.a.dash_poll_rate if self.a.dash_poll_rate > 0 else "without pause"), "files/s", self.w_small,
+                  ["gw-http-polled", "gw-http-local"], [("gw-http-polled", "gw-http-local", 0.9)]))
         if "gw-http-pool" in T:
             P.append(("par-pool", "%s parallel uploads into a pool of 3 S3 servers vs into one (until complete)" % par,
                       "MiB/s", self.w_put_par, ["gw-http-pool", "gw-http-s3"], [("gw-http-pool", "gw-http-s3", None)]))
@@ -1241,6 +1251,8 @@ def main():
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
                                    "put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,idle")
+    ap.add_argument("--dash-poll-rate", type=float, default=200.0,
+                    help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--jar", required=True)
     ap.add_argument("--s3proxy-classpath", required=True, help="file holding S3Proxy's classpath")
