@@ -295,6 +295,11 @@ public final class UserFiles {
             return counted.path();
         }
 
+        /** The client's bytes this upload should bring, announced after it began; for the live view. */
+        public void expect(long clientBytes) {
+            counted.expect(clientBytes);
+        }
+
         /** True when the commit replaced an existing file. */
         public boolean replaced() {
             return counted.replaced();

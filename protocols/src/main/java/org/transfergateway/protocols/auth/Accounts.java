@@ -3,6 +3,7 @@ package org.transfergateway.protocols.auth;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,6 +22,7 @@ import org.transfergateway.storage.meter.TransferMeter;
  */
 public final class Accounts {
     private final Map<String, UserConfig> users = new ConcurrentHashMap<>();
+    private final List<UserConfig> inOrder;
     private final Map<String, Storage> backends;
     private final TransferMeter meter;
     /**
@@ -41,8 +43,14 @@ public final class Accounts {
             }
             users.put(u.name(), u);
         }
+        this.inOrder = List.copyOf(config.users());
         this.backends = Map.copyOf(backends);
         this.meter = meter;
+    }
+
+    /** Every configured user, in config order. */
+    public List<UserConfig> users() {
+        return inOrder;
     }
 
     /** The user with these credentials, or empty. Unknown users and wrong passwords look alike. */

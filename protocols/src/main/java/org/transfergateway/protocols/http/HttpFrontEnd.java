@@ -86,6 +86,7 @@ public final class HttpFrontEnd implements Closeable {
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/events"), new EventsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/throughput"), new ThroughputHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/backends"), new BackendsHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/users"), new UsersHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
                 .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))
                 .simple(HttpMethod.GET, RouteTable.under(FILES), new DownloadHandler(FILES))

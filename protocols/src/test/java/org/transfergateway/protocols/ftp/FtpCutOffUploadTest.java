@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.commons.net.ftp.FTP;
@@ -23,6 +24,7 @@ import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.storage.local.LocalStorage;
 import org.transfergateway.storage.meter.Counters;
+import org.transfergateway.storage.meter.Statistics;
 import org.transfergateway.storage.meter.TransferMeter;
 
 /**
@@ -165,5 +167,32 @@ class FtpCutOffUploadTest {
         assertTrue(d.storeFile("/good.bin", new ByteArrayInputStream(OLD)), d.getReplyString());
         d.disconnect();
         assertArrayEquals(OLD, Files.readAllBytes(root.resolve("alice/good.bin")));
+    }
+
+    @Test
+    void theSizeAnnouncedWithAlloShowsInTheLiveView() throws Exception {
+        FTPClient c = login();
+        assertTrue(c.allocate(SENT + 5000), c.getReplyString());
+        OutputStream data = c.storeFileStream("/announced.bin");
+        data.write(random(SENT, 3));
+        data.flush();
+        // The transfer began before the 150 reply that opened the stream.
+        List<Statistics.Active> active = meter.statistics(u -> true).active();
+        assertEquals(1, active.size(), active.toString());
+        assertEquals(SENT + 5000, active.get(0).size());
+        data.write(random(5000, 4));
+        data.close();
+        assertTrue(c.completePendingCommand(), c.getReplyString());
+        // Without ALLO, the size of an FTP upload is not known.
+        data = c.storeFileStream("/unannounced.bin");
+        data.write(random(SENT, 5));
+        data.flush();
+        active = meter.statistics(u -> true).active();
+        assertEquals(1, active.size(), active.toString());
+        assertEquals(-1, active.get(0).size());
+        data.close();
+        assertTrue(c.completePendingCommand(), c.getReplyString());
+        c.disconnect();
+        awaitNoActiveTransfer();
     }
 }

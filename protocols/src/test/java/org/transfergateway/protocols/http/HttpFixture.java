@@ -46,6 +46,11 @@ final class HttpFixture implements AutoCloseable {
     }
 
     /** With the meter given: one on a test's clock, with transfers recorded beforehand. */
+    /** The usual users and, after them, {@code usersYaml}: more entries of the {@code users:} list. */
+    static HttpFixture withMoreUsers(Path dir, String usersYaml) throws Exception {
+        return withSections(dir, usersYaml);
+    }
+
     HttpFixture(Path dir, TransferMeter meter) throws Exception {
         this(dir, () -> "", UnaryOperator.identity(), "", meter);
     }

@@ -186,6 +186,11 @@ public final class Metering extends ForwardingStorage {
             return transfer.path();
         }
 
+        /** See {@link Transfer#expect}. */
+        public void expect(long clientBytes) {
+            transfer.expect(clientBytes);
+        }
+
         /** True when the commit replaced an existing file. */
         public boolean replaced() {
             return replaced;

@@ -16,7 +16,7 @@ public final class Transfer {
     private final String path;
     private final String backend;
     private final Instant startedAt;
-    private final long size;
+    private volatile long size;
     private final AtomicLong bytes = new AtomicLong();
     /** Told of every count as it happens (live metrics); set once when the transfer starts. */
     private volatile LongConsumer observer = n -> { };
@@ -86,6 +86,14 @@ public final class Transfer {
      */
     public long size() {
         return size;
+    }
+
+    /**
+     * The client announced, after the transfer began, the bytes it will move (FTP's ALLO,
+     * less what a resumed upload keeps). Only the live view uses it; nothing is enforced here.
+     */
+    public void expect(long size) {
+        this.size = size;
     }
 
     public long bytes() {

@@ -78,6 +78,9 @@ final class Store extends AbstractCommand {
                 keep = existing == null || existing.folder() ? 0 : existing.size();
             }
             upload = files.upload(path, keep);
+            if (announced >= keep) {
+                upload.expect(announced - keep); // the live view's ETA
+            }
         } catch (IOException | RuntimeException e) {
             FtpCommands.replyError(session, command, arg, e);
             return;
