@@ -266,7 +266,9 @@ VIEWS.set('history', {
   enter() {
     if (!historyView.form) {
       historyView.init();
-      historyView.newest();
+    }
+    if (historyView.pages.length <= 1) {
+      historyView.newest(); // the first page again: what ended since it was last shown
     }
   }
 });
