@@ -39,10 +39,6 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-function rate(v) {
-  return v == null ? '–' : bytes(v) + '/s';
-}
-
 /** Steps of 1, 2, 4 ... 512 times each power of 1024, so that the y axis reads 512 KiB/s, not 488 KiB/s. */
 const BINARY_STEPS = [0, 1, 2, 3, 4].flatMap((p) => [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((m) => m * 1024 ** p));
 

@@ -32,6 +32,11 @@ function count(n) {
   return v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0) + ' ' + units[i];
 }
 
+/** Bytes per second: 1536 -> "1.50 KiB/s", none -> "–". */
+function rate(v) {
+  return v == null ? '–' : bytes(v) + '/s';
+}
+
 /** 75 -> "01:15", 3725 -> "1:02:05". */
 function clock(seconds) {
   const s = Math.round(seconds);
@@ -56,7 +61,7 @@ function bytesCell(n) {
 }
 
 function rateCell(n) {
-  return { text: bytes(n) + '/s', title: n.toLocaleString() + ' bytes per second' };
+  return { text: rate(n), title: n.toLocaleString() + ' bytes per second' };
 }
 
 function countCell(n) {
