@@ -13,10 +13,16 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -257,14 +263,63 @@ class DashboardTest {
         assertEquals(404, get(b, gw, "/ui/ui").statusCode());
     }
 
+    /** Our own dashboard files (not uPlot's), by name, from the classpath the gateway serves them from. */
+    static Map<String, String> ownFiles() throws Exception {
+        Path ui = Path.of(DashboardTest.class.getClassLoader().getResource("ui/index.html").toURI()).getParent();
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> all = Files.list(ui)) {
+            for (Path f : all.filter(Files::isRegularFile).toList()) {
+                files.put(f.getFileName().toString(), Files.readString(f));
+            }
+        }
+        assertTrue(files.keySet().containsAll(List.of("index.html", "login.html", "ui.css", "ui.js")), files.keySet().toString());
+        return files;
+    }
+
     @Test
-    void noPageHasAnInlineScriptOrStyle() throws Exception {
-        for (String page : List.of("/ui/login", "/ui/index.html")) {
-            String html = get(browser(), gw, page).body();
-            assertFalse(html.contains("<style"), page);
-            assertFalse(html.contains("style="), page);
-            assertFalse(html.matches("(?s).*<script(?![^>]*\\bsrc=)[^>]*>.*"), page);
-            assertFalse(html.matches("(?s).*\\son[a-z]+=.*"), page);
+    void everyFileTheOverviewNamesIsServed() throws Exception {
+        HttpClient b = loggedIn("alice", "secret");
+        String html = get(b, gw, "/ui/").body();
+        Matcher m = Pattern.compile("(?:src|href)=\"(/ui/[^\"]*)\"").matcher(html);
+        List<String> named = new java.util.ArrayList<>();
+        while (m.find()) {
+            named.add(m.group(1));
+        }
+        assertTrue(named.containsAll(List.of("/ui/ui.js", "/ui/ui.css", "/ui/lib/uplot/uPlot.iife.min.js",
+                "/ui/lib/uplot/uPlot.min.css")), named.toString());
+        for (String path : named) {
+            assertEquals(200, get(b, gw, path).statusCode(), path);
+        }
+    }
+
+    @Test
+    void noPageHasAnInlineScriptOrStyleAndNoFileNamesAnotherOrigin() throws Exception {
+        for (Map.Entry<String, String> f : ownFiles().entrySet()) {
+            String name = f.getKey();
+            String text = f.getValue();
+            assertFalse(text.contains("http://") || text.contains("https://"), name + " names another origin");
+            if (name.endsWith(".html")) {
+                assertFalse(text.contains("<style"), name);
+                assertFalse(text.contains("style="), name);
+                assertFalse(text.matches("(?s).*<script(?![^>]*\\bsrc=)[^>]*>.*"), name);
+                assertFalse(text.matches("(?s).*<script[^>]*>[^<]+</script>.*"), name);
+                assertFalse(text.matches("(?s).*\\son[a-z]+=.*"), name);
+            }
+        }
+    }
+
+    /** The names a browser test of the pages relies on. */
+    @Test
+    void theOverviewKeepsTheNamesItsBrowserTestUses() throws Exception {
+        String html = ownFiles().get("index.html");
+        for (String view : List.of("overview", "transfers", "users", "backends", "history")) {
+            assertTrue(html.contains("href=\"#" + view + "\""), view);
+            assertTrue(html.contains("id=\"view-" + view + "\""), view);
+        }
+        for (String id : List.of("throughput-chart", "active-rows", "active-empty", "user-rows", "backend-rows", "pool-rows",
+                "history-rows", "history-filter", "history-older", "history-newest", "live-status", "logout", "who",
+                "bytes-in", "bytes-out", "files-in", "files-out", "failed", "stored-bytes", "stored-objects", "active", "since")) {
+            assertTrue(html.contains("id=\"" + id + "\""), id);
         }
     }
 
