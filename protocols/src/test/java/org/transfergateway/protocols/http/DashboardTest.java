@@ -127,7 +127,7 @@ class DashboardTest {
         assertTrue(overview.body().contains("data-page=\"overview\""), overview.body());
         assertEquals(CSP, overview.headers().firstValue("Content-Security-Policy").orElseThrow());
         assertEquals("nosniff", overview.headers().firstValue("X-Content-Type-Options").orElseThrow());
-        assertEquals("no-referrer", overview.headers().firstValue("Referrer-Policy").orElseThrow());
+        assertEquals("same-origin", overview.headers().firstValue("Referrer-Policy").orElseThrow());
 
         JsonNode s = session(b);
         assertEquals("alice", s.get("user").asText());
