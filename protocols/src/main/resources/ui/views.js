@@ -59,7 +59,25 @@ function activeCells(a) {
     rateCell(a.speed), { text: etaText(a.etaSeconds), title: a.etaSeconds == null ? '' : a.etaSeconds + ' s' }];
 }
 
+// A transfer that ends is counted in the ledger's current minute at once: the chart shows
+// it a second later rather than at its next 10 s refresh.
+let endedSeen = null;
+let chartDue = false;
+
+function chartAfterEnds(t) {
+  const ended = t.filesIn + t.filesOut + t.failedIn + t.failedOut;
+  if (endedSeen !== null && ended !== endedSeen && !chartDue && !document.getElementById('view-overview').hidden) {
+    chartDue = true;
+    setTimeout(() => {
+      chartDue = false;
+      throughputChart.refresh().catch(fail);
+    }, 1000);
+  }
+  endedSeen = ended;
+}
+
 function showActive(event) {
+  chartAfterEnds(event.totals);
   syncRows(document.getElementById('active-rows'), event.active, 'id', (a) => a.id, activeCells);
   document.getElementById('active-empty').hidden = event.active.length > 0;
   showTransferred(event.totals);
