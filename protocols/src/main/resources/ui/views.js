@@ -277,6 +277,19 @@ const historyView = {
     });
     document.getElementById('history-older').addEventListener('click', () => this.older());
     document.getElementById('history-newest').addEventListener('click', () => this.newest());
+    this.protocols().catch((e) => message('history-error', 'Cannot list the protocols: ' + e.message));
+  },
+
+  /** The protocol filter offers the gateway's protocols: those /api/stats counts. */
+  async protocols() {
+    const select = document.getElementById('history-protocol');
+    const s = await getJson('/api/stats');
+    for (const id of Object.keys(s.transferred.byProtocol).sort()) {
+      const option = document.createElement('option');
+      option.value = id;
+      option.textContent = id;
+      select.append(option);
+    }
   }
 };
 

@@ -100,7 +100,7 @@ class DashboardBrowserTest {
                 storage: {backends: [{name: local, type: local, root: %s}]}
                 users:
                   - {name: %s, password: %s, admin: true}
-                  - {name: %s, password: %s}
+                  - {name: %s, password: %s, quota: {bytes: 1MiB, files: 10}}
                 ledger: {url: %s}
                 """.formatted(dir.resolve("files"), ADMIN, ADMIN_PASSWORD, DEMO, DEMO_PASSWORD, dir.resolve("ledger"))));
         url = "http://127.0.0.1:" + gateway.httpAddress().getPort();
@@ -261,6 +261,12 @@ class DashboardBrowserTest {
         if (admin) {
             waitFor("both users in #user-rows", () -> !driver.findElements(userRow(ADMIN)).isEmpty()
                     && !driver.findElements(userRow(DEMO)).isEmpty());
+            // demo's quota as bars: its stored bytes of 1 MiB, its objects of 10 files.
+            List<WebElement> bars = driver.findElements(By.cssSelector("#user-rows tr[data-user='" + DEMO + "'] meter"));
+            assertEquals(2, bars.size(), "demo's quota bars");
+            assertEquals(List.of(String.valueOf(FTP_SIZE), String.valueOf(1024 * 1024), "1", "10"),
+                    List.of(bars.get(0).getDomProperty("value"), bars.get(0).getDomProperty("max"),
+                            bars.get(1).getDomProperty("value"), bars.get(1).getDomProperty("max")));
             screenshot("users");
         } else {
             waitFor("demo's own row in #user-rows", () -> !driver.findElements(userRow(DEMO)).isEmpty());
@@ -292,6 +298,9 @@ class DashboardBrowserTest {
     /** The history lists the transfers the viewer may see, newest first, with its filter and pages. */
     private void history(int transfers) throws IOException {
         open("history");
+        waitFor("the protocol filter to offer ftp and http", () -> driver.findElements(
+                By.cssSelector("#history-protocol option")).stream().map(o -> o.getDomAttribute("value")).toList()
+                .containsAll(List.of("", "ftp", "http")));
         waitFor(transfers + " rows in #history-rows",
                 () -> driver.findElements(By.cssSelector("#history-rows tr[data-id]")).size() == transfers);
         for (String id : List.of("history-filter", "history-older", "history-newest")) {
