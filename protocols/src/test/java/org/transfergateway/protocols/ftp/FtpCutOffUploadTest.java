@@ -194,5 +194,35 @@ class FtpCutOffUploadTest {
         assertTrue(c.completePendingCommand(), c.getReplyString());
         c.disconnect();
         awaitNoActiveTransfer();
+        Files.delete(root.resolve("alice/announced.bin")); // the cut-off tests count alice's files
+        Files.delete(root.resolve("alice/unannounced.bin"));
+    }
+
+    @Test
+    void aSlowUploadsBytesShowInTheLiveViewWithinASecond() throws Exception {
+        FTPClient c = login();
+        OutputStream data = c.storeFileStream("/slow.bin");
+        for (int sent = 10_000; sent <= 30_000; sent += 10_000) {
+            data.write(random(10_000, sent));
+            data.flush();
+            // Far less than a chunk: counted once it has waited half a second for more.
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            long bytes = -1;
+            while (System.nanoTime() < deadline) {
+                List<Statistics.Active> active = meter.statistics(u -> true).active();
+                bytes = active.isEmpty() ? -1 : active.get(0).bytes();
+                if (bytes == sent) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertEquals(sent, bytes, "bytes of the upload in progress");
+        }
+        data.close();
+        assertTrue(c.completePendingCommand(), c.getReplyString());
+        c.disconnect();
+        awaitNoActiveTransfer();
+        assertEquals(30_000, Files.size(root.resolve("alice/slow.bin")));
+        Files.delete(root.resolve("alice/slow.bin")); // the cut-off tests count alice's files
     }
 }

@@ -35,6 +35,8 @@ final class Store extends AbstractCommand {
     private static final Logger log = LoggerFactory.getLogger(Store.class);
     /** Bytes gathered before each storage write; MINA's own copy loop moves 4 KiB at a time. */
     private static final int CHUNK = DataSocket.CHUNK;
+    /** The longest a partial chunk waits for more bytes before it is written (and counted). */
+    private static final long LIVE_NANOS = 500_000_000L;
     /** The longest wait for a dying client's control connection to end ({@link #endGraceMillis}). */
     private static final long END_GRACE_MILLIS = 25;
 
@@ -187,6 +189,8 @@ final class Store extends AbstractCommand {
         GatewayException storageFailure;
         boolean tooSlow;
         private boolean released;
+        /** When gathered bytes last went to storage, where they are counted. */
+        private long lastFlush = System.nanoTime();
 
         UploadStream(UserFiles.Inbound upload, LimitsConfig limits, boolean direct) {
             this.upload = upload;
@@ -234,7 +238,17 @@ final class Store extends AbstractCommand {
                         return;
                     }
                     if (n == 0) {
-                        waiter.await();
+                        // Bytes gathered wait at most half a second for more, then go to storage,
+                        // where the live view counts them: a slow client's progress shows. A fast
+                        // one fills its chunk first.
+                        if (buffer.position() > 0) {
+                            long left = LIVE_NANOS - (System.nanoTime() - lastFlush);
+                            if (left <= 0 || !waiter.await(Math.max(1, left / 1_000_000))) {
+                                flushToStorage();
+                            }
+                        } else {
+                            waiter.await();
+                        }
                         continue;
                     }
                     checkRate(n);
@@ -271,6 +285,7 @@ final class Store extends AbstractCommand {
             if (storageFailure != null) {
                 throw storageFailure;
             }
+            lastFlush = System.nanoTime();
             buffer.flip();
             try {
                 if (buffer.hasRemaining()) {
