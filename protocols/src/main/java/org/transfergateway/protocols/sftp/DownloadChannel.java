@@ -22,6 +22,8 @@ final class DownloadChannel implements HandleChannel {
     /** Where the next read of {@link #in} begins. */
     private long streamPosition;
     private long position;
+    /** A download was opened: a read at the end afterwards is the end, not a new 0-byte download. */
+    private boolean started;
     private boolean open = true;
     private volatile boolean closedByClient;
 
@@ -50,12 +52,13 @@ final class DownloadChannel implements HandleChannel {
     /** Fills {@code dst} unless the file ends first: a short read makes clients re-ask out of order. */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        if (position > size || position == size && started) {
+            return -1; // clients read past the end to learn where it is
+        }
         if (in == null) {
-            if (position > size) {
-                return -1;
-            }
             in = files.download(path, position, -1);
             streamPosition = position;
+            started = true;
         }
         int total = 0;
         byte[] chunk = dst.hasArray() ? null : new byte[Math.min(dst.remaining(), 64 * 1024)];
@@ -86,7 +89,8 @@ final class DownloadChannel implements HandleChannel {
     public DownloadChannel position(long offset) throws IOException {
         if (offset != position) {
             position = offset;
-            if (in != null && offset != streamPosition) {
+            // A read past the end (a pipelining client's last requests) leaves the download as it is.
+            if (in != null && offset != streamPosition && offset < size) {
                 endDownload(false);
             }
         }

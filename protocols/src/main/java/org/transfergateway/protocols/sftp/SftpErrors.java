@@ -50,6 +50,9 @@ final class SftpErrors implements SftpErrorStatusDataHandler {
             }
             return GatewayException.describe(e, null);
         }
+        if (e instanceof java.io.EOFException) {
+            return "end of file"; // what every download ends with
+        }
         if (e instanceof NoSuchFileException f) {
             return "no such file or folder: " + f.getFile();
         }

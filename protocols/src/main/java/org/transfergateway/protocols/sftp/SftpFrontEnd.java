@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.common.NamedFactory;
 import org.apache.sshd.common.cipher.BuiltinCiphers;
+import org.apache.sshd.common.compression.BuiltinCompressions;
 import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
@@ -68,6 +69,7 @@ public final class SftpFrontEnd implements AutoCloseable {
     private final Map<String, List<PublicKey>> keys;
     private SshServer server;
     private ScheduledExecutorService delays;
+    private volatile String fingerprint;
 
     public SftpFrontEnd(SftpConfig config, LimitsConfig limits, Accounts accounts) {
         this.config = config;
@@ -116,6 +118,9 @@ public final class SftpFrontEnd implements AutoCloseable {
         // Version 3 only, what OpenSSH speaks: the later versions' text mode, ACLs and locks have no meaning here.
         SftpModuleProperties.SFTP_VERSION.set(sshd, SftpConstants.SFTP_V3);
 
+        // OpenSSH's choice: compression only after login, never on what an unknown client sends first.
+        sshd.setCompressionFactories(new ArrayList<>(NamedFactory.setUpBuiltinFactories(false,
+                List.of(BuiltinCompressions.none, BuiltinCompressions.delayedZlib))));
         sshd.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE, UserAuthPasswordFactory.INSTANCE));
         sshd.setPasswordAuthenticator(this::password);
         sshd.setPublickeyAuthenticator(this::publicKey);
@@ -169,13 +174,13 @@ public final class SftpFrontEnd implements AutoCloseable {
                 port = i.getPort();
             }
         }
-        org.slf4j.LoggerFactory.getLogger(SftpFrontEnd.class).debug("sftp host key {}", KeyUtils.getFingerPrint(hostKey.getPublic()));
+        fingerprint = KeyUtils.getFingerPrint(hostKey.getPublic());
         return new InetSocketAddress(config.host(), port);
     }
 
     /** The host key's fingerprint as {@code ssh-keygen -l} shows it; after {@link #start()}. */
-    public String hostKeyFingerprint() throws IOException {
-        return KeyUtils.getFingerPrint(HostKey.loadOrCreate(config.hostKey()).getPublic());
+    public String hostKeyFingerprint() {
+        return fingerprint;
     }
 
     /**

@@ -359,4 +359,59 @@ class SftpFrontEndTest {
             assertTrue(e.getMessage().contains("/f.txt"), e.getMessage());
         }
     }
+
+    @Test
+    void readsPastTheEndAsPipeliningClientsSendEndOneDownload() throws Exception {
+        byte[] body = random(100_000, 9);
+        try (ClientSession s = session("bob", "other"); SftpClient c = SftpClientFactory.instance().createSftpClient(s)) {
+            try (OutputStream out = c.write("/pipelined.bin")) {
+                out.write(body);
+            }
+            awaitNoActiveTransfer();
+            Counters before = sftpTotals();
+            try (SftpClient.CloseableHandle h = c.open("/pipelined.bin", SftpClient.OpenMode.Read)) {
+                byte[] buf = new byte[32 * 1024];
+                java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+                for (long offset = 0; offset < body.length; ) {
+                    int n = c.read(h, offset, buf, 0, buf.length);
+                    got.write(buf, 0, n);
+                    offset += n;
+                }
+                // What lftp sends at the end: a read beyond the end, then one at the end.
+                assertEquals(-1, c.read(h, body.length + 32 * 1024, buf, 0, buf.length));
+                assertEquals(-1, c.read(h, body.length, buf, 0, buf.length));
+                assertArrayEquals(body, got.toByteArray());
+            }
+            awaitNoActiveTransfer();
+            Counters after = sftpTotals();
+            assertEquals(before.filesOut() + 1, after.filesOut());
+            assertEquals(before.failedOut(), after.failedOut());
+            assertEquals(before.bytesOut() + body.length, after.bytesOut());
+        }
+    }
+
+    @Test
+    void failedPasswordsBanTheAddressAsOnFtpAndHttp() throws Exception {
+        GatewayConfig config = new ConfigLoader(Map.of()).parse("""
+                sftp: {port: 0, host-key: %s}
+                storage: {backends: [{name: local, type: local, root: %s}]}
+                security: {login-failure-delay: 0s, max-login-failures: 3, ban-duration: 5m}
+                users: [{name: carol, password: right}]
+                """.formatted(data.resolve("keys/host_key"), root));
+        Accounts accounts = new Accounts(config, Map.of("local", new LocalStorage("local", root)), TransferMeter.inMemory());
+        try (SftpFrontEnd banning = new SftpFrontEnd(config.sftp(), config.limits(), accounts)) {
+            int p = banning.start().getPort();
+            for (int i = 0; i < 3; i++) {
+                try (ClientSession s = client.connect("carol", "127.0.0.1", p).verify(Duration.ofSeconds(10)).getClientSession()) {
+                    s.addPasswordIdentity("wrong");
+                    assertThrows(IOException.class, () -> s.auth().verify(Duration.ofSeconds(10)));
+                }
+            }
+            assertFalse(accounts.guard().banRemaining(java.net.InetAddress.getLoopbackAddress()).isZero());
+            try (ClientSession s = client.connect("carol", "127.0.0.1", p).verify(Duration.ofSeconds(10)).getClientSession()) {
+                s.addPasswordIdentity("right");
+                assertThrows(IOException.class, () -> s.auth().verify(Duration.ofSeconds(10)), "banned, yet logged in");
+            }
+        }
+    }
 }
