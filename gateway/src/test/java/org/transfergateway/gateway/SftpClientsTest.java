@@ -160,6 +160,29 @@ class SftpClientsTest {
     }
 
     @Test
+    void renameReplacesAnExistingFileAndRegetResumesADownload() throws Exception {
+        Path local = Files.createDirectories(dir.resolve("local-resume"));
+        byte[] body = new byte[500_000];
+        new Random(13).nextBytes(body);
+        Files.write(local.resolve("r.bin"), body);
+        Files.writeString(local.resolve("old.txt"), "old");
+        Result r = sftp(local, """
+                put old.txt target.bin
+                put r.bin r.bin
+                rename r.bin target.bin
+                """);
+        assertEquals(0, r.status(), r.output());
+        assertArrayEquals(body, Files.readAllBytes(dir.resolve("files/alice/target.bin")));
+
+        Files.write(local.resolve("half.bin"), Arrays.copyOf(body, 200_000));
+        long outBefore = sftpStats().path("bytesOut").asLong();
+        r = sftp(local, "reget target.bin half.bin\n");
+        assertEquals(0, r.status(), r.output());
+        assertArrayEquals(body, Files.readAllBytes(local.resolve("half.bin")));
+        assertEquals(outBefore + 300_000, sftpStats().path("bytesOut").asLong(), "only the rest is sent");
+    }
+
+    @Test
     void sshCannotRunACommand() throws Exception {
         List<String> cmd = sshOptions("ssh");
         cmd.addAll(List.of("alice@127.0.0.1", "id"));

@@ -184,7 +184,12 @@ final class UploadChannel implements HandleChannel {
         }
         Instant time = modifiedOnCommit;
         if (time != null) {
-            fs.files().setModified(path, time);
+            try {
+                fs.files().setModified(path, time);
+            } catch (IOException e) {
+                // The file is stored: the CLOSE succeeds; only its time is not the one asked for.
+                log.warn("sftp {} {}: stored, but its modification time could not be set: {}", fs.files().user(), path, e.getMessage());
+            }
         }
     }
 }

@@ -241,12 +241,17 @@ final class UserFileSystemProvider extends FileSystemProvider {
     /** Sets the modification time, for an upload still open in this session when it commits. */
     static void setModified(UserPath p, FileTime time) throws IOException {
         String user = p.userPath();
+        UserFiles files = p.getFileSystem().files();
+        if (!files.keepsModified()) {
+            // Said now, not at the upload's CLOSE, whose answer must only be about the file.
+            throw ErrorCode.BAD_REQUEST.exception("this storage does not keep modification times");
+        }
         UploadChannel open = p.getFileSystem().uploads().get(user);
         if (open != null) {
             open.modifiedOnCommit(time.toInstant());
             return;
         }
-        p.getFileSystem().files().setModified(user, time.toInstant());
+        files.setModified(user, time.toInstant());
     }
 
     @Override
