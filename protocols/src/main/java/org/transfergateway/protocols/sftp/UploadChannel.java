@@ -35,8 +35,8 @@ final class UploadChannel implements HandleChannel {
     private UserFiles.Inbound upload;
     private long position;
     private boolean open = true;
-    /** A write came out of order: the upload was aborted, and the handle can store nothing. */
-    private boolean refused;
+    /** Why a write failed (out of order, over quota, storage): the upload was aborted and the handle stores nothing. */
+    private IOException failed;
     private volatile boolean closedByClient;
     private volatile Instant modifiedOnCommit;
 
@@ -85,31 +85,42 @@ final class UploadChannel implements HandleChannel {
         closedByClient = true;
     }
 
-    /** Aborts the upload (counted as failed with what it had) and says why. */
-    private SftpException refuse() {
-        refused = true;
+    /** Aborts the upload (counted as failed with what it had): later writes and the CLOSE answer {@code why}. */
+    private IOException fail(IOException why) {
+        failed = why;
         if (upload != null) {
             upload.abort();
         }
-        return new SftpException(SftpConstants.SSH_FX_FAILURE, IN_ORDER);
+        return why;
+    }
+
+    private SftpException refuse() {
+        return (SftpException) fail(new SftpException(SftpConstants.SSH_FX_FAILURE, IN_ORDER));
     }
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-        if (refused) {
-            throw new SftpException(SftpConstants.SSH_FX_FAILURE, IN_ORDER);
+        if (failed != null) {
+            throw failed;
         }
         if (upload == null) {
             begin(0);
         }
         int n = src.remaining();
-        upload.write(src);
+        try {
+            upload.write(src);
+        } catch (IOException e) {
+            throw fail(e);
+        }
         position += n;
         return n;
     }
 
     @Override
     public UploadChannel position(long offset) throws IOException {
+        if (failed != null) {
+            throw failed;
+        }
         if (upload == null) {
             if (offset == 0) {
                 begin(0);
@@ -171,8 +182,8 @@ final class UploadChannel implements HandleChannel {
             }
             return;
         }
-        if (refused) {
-            throw new SftpException(SftpConstants.SSH_FX_FAILURE, "nothing stored: " + IN_ORDER);
+        if (failed != null) {
+            throw failed; // the client is told again at CLOSE: nothing was stored
         }
         if (upload == null) {
             return; // opened on an existing file and closed without a write: it stays as it was

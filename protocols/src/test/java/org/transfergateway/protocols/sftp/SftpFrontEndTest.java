@@ -75,6 +75,8 @@ class SftpFrontEndTest {
                 users:
                   - {name: alice, password: secret, authorized-keys: ["%s alice@test"]}
                   - {name: bob, password: other}
+                  - {name: reader, password: r, access: read-only}
+                  - {name: dave, password: d, quota: {bytes: 1000}}
                 """.formatted(data.resolve("keys/host_key"), root, PublicKeyEntry.toString(aliceKey.getPublic())));
         meter = TransferMeter.inMemory();
         sftp = new SftpFrontEnd(config.sftp(), config.limits(), new Accounts(config, Map.of("local", new LocalStorage("local", root)), meter));
@@ -191,9 +193,7 @@ class SftpFrontEndTest {
             try (OutputStream out = c.write("/big.bin")) {
                 out.write(big);
             }
-            try (OutputStream out = c.write("/empty.bin")) {
-                // nothing
-            }
+            c.write("/empty.bin").close(); // a file opened and closed: 0 bytes
             try (InputStream in = c.read("/big.bin")) {
                 assertArrayEquals(big, in.readAllBytes());
             }
@@ -412,6 +412,28 @@ class SftpFrontEndTest {
                 s.addPasswordIdentity("right");
                 assertThrows(IOException.class, () -> s.auth().verify(Duration.ofSeconds(10)), "banned, yet logged in");
             }
+        }
+    }
+
+    @Test
+    void aRefusedWriteIsPermissionDeniedAndAFullQuotaAFailureSayingSo() throws Exception {
+        try (ClientSession s = session("reader", "r"); SftpClient c = SftpClientFactory.instance().createSftpClient(s)) {
+            SftpException e = assertThrows(SftpException.class, () -> {
+                try (OutputStream out = c.write("/nope.txt")) {
+                    out.write(1);
+                }
+            });
+            assertEquals(SftpConstants.SSH_FX_PERMISSION_DENIED, e.getStatus(), e.getMessage());
+        }
+        try (ClientSession s = session("dave", "d"); SftpClient c = SftpClientFactory.instance().createSftpClient(s)) {
+            SftpException e = assertThrows(SftpException.class, () -> {
+                try (OutputStream out = c.write("/big.bin")) {
+                    out.write(new byte[5000]);
+                }
+            });
+            assertEquals(SftpConstants.SSH_FX_FAILURE, e.getStatus());
+            assertTrue(e.getMessage().contains("quota"), e.getMessage());
+            assertFalse(Files.exists(root.resolve("dave/big.bin")));
         }
     }
 }
