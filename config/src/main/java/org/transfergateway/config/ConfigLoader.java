@@ -48,12 +48,13 @@ public final class ConfigLoader {
 
     /**
      * The embedded defaults: local disk under {@code <dataDir>/files}, FTP on 127.0.0.1:2121,
-     * HTTP on 127.0.0.1:8080 and the demo user {@code demo}/{@code demo}.
+     * HTTP on 127.0.0.1:8080, SFTP on 127.0.0.1:2222 and the demo user {@code demo}/{@code demo}.
      */
     public static GatewayConfig defaults(Path dataDir) {
         return new GatewayConfig(
                 new FtpConfig(true, "127.0.0.1", 2121, DEFAULT_PASSIVE_PORTS, "127.0.0.1", Duration.ofMinutes(5)),
                 new HttpConfig(true, "127.0.0.1", 8080, 16 * 1024, Duration.ofMinutes(5)),
+                new SftpConfig(true, "127.0.0.1", 2222, dataDir.resolve(SftpConfig.DEFAULT_HOST_KEY), Duration.ofMinutes(5)),
                 new StorageConfig(List.of(new LocalBackendConfig("local", dataDir.resolve("files"))),
                         DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, DEFAULT_PART_CONCURRENCY, Duration.ofDays(1)),
                 List.of(new UserConfig("demo", "demo", null, "local", "/demo", true, UserPolicy.UNLIMITED)),
@@ -91,6 +92,7 @@ public final class ConfigLoader {
         Path dataDir = Path.of(root.string("data-dir", "./data"));
         FtpConfig ftp = ftp(root.child("ftp"));
         HttpConfig http = http(root.child("http"));
+        SftpConfig sftp = root.has("sftp") ? sftp(root.child("sftp"), dataDir) : SftpConfig.disabled(dataDir);
         StorageConfig storage = storage(root.child("storage"), dataDir);
         List<UserConfig> users = users(root, storage);
         ConfigNode ledgerNode = root.child("ledger");
@@ -103,10 +105,10 @@ public final class ConfigLoader {
         Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
         ClusterConfig cluster = cluster(root.child("cluster"));
         root.rejectUnknownKeys();
-        if (!ftp.enabled() && !http.enabled()) {
-            throw new ConfigException("ftp.enabled", "false, and http.enabled is false too: nothing would listen");
+        if (!ftp.enabled() && !http.enabled() && !sftp.enabled()) {
+            throw new ConfigException("ftp.enabled", "false, and http.enabled and sftp.enabled are false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster);
+        return new GatewayConfig(ftp, http, sftp, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster);
     }
 
     private static ClusterConfig cluster(ConfigNode n) {
@@ -179,6 +181,22 @@ public final class ConfigLoader {
                 positive(n, "idle-timeout", Duration.ofMinutes(5)),
                 n.bool("tls", false));
         n.rejectUnknownKeys();
+        return c;
+    }
+
+    /** Present in the config means on, unless {@code enabled: false} says otherwise. */
+    private static SftpConfig sftp(ConfigNode n, Path dataDir) {
+        String hostKey = n.string("host-key");
+        SftpConfig c = new SftpConfig(
+                n.bool("enabled", true),
+                host(n, "127.0.0.1"),
+                n.integer("port", 2222, 0, 65535),
+                hostKey == null ? dataDir.resolve(SftpConfig.DEFAULT_HOST_KEY) : Path.of(hostKey),
+                positive(n, "idle-timeout", Duration.ofMinutes(5)));
+        n.rejectUnknownKeys();
+        if (Files.isDirectory(c.hostKey())) {
+            throw new ConfigException(n.path("host-key"), c.hostKey() + " is a directory, not a key file");
+        }
         return c;
     }
 
@@ -486,7 +504,14 @@ public final class ConfigLoader {
             }
             home = "/" + String.join("/", java.util.Arrays.stream(home.split("/")).filter(s -> !s.isEmpty()).toList());
             List<FolderRule> folders = folders(u, storage);
-            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false), policy(u), folders));
+            List<String> keys = u.strings("authorized-keys");
+            for (int i = 0; i < keys.size(); i++) {
+                String problem = AuthorizedKeys.problem(keys.get(i));
+                if (problem != null) {
+                    throw new ConfigException(u.path("authorized-keys") + "[" + i + "]", "key of user " + name + ": " + problem);
+                }
+            }
+            users.add(new UserConfig(name, password, hash, backend, home, u.bool("admin", false), policy(u), folders, keys));
             u.rejectUnknownKeys();
         }
         if (users.isEmpty()) {

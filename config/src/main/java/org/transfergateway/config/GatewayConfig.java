@@ -7,6 +7,7 @@ import java.util.Optional;
 /**
  * The whole configuration of one gateway, immutable and already validated.
  *
+ * @param sftp    the SFTP listener, off unless the config has an {@code sftp:} section
  * @param tls     the certificate and key for the listeners that speak TLS
  * @param dataDir where the gateway keeps its own state (the ledger by default)
  * @param shutdownGrace how long running transfers may go on after SIGTERM before they are aborted
@@ -16,6 +17,7 @@ import java.util.Optional;
 public record GatewayConfig(
         FtpConfig ftp,
         HttpConfig http,
+        SftpConfig sftp,
         StorageConfig storage,
         List<UserConfig> users,
         LedgerConfig ledger,

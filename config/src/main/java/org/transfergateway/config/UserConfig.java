@@ -3,7 +3,7 @@ package org.transfergateway.config;
 import java.util.List;
 
 /**
- * A user who may log in over FTP and HTTP.
+ * A user who may log in over FTP, HTTP and SFTP.
  *
  * @param password     the clear-text password, or null when {@code passwordHash} is set
  * @param passwordHash the output of {@code hash-password}, or null
@@ -12,6 +12,7 @@ import java.util.List;
  * @param admin        admins read every user's statistics and the metrics
  * @param policy       the user's permissions and quota
  * @param folders      folders whose files live on another backend or pool, in config order
+ * @param authorizedKeys OpenSSH public key lines that log the user in over SFTP, beside the password
  */
 public record UserConfig(
         String name,
@@ -21,10 +22,18 @@ public record UserConfig(
         String home,
         boolean admin,
         UserPolicy policy,
-        List<FolderRule> folders) {
+        List<FolderRule> folders,
+        List<String> authorizedKeys) {
 
     public UserConfig {
         folders = List.copyOf(folders);
+        authorizedKeys = List.copyOf(authorizedKeys);
+    }
+
+    /** A user without SFTP keys. */
+    public UserConfig(String name, String password, String passwordHash, String backend, String home,
+            boolean admin, UserPolicy policy, List<FolderRule> folders) {
+        this(name, password, passwordHash, backend, home, admin, policy, folders, List.of());
     }
 
     /** A user whose files all live on {@code backend}. */

@@ -289,4 +289,76 @@ class ConfigLoaderTest {
         assertEquals("tls.keystore: give either certificate and private-key, or keystore, not both",
                 error("tls: {certificate: " + cert + ", keystore: " + cert + "}\nusers: [{name: a, password: b}]\n"));
     }
+
+    private static final String ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEc/ZhJbov/W40PFrrm0OS6heipSogvNZ0y2rHylvKAh alice@laptop";
+    private static final String ECDSA = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBMcGcU7IqZg31As1DPSBI7FryKNBtNuE7frDH3uA4Frbz5qCadLER/Xa7TBU2O76CEw7+OWgATjL7dgDrQMWIAM=";
+
+    @Test
+    void sftpIsOffWithoutItsSection() {
+        GatewayConfig c = loader.parse("users:\n  - name: bob\n    password: pw\n");
+        assertFalse(c.sftp().enabled());
+        assertTrue(c.user("bob").orElseThrow().authorizedKeys().isEmpty());
+    }
+
+    @Test
+    void sftpSectionTurnsItOnWithItsDefaults() {
+        GatewayConfig c = loader.parse("data-dir: /srv/gw\nsftp: {}\nusers:\n  - name: bob\n    password: pw\n");
+        assertTrue(c.sftp().enabled());
+        assertEquals("127.0.0.1", c.sftp().host());
+        assertEquals(2222, c.sftp().port());
+        assertEquals(Path.of("/srv/gw", "ssh_host_ed25519_key"), c.sftp().hostKey());
+        assertEquals(Duration.ofMinutes(5), c.sftp().idleTimeout());
+    }
+
+    @Test
+    void sftpKeysAreRead() {
+        GatewayConfig c = loader.parse("""
+                sftp:
+                  enabled: true
+                  host: 0.0.0.0
+                  port: 0
+                  host-key: /etc/gw/key
+                  idle-timeout: 30s
+                users:
+                  - name: alice
+                    password: pw
+                    authorized-keys: ["%s", "%s"]
+                """.formatted(ED25519, ECDSA));
+        assertEquals("0.0.0.0", c.sftp().host());
+        assertEquals(0, c.sftp().port());
+        assertEquals(Path.of("/etc/gw/key"), c.sftp().hostKey());
+        assertEquals(Duration.ofSeconds(30), c.sftp().idleTimeout());
+        assertEquals(java.util.List.of(ED25519, ECDSA), c.user("alice").orElseThrow().authorizedKeys());
+    }
+
+    @Test
+    void sftpUnknownKeyIsRefused() {
+        assertEquals("sftp.hostkey: is not a known key", error("sftp:\n  hostkey: x\nusers:\n  - name: a\n    password: p\n"));
+    }
+
+    @Test
+    void embeddedDefaultsServeSftpOnLoopback2222() {
+        GatewayConfig c = ConfigLoader.defaults(Path.of("data"));
+        assertTrue(c.sftp().enabled());
+        assertEquals("127.0.0.1", c.sftp().host());
+        assertEquals(2222, c.sftp().port());
+        assertEquals(Path.of("data", "ssh_host_ed25519_key"), c.sftp().hostKey());
+    }
+
+    @Test
+    void badAuthorizedKeyNamesTheUser() {
+        String base = "users:\n  - name: alice\n    password: pw\n    authorized-keys: [\"%s\"]\n";
+        assertEquals("users[0].authorized-keys[0]: key of user alice: ssh-dss is not a supported key type"
+                        + " (ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ecdsa-sha2-nistp256@openssh.com,"
+                        + " sk-ssh-ed25519@openssh.com, ssh-ed25519, ssh-rsa)",
+                error(base.formatted("ssh-dss AAAAB3NzaC1kc3M= old")));
+        assertEquals("users[0].authorized-keys[0]: key of user alice: the ssh-ed25519 key is not valid base64",
+                error(base.formatted("ssh-ed25519 AAAA%%%% x")));
+        assertEquals("users[0].authorized-keys[0]: key of user alice: the key data is of type ecdsa-sha2-nistp256, not ssh-ed25519",
+                error(base.formatted("ssh-ed25519 " + ECDSA.split(" ")[1])));
+        assertEquals("users[0].authorized-keys[0]: key of user alice: the ssh-ed25519 key does not hold a 32-byte public key",
+                error(base.formatted(ED25519.substring(0, 60))));
+        assertEquals("users[0].authorized-keys[0]: key of user alice: is not an OpenSSH public key line (type, base64 key, optional comment)",
+                error(base.formatted("hello")));
+    }
 }

@@ -18,6 +18,7 @@ import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.FtpFrontEnd;
 import org.transfergateway.protocols.http.HttpFrontEnd;
+import org.transfergateway.protocols.sftp.SftpFrontEnd;
 import org.transfergateway.protocols.tls.ServerTls;
 import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.Storage;
@@ -27,8 +28,8 @@ import org.transfergateway.storage.meter.Ledger;
 import org.transfergateway.storage.meter.TransferMeter;
 
 /**
- * One running gateway: opens the backends, the meter and the accounts, then the FTP and
- * HTTP listeners, in that order, and closes them in reverse. The only place where the
+ * One running gateway: opens the backends, the meter and the accounts, then the FTP, HTTP
+ * and SFTP listeners, in that order, and closes them in reverse. The only place where the
  * modules are wired together.
  */
 public final class Gateway implements AutoCloseable {
@@ -39,8 +40,10 @@ public final class Gateway implements AutoCloseable {
     private final Metrics metrics;
     private FtpFrontEnd ftp;
     private HttpFrontEnd http;
+    private SftpFrontEnd sftp;
     private InetSocketAddress ftpAddress;
     private InetSocketAddress httpAddress;
+    private InetSocketAddress sftpAddress;
 
     private Gateway(TransferMeter meter, Metrics metrics) {
         this.meter = meter;
@@ -98,7 +101,7 @@ public final class Gateway implements AutoCloseable {
             }
             opened.openPools(config.storage(), meter);
             g.metrics.bindBackends(opened);
-            meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL);
+            meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL, SftpFrontEnd.PROTOCOL);
             Accounts accounts = new Accounts(config, opened.targets(), meter);
             if (config.ftp().enabled()) {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
@@ -121,6 +124,14 @@ public final class Gateway implements AutoCloseable {
                 g.metrics.bindConnections("http", g.http::openConnections);
                 log.info("listening: http on {}:{}{}", config.http().host(), g.httpAddress.getPort(),
                         config.http().tls() ? " (HTTPS)" : "");
+            }
+            if (config.sftp().enabled()) {
+                g.sftp = new SftpFrontEnd(config.sftp(), config.limits(), accounts);
+                g.open.add(g.sftp);
+                g.sftpAddress = bind("sftp.port", config.sftp().host(), config.sftp().port(), g.sftp::start);
+                g.metrics.bindConnections("sftp", g.sftp::openConnections);
+                log.info("listening: sftp on {}:{} (host key {}, {})", config.sftp().host(), g.sftpAddress.getPort(),
+                        config.sftp().hostKey(), g.sftp.hostKeyFingerprint());
             }
             return g;
         } catch (IOException | RuntimeException e) {
@@ -215,6 +226,11 @@ public final class Gateway implements AutoCloseable {
         return httpAddress;
     }
 
+    /** The bound SFTP address, or null when SFTP is off. */
+    public InetSocketAddress sftpAddress() {
+        return sftpAddress;
+    }
+
     /**
      * Stops accepting, lets the running transfers finish for up to {@code grace}, then
      * closes everything: what is still running is aborted (counted as failed, nothing
@@ -226,6 +242,9 @@ public final class Gateway implements AutoCloseable {
         }
         if (http != null) {
             http.stopAccepting();
+        }
+        if (sftp != null) {
+            sftp.stopAccepting();
         }
         long deadline = System.nanoTime() + grace.toNanos();
         int running = meter.active().size();

@@ -91,6 +91,36 @@ class CommandLineTest {
     }
 
     @Test
+    void badAuthorizedKeyExitsWithTwoNamingTheUser() throws Exception {
+        Result r = run("", "serve", "--config", config("""
+                sftp: {port: 0}
+                users: [{name: a, password: b}, {name: carol, password: c, authorized-keys: ["ssh-ed25519 AAAA%%%% carol@x"]}]
+                """).toString());
+        assertEquals(2, r.status());
+        assertEquals("gateway: users[1].authorized-keys[0]: key of user carol: the ssh-ed25519 key is not valid base64\n", r.err());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void sftpPortInUseExitsWithTwoNamingThePort() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            Result r = run("", "serve", "--config", config("""
+                    data-dir: %s
+                    ftp: {enabled: false}
+                    http: {enabled: false}
+                    sftp: {port: %d}
+                    storage: {backends: [{name: local, type: local, root: %s}]}
+                    users: [{name: a, password: b}]
+                    ledger: {url: %s}
+                    """.formatted(dir.resolve("data"), port, dir.resolve("files"), dir.resolve("ledger"))).toString());
+            assertEquals(2, r.status());
+            assertTrue(r.err().startsWith("gateway: sftp.port: 127.0.0.1:" + port + " cannot be bound"), r.err());
+            assertEquals(1, r.err().lines().count());
+        }
+    }
+
+    @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void unreachableBackendExitsWithTwoNamingIt() throws Exception {
         Result r = run("", "serve", "--config", config("""

@@ -1,0 +1,144 @@
+package org.transfergateway.protocols.sftp;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.NoSuchFileException;
+import org.apache.sshd.sftp.common.SftpConstants;
+import org.apache.sshd.sftp.common.SftpException;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.UserFiles;
+
+/**
+ * A file handle open for reading: one counted download stream from the offset of the first
+ * read to the end, which sequential reads continue. A read elsewhere ends that download
+ * and opens another at the new offset. A handle left open when the session ends counts its
+ * download as failed, whatever was read.
+ */
+final class DownloadChannel implements HandleChannel {
+    private final UserFiles files;
+    private final String path;
+    private final long size;
+    private UserFiles.Outbound in;
+    /** Where the next read of {@link #in} begins. */
+    private long streamPosition;
+    private long position;
+    /** A download was opened: a read at the end afterwards is the end, not a new 0-byte download. */
+    private boolean started;
+    private boolean open = true;
+    private volatile boolean closedByClient;
+
+    private DownloadChannel(UserFiles files, String path, long size) {
+        this.files = files;
+        this.path = path;
+        this.size = size;
+    }
+
+    static DownloadChannel open(UserFiles files, String path) throws IOException {
+        ObjectInfo info = files.stat(path);
+        if (info == null) {
+            throw new NoSuchFileException(path);
+        }
+        if (info.folder()) {
+            throw new SftpException(SftpConstants.SSH_FX_FAILURE, path + " is a folder");
+        }
+        return new DownloadChannel(files, path, info.size());
+    }
+
+    @Override
+    public void closedByClient() {
+        closedByClient = true;
+    }
+
+    /** Fills {@code dst} unless the file ends first: a short read makes clients re-ask out of order. */
+    @Override
+    public int read(ByteBuffer dst) throws IOException {
+        if (position > size || position == size && started) {
+            return -1; // clients read past the end to learn where it is
+        }
+        if (in == null) {
+            in = files.download(path, position, -1);
+            streamPosition = position;
+            started = true;
+        }
+        int total = 0;
+        byte[] chunk = dst.hasArray() ? null : new byte[Math.min(dst.remaining(), 64 * 1024)];
+        while (dst.hasRemaining()) {
+            int n;
+            if (chunk == null) {
+                n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+                if (n > 0) {
+                    dst.position(dst.position() + n);
+                }
+            } else {
+                n = in.read(chunk, 0, Math.min(chunk.length, dst.remaining()));
+                if (n > 0) {
+                    dst.put(chunk, 0, n);
+                }
+            }
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        position += total;
+        streamPosition += total;
+        return total == 0 && dst.hasRemaining() ? -1 : total;
+    }
+
+    @Override
+    public DownloadChannel position(long offset) throws IOException {
+        if (offset != position) {
+            position = offset;
+            // A read past the end (a pipelining client's last requests) leaves the download as it is.
+            if (in != null && offset != streamPosition && offset < size) {
+                endDownload(false);
+            }
+        }
+        return this;
+    }
+
+    private void endDownload(boolean abandon) throws IOException {
+        UserFiles.Outbound d = in;
+        in = null;
+        if (d != null) {
+            if (abandon) {
+                d.abandon();
+            }
+            d.close();
+        }
+    }
+
+    @Override
+    public long position() {
+        return position;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        throw new SftpException(SftpConstants.SSH_FX_PERMISSION_DENIED, path + " is open for reading only");
+    }
+
+    @Override
+    public DownloadChannel truncate(long size) throws IOException {
+        throw new SftpException(SftpConstants.SSH_FX_PERMISSION_DENIED, path + " is open for reading only");
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (!open) {
+            return;
+        }
+        open = false;
+        endDownload(!closedByClient);
+    }
+}
