@@ -18,6 +18,7 @@ import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.FtpFrontEnd;
 import org.transfergateway.protocols.http.HttpFrontEnd;
+import org.transfergateway.protocols.http.WebDav;
 import org.transfergateway.protocols.tls.ServerTls;
 import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.Storage;
@@ -99,6 +100,9 @@ public final class Gateway implements AutoCloseable {
             opened.openPools(config.storage(), meter);
             g.metrics.bindBackends(opened);
             meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL);
+            if (config.http().enabled() && config.webdav().enabled()) {
+                meter.announce(WebDav.PROTOCOL);
+            }
             Accounts accounts = new Accounts(config, opened.targets(), meter);
             if (config.ftp().enabled()) {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
@@ -115,12 +119,12 @@ public final class Gateway implements AutoCloseable {
             }
             if (config.http().enabled()) {
                 g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape,
-                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null);
+                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null).withWebDav(config.webdav().enabled());
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 g.metrics.bindConnections("http", g.http::openConnections);
-                log.info("listening: http on {}:{}{}", config.http().host(), g.httpAddress.getPort(),
-                        config.http().tls() ? " (HTTPS)" : "");
+                log.info("listening: http on {}:{}{}{}", config.http().host(), g.httpAddress.getPort(),
+                        config.http().tls() ? " (HTTPS)" : "", config.webdav().enabled() ? ", WebDAV under /dav/" : "");
             }
             return g;
         } catch (IOException | RuntimeException e) {

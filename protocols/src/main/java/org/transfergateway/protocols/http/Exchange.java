@@ -103,7 +103,8 @@ final class Exchange {
     Caller caller() throws GatewayException {
         Caller c = caller;
         if (c == null) {
-            c = services.authenticator().authenticate(request, clientAddress());
+            c = services.authenticator().authenticate(request, clientAddress(),
+                    WebDav.owns(rawPath) ? WebDav.PROTOCOL : HttpFrontEnd.PROTOCOL);
             caller = c;
         }
         return c;
@@ -277,6 +278,10 @@ final class Exchange {
     }
 
     void sendError(Throwable failure) {
+        if (failure instanceof DavStatus dav) {
+            send(dav.response(services.responses()));
+            return;
+        }
         if (GatewayException.codeOf(failure) == ErrorCode.LOGIN_FAILED) {
             // A wrong password is answered late, without holding a thread meanwhile.
             long delay = services.accounts().guard().failureDelay().toMillis();
