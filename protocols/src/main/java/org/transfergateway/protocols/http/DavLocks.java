@@ -20,6 +20,8 @@ import java.util.UUID;
 final class DavLocks {
     /** The longest timeout granted, also for "Infinite": a forgotten lock ends within the hour. */
     static final long MAX_SECONDS = 3600;
+    /** The locks one user may hold at once; more are refused with 507, so memory stays bounded. */
+    static final int MAX_PER_USER = 1000;
 
     /** One lock; {@code owner} is the client's {@code DAV:owner} element as written back, or "". */
     record Lock(String token, String user, String path, boolean infinite, boolean exclusive, String owner,
@@ -75,6 +77,9 @@ final class DavLocks {
             if (overlaps && (exclusive || l.exclusive())) {
                 throw new DavStatus(HttpResponseStatus.LOCKED, "no-conflicting-lock", path + " is locked");
             }
+        }
+        if (byToken.values().stream().filter(l -> l.user().equals(user)).count() >= MAX_PER_USER) {
+            throw new DavStatus(HttpResponseStatus.INSUFFICIENT_STORAGE, user + " holds " + MAX_PER_USER + " locks already");
         }
         Lock l = new Lock("opaquelocktoken:" + UUID.randomUUID(), user, path, infinite, exclusive, owner, seconds,
                 clock.instant().plusSeconds(seconds));

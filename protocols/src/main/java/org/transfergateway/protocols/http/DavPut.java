@@ -26,6 +26,10 @@ final class DavPut implements UploadTarget {
     static UploadTarget open(WebDav dav, Exchange ex) throws IOException {
         UserFiles files = ex.caller().files();
         String path = WebDav.path(ex);
+        if (ex.request().headers().contains("Content-Range")) {
+            // A partial PUT taken for a whole body would store a fragment as the file (RFC 9110 section 14.5).
+            throw new DavStatus(HttpResponseStatus.BAD_REQUEST, "a PUT with Content-Range is not supported");
+        }
         ObjectInfo existing = files.stat(path);
         if (existing != null && existing.folder()) {
             throw new DavStatus(HttpResponseStatus.METHOD_NOT_ALLOWED, path + " is a folder");

@@ -44,7 +44,7 @@ public final class WebDav {
     static final HttpMethod UNLOCK = HttpMethod.valueOf("UNLOCK");
 
     final DavLocks locks;
-    final DavProperties properties = new DavProperties();
+    final DavProperties properties = new DavProperties(DavProperties.MAX_CHARS);
 
     WebDav(Clock clock) {
         this.locks = new DavLocks(clock);
