@@ -291,13 +291,14 @@ final class Exchange {
         send(services.responses().error(failure, subject()));
     }
 
-    /** The user path a request under /files is about, for error messages; null for other requests. */
+    /** The user path a request under /files or /dav is about, for error messages; null for other requests. */
     private String subject() {
-        if (!RouteTable.under(HttpFrontEnd.FILES).test(rawPath)) {
+        String prefix = WebDav.owns(rawPath) ? WebDav.PREFIX : HttpFrontEnd.FILES;
+        if (!RouteTable.under(prefix).test(rawPath)) {
             return null;
         }
         try {
-            return userPath(HttpFrontEnd.FILES);
+            return userPath(prefix);
         } catch (GatewayException e) {
             return null; // a path that cannot be decoded; its own error says why
         }

@@ -62,7 +62,12 @@ final class HttpFixture implements AutoCloseable {
 
     /** With WebDAV served under /dav/ too, counted as webdav. */
     static HttpFixture withWebDav(Path dir) throws Exception {
-        return new HttpFixture(dir, () -> "", UnaryOperator.identity(), "", TransferMeter.inMemory(), true);
+        return withWebDav(dir, "");
+    }
+
+    /** With WebDAV, and more top-level sections given as YAML. */
+    static HttpFixture withWebDav(Path dir, String sectionsYaml) throws Exception {
+        return new HttpFixture(dir, () -> "", UnaryOperator.identity(), sectionsYaml, TransferMeter.inMemory(), true);
     }
 
     private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String sectionsYaml,
