@@ -65,7 +65,8 @@ public final class ConfigLoader {
                 dataDir,
                 Duration.ofSeconds(30),
                 true,
-                new ClusterConfig(hostName()));
+                new ClusterConfig(hostName()),
+                WebDavConfig.DEFAULTS);
     }
 
     public GatewayConfig load(Path file) {
@@ -104,11 +105,19 @@ public final class ConfigLoader {
         requireCertificate(tls, ftp, http);
         Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
         ClusterConfig cluster = cluster(root.child("cluster"));
+        WebDavConfig webdav = webdav(root.child("webdav"));
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled() && !sftp.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled and sftp.enabled are false too: nothing would listen");
         }
-        return new GatewayConfig(ftp, http, sftp, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster);
+        return new GatewayConfig(ftp, http, sftp, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster,
+                webdav);
+    }
+
+    private static WebDavConfig webdav(ConfigNode n) {
+        WebDavConfig c = new WebDavConfig(n.bool("enabled", WebDavConfig.DEFAULTS.enabled()));
+        n.rejectUnknownKeys();
+        return c;
     }
 
     private static ClusterConfig cluster(ConfigNode n) {

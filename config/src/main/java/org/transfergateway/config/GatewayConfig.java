@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param shutdownGrace how long running transfers may go on after SIGTERM before they are aborted
  * @param demo    true when running on the embedded defaults with the demo user
  * @param cluster this gateway's place among those sharing its ledger
+ * @param webdav  the WebDAV front end under {@code /dav/} on the HTTP listener
  */
 public record GatewayConfig(
         FtpConfig ftp,
@@ -27,7 +28,8 @@ public record GatewayConfig(
         Path dataDir,
         java.time.Duration shutdownGrace,
         boolean demo,
-        ClusterConfig cluster) {
+        ClusterConfig cluster,
+        WebDavConfig webdav) {
 
     public GatewayConfig {
         users = List.copyOf(users);

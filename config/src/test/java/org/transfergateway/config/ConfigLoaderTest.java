@@ -119,6 +119,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void webdavIsOnUnlessTurnedOffAndKnowsOnlyEnabled() {
+        assertTrue(loader.parse("users: [{name: a, password: b}]\n").webdav().enabled());
+        assertTrue(ConfigLoader.defaults(java.nio.file.Path.of("data")).webdav().enabled());
+        assertFalse(loader.parse("webdav:\n  enabled: false\nusers: [{name: a, password: b}]\n").webdav().enabled());
+        assertEquals("webdav.path: is not a known key",
+                error("webdav:\n  path: /x\nusers: [{name: a, password: b}]\n"));
+        assertEquals("webdav.enabled: maybe is not true or false",
+                error("webdav:\n  enabled: maybe\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void badPortIsRefused() {
         assertEquals("ftp.port: 70000 is outside 0-65535",
                 error("ftp:\n  port: 70000\nusers: [{name: a, password: b}]\n"));

@@ -18,6 +18,7 @@ import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.ftp.FtpFrontEnd;
 import org.transfergateway.protocols.http.HttpFrontEnd;
+import org.transfergateway.protocols.http.WebDav;
 import org.transfergateway.protocols.sftp.SftpFrontEnd;
 import org.transfergateway.protocols.tls.ServerTls;
 import org.transfergateway.storage.AbortsUploads;
@@ -102,6 +103,9 @@ public final class Gateway implements AutoCloseable {
             opened.openPools(config.storage(), meter);
             g.metrics.bindBackends(opened);
             meter.announce(FtpFrontEnd.PROTOCOL, HttpFrontEnd.PROTOCOL, SftpFrontEnd.PROTOCOL);
+            if (config.http().enabled() && config.webdav().enabled()) {
+                meter.announce(WebDav.PROTOCOL);
+            }
             Accounts accounts = new Accounts(config, opened.targets(), meter);
             if (config.ftp().enabled()) {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
@@ -118,12 +122,12 @@ public final class Gateway implements AutoCloseable {
             }
             if (config.http().enabled()) {
                 g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape,
-                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null);
+                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null).withWebDav(config.webdav().enabled());
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 g.metrics.bindConnections("http", g.http::openConnections);
-                log.info("listening: http on {}:{}{}", config.http().host(), g.httpAddress.getPort(),
-                        config.http().tls() ? " (HTTPS)" : "");
+                log.info("listening: http on {}:{}{}{}", config.http().host(), g.httpAddress.getPort(),
+                        config.http().tls() ? " (HTTPS)" : "", config.webdav().enabled() ? ", WebDAV under /dav/" : "");
             }
             if (config.sftp().enabled()) {
                 g.sftp = new SftpFrontEnd(config.sftp(), config.limits(), accounts);

@@ -12,6 +12,7 @@ import org.transfergateway.config.UserConfig;
 import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.meter.Protocol;
 
 /**
  * Finds the caller of a request: from HTTP Basic credentials when the request has an
@@ -33,19 +34,22 @@ final class Authenticator {
         this.sessions = sessions;
     }
 
-    /** The caller of {@code request}, Basic credentials checked against the login guard of {@code client}. */
-    Caller authenticate(HttpRequest request, InetAddress client) throws GatewayException {
+    /**
+     * The caller of {@code request}, Basic credentials checked against the login guard of
+     * {@code client}, with its files counted under {@code protocol}.
+     */
+    Caller authenticate(HttpRequest request, InetAddress client, Protocol protocol) throws GatewayException {
         HttpHeaders headers = request.headers();
         if (!headers.contains(HttpHeaderNames.AUTHORIZATION)) {
             Optional<Sessions.Session> session = sessions.find(SessionCookie.token(headers));
             if (session.isPresent()) {
-                return bySession(request, session.get());
+                return bySession(request, session.get(), protocol);
             }
         }
-        return byBasic(headers, client);
+        return byBasic(headers, client, protocol);
     }
 
-    private Caller bySession(HttpRequest request, Sessions.Session session) throws GatewayException {
+    private Caller bySession(HttpRequest request, Sessions.Session session, Protocol protocol) throws GatewayException {
         if (changes(request.method()) && !session.csrfMatches(request.headers().get(CSRF_HEADER))) {
             throw ErrorCode.FORBIDDEN.exception("a change made with the session cookie needs the session's "
                     + CSRF_HEADER + " header");
@@ -55,14 +59,14 @@ final class Authenticator {
             sessions.end(session.token());
             throw ErrorCode.UNAUTHORIZED.exception("the session's user no longer exists");
         }
-        return new Caller(user.get(), accounts.files(user.get(), HttpFrontEnd.PROTOCOL), session);
+        return new Caller(user.get(), accounts.files(user.get(), protocol), session);
     }
 
     private static boolean changes(HttpMethod method) {
         return !HttpMethod.GET.equals(method) && !HttpMethod.HEAD.equals(method) && !HttpMethod.OPTIONS.equals(method);
     }
 
-    private Caller byBasic(HttpHeaders headers, InetAddress client) throws GatewayException {
+    private Caller byBasic(HttpHeaders headers, InetAddress client, Protocol protocol) throws GatewayException {
         java.time.Duration ban = accounts.guard().banRemaining(client);
         if (!ban.isZero()) {
             throw ErrorCode.BANNED.exception("too many failed logins from this address; try again in " + (ban.toSeconds() + 1) + " s");
@@ -85,6 +89,6 @@ final class Authenticator {
         if (user.isEmpty()) {
             throw ErrorCode.LOGIN_FAILED.exception("unknown user or wrong password");
         }
-        return new Caller(user.get(), accounts.files(user.get(), HttpFrontEnd.PROTOCOL), null);
+        return new Caller(user.get(), accounts.files(user.get(), protocol), null);
     }
 }

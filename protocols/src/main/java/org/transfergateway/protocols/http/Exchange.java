@@ -103,7 +103,8 @@ final class Exchange {
     Caller caller() throws GatewayException {
         Caller c = caller;
         if (c == null) {
-            c = services.authenticator().authenticate(request, clientAddress());
+            c = services.authenticator().authenticate(request, clientAddress(),
+                    WebDav.owns(rawPath) ? WebDav.PROTOCOL : HttpFrontEnd.PROTOCOL);
             caller = c;
         }
         return c;
@@ -277,6 +278,10 @@ final class Exchange {
     }
 
     void sendError(Throwable failure) {
+        if (failure instanceof DavStatus dav) {
+            send(dav.response(services.responses()));
+            return;
+        }
         if (GatewayException.codeOf(failure) == ErrorCode.LOGIN_FAILED) {
             // A wrong password is answered late, without holding a thread meanwhile.
             long delay = services.accounts().guard().failureDelay().toMillis();
@@ -286,13 +291,14 @@ final class Exchange {
         send(services.responses().error(failure, subject()));
     }
 
-    /** The user path a request under /files is about, for error messages; null for other requests. */
+    /** The user path a request under /files or /dav is about, for error messages; null for other requests. */
     private String subject() {
-        if (!RouteTable.under(HttpFrontEnd.FILES).test(rawPath)) {
+        String prefix = WebDav.owns(rawPath) ? WebDav.PREFIX : HttpFrontEnd.FILES;
+        if (!RouteTable.under(prefix).test(rawPath)) {
             return null;
         }
         try {
-            return userPath(HttpFrontEnd.FILES);
+            return userPath(prefix);
         } catch (GatewayException e) {
             return null; // a path that cannot be decoded; its own error says why
         }

@@ -52,6 +52,7 @@ public final class HttpFrontEnd implements Closeable {
     private Channel server;
     private volatile ConnectionLimiter limiter;
     private volatile HttpServices services;
+    private boolean webDav;
 
     /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
@@ -77,9 +78,22 @@ public final class HttpFrontEnd implements Closeable {
         this.tls = config.tls() ? tls : null;
     }
 
-    /** The routes of SPEC sections 3, 6 and 10. */
-    static RouteTable routes() {
-        return Dashboard.routes(new RouteTable())
+    /**
+     * Serves WebDAV under {@code /dav/} too (SPEC section 8), counted as {@code webdav};
+     * called before {@link #start()}.
+     */
+    public synchronized HttpFrontEnd withWebDav(boolean enabled) {
+        webDav = enabled;
+        if (enabled) {
+            accounts.meter().announce(WebDav.PROTOCOL);
+        }
+        return this;
+    }
+
+    /** The routes of SPEC sections 3, 6 and 10, and with {@code dav} those of WebDAV (section 8). */
+    static RouteTable routes(boolean dav) {
+        RouteTable routes = dav ? new WebDav(java.time.Clock.systemUTC()).routes(new RouteTable()) : new RouteTable();
+        return Dashboard.routes(routes)
                 .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/transfers"), new TransfersHandler())
@@ -125,7 +139,7 @@ public final class HttpFrontEnd implements Closeable {
                 // PUT then takes a quarter of the system calls. The decoder hands the body
                 // on in 64 KiB slices of the same buffer.
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 2048, 256 * 1024))
-                .childHandler(new HttpInitializer(config, limits, limiter, services, routes()).withTls(tls));
+                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
             close();

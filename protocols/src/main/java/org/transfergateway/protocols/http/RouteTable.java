@@ -45,6 +45,12 @@ final class RouteTable {
         return this;
     }
 
+    /** An authenticated route whose handler reads a small body ({@link Exchange#form()}): WebDAV's XML. */
+    RouteTable body(HttpMethod method, Predicate<String> path, SimpleHandler handler) {
+        routes.add(new Route(method, path, false, handler, null, true));
+        return this;
+    }
+
     RouteTable upload(HttpMethod method, Predicate<String> path, UploadHandler handler) {
         routes.add(new Route(method, path, false, null, handler));
         return this;

@@ -4,6 +4,11 @@
  * {@code ConnectionHandler} hands each request to the handler that a {@code RouteTable}
  * names.
  *
+ * <p>WebDAV. {@code WebDav} adds the routes under {@code /dav} (when enabled), answered
+ * by the {@code Dav*} classes beside the HTTP handlers, whose streaming upload, download
+ * and authentication they share; they live in this package to use those package-private
+ * pieces as they are. Requests under {@code /dav} are counted as protocol {@code webdav}.
+ *
  * <p>Threads. Event loops only parse, route and write; they never call storage. Every
  * storage call (authentication included, as verifying a password hash is slow) runs on
  * one bounded blocking pool. An upload's chunks go through a per-upload serial executor

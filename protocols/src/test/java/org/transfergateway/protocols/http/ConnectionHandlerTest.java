@@ -43,7 +43,7 @@ class ConnectionHandlerTest {
         HttpServices services = HttpServices.of(
                 HttpFixture.accounts(HttpFixture.config(dir), dir.resolve("files"), TransferMeter.inMemory()),
                 Runnable::run, () -> "", () -> BackendsView.NONE);
-        channel = new EmbeddedChannel(new ConnectionHandler(services, HttpFrontEnd.routes()));
+        channel = new EmbeddedChannel(new ConnectionHandler(services, HttpFrontEnd.routes(false)));
     }
 
     @AfterEach

@@ -60,15 +60,30 @@ final class HttpFixture implements AutoCloseable {
         this(dir, prometheusText, wrap, sectionsYaml, TransferMeter.inMemory());
     }
 
+    /** With WebDAV served under /dav/ too, counted as webdav. */
+    static HttpFixture withWebDav(Path dir) throws Exception {
+        return withWebDav(dir, "");
+    }
+
+    /** With WebDAV, and more top-level sections given as YAML. */
+    static HttpFixture withWebDav(Path dir, String sectionsYaml) throws Exception {
+        return new HttpFixture(dir, () -> "", UnaryOperator.identity(), sectionsYaml, TransferMeter.inMemory(), true);
+    }
+
     private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String sectionsYaml,
                         TransferMeter meter) throws Exception {
+        this(dir, prometheusText, wrap, sectionsYaml, meter, false);
+    }
+
+    private HttpFixture(Path dir, Supplier<String> prometheusText, UnaryOperator<Storage> wrap, String sectionsYaml,
+                        TransferMeter meter, boolean webDav) throws Exception {
         this.root = dir.resolve("files");
         this.config = config(dir, sectionsYaml);
         this.meter = meter;
         // As a gateway does: every front end it has shows in the statistics, running or not.
         meter.announce(org.transfergateway.protocols.ftp.FtpFrontEnd.PROTOCOL);
         this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
-        this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText);
+        this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText).withWebDav(webDav);
         this.address = frontEnd.start();
     }
 
