@@ -1,6 +1,7 @@
 package org.transfergateway.storage.azure;
 
 import com.azure.core.exception.HttpResponseException;
+import com.azure.core.http.HttpHeaderName;
 import com.azure.storage.blob.models.BlobStorageException;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
@@ -24,7 +25,7 @@ final class AzureErrors {
         if (e instanceof HttpResponseException h && h.getResponse() != null) {
             int status = h.getResponse().getStatusCode();
             String code = e instanceof BlobStorageException b && b.getErrorCode() != null ? b.getErrorCode().toString()
-                    : h.getResponse().getHeaderValue("x-ms-error-code");
+                    : h.getResponse().getHeaders().getValue(HttpHeaderName.fromString("x-ms-error-code"));
             String what = switch (status) {
                 case 403 -> "access denied";
                 case 404 -> "not found";
