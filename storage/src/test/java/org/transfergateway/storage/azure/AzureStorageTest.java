@@ -133,6 +133,31 @@ class AzureStorageTest {
         }
     }
 
+    /** The budget is shared: while others hold all of it, a write waits, and goes on once memory is given back. */
+    @Test
+    void aWriteWaitsWhileTheSharedBudgetIsSpent() throws Exception {
+        java.nio.ByteBuffer held = budget.acquire((int) budget.capacityBytes());
+        byte[] content = random(BLOCK + 10, 7);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        try (Upload u = storage.create("waits.bin")) {
+            Future<?> write = writer.submit(() -> {
+                writeAll(u, content);
+                return null;
+            });
+            Thread.sleep(300);
+            assertFalse(write.isDone(), "the write waits for memory");
+            budget.release(held);
+            write.get(10, TimeUnit.SECONDS);
+            u.commit();
+        } finally {
+            writer.shutdownNow();
+        }
+        try (InputStream in = storage.read("waits.bin", 0, -1)) {
+            assertArrayEquals(content, in.readAllBytes());
+        }
+        assertEquals(0, budget.inUseBytes());
+    }
+
     @Test
     void aBodyOfKnownSizeThatFitsOneBlockIsOnePutBlobFromNoMoreMemoryThanItNeeds() throws IOException {
         byte[] content = random(1000, 2);
