@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /** The backend types the configuration accepts: adding one is one line in {@link #ALL}. */
 public final class BackendTypes {
-    public static final List<BackendType> ALL = List.of(LocalBackendConfig.TYPE, S3BackendConfig.TYPE);
+    public static final List<BackendType> ALL = List.of(LocalBackendConfig.TYPE, S3BackendConfig.TYPE, AzureBackendConfig.TYPE);
 
     private BackendTypes() {
     }

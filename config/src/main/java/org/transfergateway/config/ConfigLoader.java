@@ -355,6 +355,10 @@ public final class ConfigLoader {
                 throw new ConfigException("storage.backends[" + i + "].part-size", Units.formatSize(s3.partSize(partSize))
                         + " is larger than storage.memory-budget (" + Units.formatSize(budget) + ")");
             }
+            if (backends.get(i) instanceof AzureBackendConfig azure && azure.blockSize(partSize) > budget) {
+                throw new ConfigException("storage.backends[" + i + "].block-size", Units.formatSize(azure.blockSize(partSize))
+                        + " is larger than storage.memory-budget (" + Units.formatSize(budget) + ")");
+            }
         }
         Duration abandoned = positive(n, "abandoned-upload-age", Duration.ofDays(1));
         List<PoolConfig> pools = pools(n, backends);

@@ -157,7 +157,7 @@ class ConfigLoaderTest {
 
     @Test
     void unknownBackendTypeIsNamed() {
-        assertEquals("storage.backends[0].type: ftp is not a backend type (local or s3)",
+        assertEquals("storage.backends[0].type: ftp is not a backend type (local, s3 or azure)",
                 error("storage:\n  backends: [{name: x, type: ftp}]\nusers: [{name: a, password: b}]\n"));
     }
 
@@ -220,6 +220,59 @@ class ConfigLoaderTest {
         assertEquals(S3BackendConfig.Checksums.WHEN_SUPPORTED, ((S3BackendConfig) c.storage().backend("aws").orElseThrow()).checksums());
         assertEquals(S3BackendConfig.Checksums.WHEN_REQUIRED, ((S3BackendConfig) c.storage().backend("compatible").orElseThrow()).checksums());
         assertEquals(S3BackendConfig.Checksums.WHEN_SUPPORTED, ((S3BackendConfig) c.storage().backend("chosen").orElseThrow()).checksums());
+    }
+
+    @Test
+    void theSpecsAzureExampleLoadsAndItsCredentialsAreChecked() {
+        ConfigLoader withEnv = new ConfigLoader(Map.of("AZURE_ACCOUNT", "devstoreaccount1", "AZURE_KEY", "a2V5"));
+        GatewayConfig c = withEnv.parse("""
+                storage:
+                  backends:
+                    - name: blob
+                      type: azure
+                      container: transfers
+                      prefix: /gw
+                      endpoint: http://127.0.0.1:10000/devstoreaccount1
+                      account-name: ${AZURE_ACCOUNT}
+                      account-key: ${AZURE_KEY}
+                      block-size: 4MiB
+                    - {name: chain, type: azure, container: transfers, account-name: acct}
+                    - {name: cs, type: azure, container: transfers, connection-string: "UseDevelopmentStorage=true"}
+                    - {name: sas, type: azure, container: transfers, account-name: acct, sas-token: "?sv=1&sig=x"}
+                users: [{name: a, password: b}]
+                """);
+        AzureBackendConfig blob = (AzureBackendConfig) c.storage().defaultBackend();
+        assertEquals("transfers", blob.container());
+        assertEquals("gw/", blob.prefix());
+        assertEquals(URI.create("http://127.0.0.1:10000/devstoreaccount1"), blob.endpoint());
+        assertEquals("devstoreaccount1", blob.accountName());
+        assertEquals("a2V5", blob.accountKey());
+        assertEquals(4L << 20, blob.blockSize(c.storage().partSizeBytes()));
+        assertFalse(blob.toString().contains("a2V5"));
+        AzureBackendConfig chain = (AzureBackendConfig) c.storage().backend("chain").orElseThrow();
+        assertNull(chain.accountKey());
+        assertEquals("https://acct.blob.core.windows.net", chain.endpointText());
+        assertEquals(c.storage().partSizeBytes(), chain.blockSize(c.storage().partSizeBytes()));
+        assertEquals("UseDevelopmentStorage=true", ((AzureBackendConfig) c.storage().backend("cs").orElseThrow()).connectionString());
+        assertEquals("sv=1&sig=x", ((AzureBackendConfig) c.storage().backend("sas").orElseThrow()).sasToken());
+
+        String users = "users: [{name: a, password: b}]\n";
+        assertEquals("storage.backends[0].container: is required",
+                error("storage: {backends: [{name: z, type: azure, account-name: acct}]}\n" + users));
+        assertEquals("storage.backends[0].container: Bad_Name is not a valid container name",
+                error("storage: {backends: [{name: z, type: azure, container: Bad_Name, account-name: acct}]}\n" + users));
+        assertEquals("storage.backends[0].account-name: is required when account-key is set",
+                error("storage: {backends: [{name: z, type: azure, container: c01, endpoint: \"http://127.0.0.1:1\", account-key: k}]}\n" + users));
+        assertEquals("storage.backends[0].account-name: is required without endpoint or connection-string",
+                error("storage: {backends: [{name: z, type: azure, container: c01}]}\n" + users));
+        assertEquals("storage.backends[0].connection-string: holds the endpoint and credentials: leave out endpoint, account-key and sas-token",
+                error("storage: {backends: [{name: z, type: azure, container: c01, connection-string: x, sas-token: y}]}\n" + users));
+        assertEquals("storage.backends[0].endpoint: ftp://x is not an http:// or https:// URL",
+                error("storage: {backends: [{name: z, type: azure, container: c01, account-name: a, endpoint: \"ftp://x\"}]}\n" + users));
+        assertEquals("storage.backends[0].block-size: 8.0 GiB is outside 1MiB-4000MiB, the block sizes Azure accepts",
+                error("storage: {backends: [{name: z, type: azure, container: c01, account-name: a, block-size: 8GiB}]}\n" + users));
+        assertEquals("storage.backends[0].bucket: is not a known key",
+                error("storage: {backends: [{name: z, type: azure, container: c01, account-name: a, bucket: b}]}\n" + users));
     }
 
     @Test

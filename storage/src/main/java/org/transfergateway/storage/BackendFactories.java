@@ -7,6 +7,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.azure.AzureBackendFactory;
 import org.transfergateway.storage.local.LocalBackendFactory;
 import org.transfergateway.storage.s3.MemoryBudget;
 import org.transfergateway.storage.s3.S3BackendFactory;
@@ -16,7 +17,8 @@ import org.transfergateway.storage.s3.S3BackendFactory;
  * {@link #ALL}, next to its line in {@code BackendTypes}.
  */
 public final class BackendFactories {
-    private static final List<BackendFactory<?>> ALL = List.of(new LocalBackendFactory(), new S3BackendFactory());
+    private static final List<BackendFactory<?>> ALL = List.of(new LocalBackendFactory(), new S3BackendFactory(),
+            new AzureBackendFactory());
 
     private static final Map<Class<?>, BackendFactory<?>> BY_CONFIG = ALL.stream()
             .collect(Collectors.toUnmodifiableMap(BackendFactory::configClass, Function.identity()));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.URI;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.transfergateway.config.AzureBackendConfig;
 import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.BackendType;
 import org.transfergateway.config.BackendTypes;
@@ -29,6 +30,11 @@ class BackendFactoriesTest {
         assertEquals("s3 bucket b under p/ at http://127.0.0.1:9000",
                 BackendFactories.describe(new S3BackendConfig("s", "b", "p/", "us-east-1",
                         URI.create("http://127.0.0.1:9000"), true, null, null, S3BackendConfig.Checksums.WHEN_REQUIRED)));
+        assertEquals("azure container c under p/ at http://127.0.0.1:10000/devstoreaccount1",
+                BackendFactories.describe(new AzureBackendConfig("a", "c", "p/", URI.create("http://127.0.0.1:10000/devstoreaccount1"),
+                        "devstoreaccount1", "secret-key", null, null, 0)));
+        assertEquals("azure container c at https://acct.blob.core.windows.net",
+                BackendFactories.describe(new AzureBackendConfig("a", "c", "", null, "acct", null, null, null, 0)));
     }
 
     @Test

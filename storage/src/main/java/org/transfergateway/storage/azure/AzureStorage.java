@@ -1,0 +1,382 @@
+package org.transfergateway.storage.azure;
+
+import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.models.BlobItem;
+import com.azure.storage.blob.models.BlobProperties;
+import com.azure.storage.blob.models.BlobRange;
+import com.azure.storage.blob.models.BlobRequestConditions;
+import com.azure.storage.blob.models.ListBlobsOptions;
+import com.azure.storage.blob.options.BlobInputStreamOptions;
+import com.azure.storage.blob.options.BlockBlobCommitBlockListOptions;
+import com.azure.storage.blob.specialized.BlockBlobClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.config.AzureBackendConfig;
+import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.AbortsUploads;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.SizedUpload;
+import org.transfergateway.storage.Storage;
+import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.s3.MemoryBudget;
+
+/**
+ * A container of Azure Blob Storage, on the Azure SDK for Java over the JDK's HttpClient.
+ * Every key gets the configured prefix in front; keys handed out leave it off again.
+ * Folders are name prefixes, made to exist when empty by a zero-byte marker blob
+ * {@code dir/}, exactly as on S3.
+ *
+ * <p>Uploads are {@link BlockPut}s: blocks from the shared {@link MemoryBudget}, one Put
+ * Block List at commit, one Put Blob when the body fits in the first block. Renames are a
+ * server-side Copy Blob, then a delete of the source. Reads stream the range in chunks.
+ *
+ * <p>Staged blocks are invisible, but Azure keeps them (up to 7 days) until the blob's
+ * next commit. A failed upload of a blob that does not exist yet is therefore cleaned up
+ * at once by {@link #discardUncommitted}; where a blob exists, its staged blocks cannot be
+ * dropped without rewriting it, and are left to expire, invisible.
+ */
+public final class AzureStorage implements Storage, AbortsUploads {
+    private static final Logger log = LoggerFactory.getLogger(AzureStorage.class);
+    /** The chunk a read fetches per request. */
+    private static final int READ_CHUNK = 4 * 1024 * 1024;
+
+    private final AzureContainer az;
+
+    private AzureStorage(AzureContainer az) {
+        this.az = az;
+    }
+
+    /**
+     * Connects to the container of {@code cfg} and checks that it answers.
+     *
+     * @param budget the memory budget shared by all backends that buffer parts
+     * @throws GatewayException {@link ErrorCode#BACKEND_UNAVAILABLE} with one line naming
+     *                          the backend, container and endpoint
+     */
+    public static AzureStorage open(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
+        return new AzureStorage(AzureContainer.connect(cfg, shared, budget));
+    }
+
+    @Override
+    public String name() {
+        return az.name;
+    }
+
+    // ---- reading ----
+
+    @Override
+    public ObjectInfo stat(String key) throws IOException {
+        if (key.isEmpty()) {
+            return ObjectInfo.folder("", Instant.EPOCH);
+        }
+        ObjectInfo file = az.headFile(key);
+        if (file != null) {
+            return file;
+        }
+        return isFolder(key) ? ObjectInfo.folder(key, Instant.EPOCH) : null;
+    }
+
+    /** True when a marker or any blob lies under {@code dirKey/} (Azure lists the marker under its own prefix). */
+    boolean isFolder(String dirKey) throws GatewayException {
+        if (dirKey.isEmpty()) {
+            return true;
+        }
+        try {
+            return az.client.listBlobs(new ListBlobsOptions().setPrefix(az.under(dirKey)).setMaxResultsPerPage(1), null)
+                    .iterableByPage().iterator().next().getValue().size() > 0;
+        } catch (RuntimeException e) {
+            throw az.failure("listing " + dirKey, e);
+        }
+    }
+
+    @Override
+    public InputStream read(String key, long offset, long length) throws IOException {
+        BlobProperties p;
+        try {
+            p = az.blob(az.full(key)).getProperties();
+        } catch (RuntimeException e) {
+            if (AzureErrors.isStatus(e, 404)) {
+                return null;
+            }
+            throw az.failure("reading " + key, e);
+        }
+        long size = p.getBlobSize();
+        if (length == 0 || offset >= size) {
+            return InputStream.nullInputStream();
+        }
+        long count = length < 0 ? size - offset : Math.min(length, size - offset);
+        try {
+            // Tied to this version by its ETag: an overwrite meanwhile fails the read instead of mixing two.
+            return az.blob(az.full(key)).openInputStream(new BlobInputStreamOptions()
+                    .setRange(new BlobRange(offset, count)).setBlockSize(READ_CHUNK)
+                    .setRequestConditions(new BlobRequestConditions().setIfMatch(p.getETag())));
+        } catch (RuntimeException e) {
+            if (AzureErrors.isStatus(e, 404)) {
+                return null;
+            }
+            throw az.failure("reading " + key, e);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String dirKey) throws IOException {
+        String dir = az.under(dirKey);
+        Map<String, ObjectInfo> entries = new TreeMap<>();
+        try {
+            for (BlobItem b : az.client.listBlobsByHierarchy("/", new ListBlobsOptions().setPrefix(dir), null)) {
+                if (Boolean.TRUE.equals(b.isPrefix())) {
+                    entries.put(b.getName(), folder(b.getName()));
+                } else if (!b.getName().endsWith("/")) {
+                    entries.put(b.getName(), info(b));
+                }
+                // A marker "dir/" lists as a blob under its own prefix: the folder itself, left out.
+            }
+        } catch (RuntimeException e) {
+            throw az.failure("listing " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
+        }
+        List<ObjectInfo> out = new ArrayList<>(entries.values());
+        out.sort(Comparator.comparing(ObjectInfo::name));
+        return out;
+    }
+
+    @Override
+    public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
+        try {
+            for (BlobItem b : az.client.listBlobs(new ListBlobsOptions().setPrefix(az.under(dirKey)), null)) {
+                if (!b.getName().endsWith("/")) {
+                    sink.accept(info(b));
+                }
+            }
+        } catch (RuntimeException e) {
+            throw az.failure("listing everything under " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
+        }
+    }
+
+    /** Every blob under {@code dir} (a full prefix ending in "/"), markers included. */
+    private List<BlobItem> everythingUnder(String dir, String what) throws GatewayException {
+        List<BlobItem> all = new ArrayList<>();
+        try {
+            az.client.listBlobs(new ListBlobsOptions().setPrefix(dir), null).forEach(all::add);
+        } catch (RuntimeException e) {
+            throw az.failure("listing " + what, e);
+        }
+        return all;
+    }
+
+    private ObjectInfo folder(String fullPrefix) {
+        String key = az.strip(fullPrefix);
+        return ObjectInfo.folder(key.substring(0, key.length() - 1), Instant.EPOCH);
+    }
+
+    private ObjectInfo info(BlobItem b) {
+        var p = b.getProperties();
+        return ObjectInfo.file(az.strip(b.getName()), p.getContentLength() != null ? p.getContentLength() : 0L,
+                p.getLastModified() != null ? p.getLastModified().toInstant() : Instant.EPOCH, AzureContainer.unquote(p.getETag()));
+    }
+
+    // ---- changing ----
+
+    @Override
+    public boolean delete(String key) throws IOException {
+        if (az.headFile(key) == null) {
+            if (isFolder(key)) {
+                throw ErrorCode.CONFLICT.exception("that is a folder");
+            }
+            return false;
+        }
+        az.deleteFull(az.full(key), key);
+        return true;
+    }
+
+    /** Renames a file or a whole folder: copies first, deletes after, so that a failed copy leaves the source whole. */
+    @Override
+    public void move(String from, String to) throws IOException {
+        if (from.equals(to)) {
+            if (stat(from) == null) {
+                throw ErrorCode.NOT_FOUND.exception("no such file or folder");
+            }
+            return;
+        }
+        if (to.startsWith(from + "/") || from.isEmpty()) {
+            throw ErrorCode.CONFLICT.exception("a folder cannot move into itself");
+        }
+        if (az.headFile(from) != null) {
+            if (isFolder(to)) {
+                throw ErrorCode.CONFLICT.exception("a folder exists at the target");
+            }
+            copy(az.full(from), az.full(to));
+            az.deleteFull(az.full(from), from);
+            return;
+        }
+        String fromDir = az.under(from);
+        List<BlobItem> blobs = everythingUnder(fromDir, from);
+        if (blobs.isEmpty()) {
+            throw ErrorCode.NOT_FOUND.exception("no such file or folder");
+        }
+        if (az.headFile(to) != null) {
+            throw ErrorCode.CONFLICT.exception("a file exists at the target");
+        }
+        String toDir = az.under(to);
+        for (BlobItem b : blobs) {
+            copy(b.getName(), toDir + b.getName().substring(fromDir.length()));
+        }
+        for (BlobItem b : blobs) {
+            az.deleteFull(b.getName(), az.strip(b.getName()));
+        }
+    }
+
+    /** A server-side Copy Blob, waited for: inside one account it completes without the bytes leaving the service. */
+    private void copy(String fromFull, String toFull) throws GatewayException {
+        String what = "copying " + az.strip(fromFull) + " to " + az.strip(toFull);
+        try {
+            var poller = az.client.getBlobClient(toFull).beginCopy(az.sourceUrl(fromFull), Duration.ofMillis(200));
+            var done = poller.waitForCompletion(Duration.ofHours(1));
+            var status = done.getValue() != null ? done.getValue().getCopyStatus() : null;
+            if (status != null && !"success".equalsIgnoreCase(status.toString())) {
+                throw ErrorCode.BACKEND_FAILED.failure(az.name + ": " + what + " ended as " + status);
+            }
+        } catch (RuntimeException e) {
+            throw az.failure(what, e);
+        }
+    }
+
+    @Override
+    public void makeFolder(String dirKey) throws IOException {
+        if (dirKey.isEmpty()) {
+            return;
+        }
+        if (az.headFile(dirKey) != null) {
+            throw ErrorCode.CONFLICT.exception("a file exists at that path");
+        }
+        try {
+            az.blob(az.under(dirKey)).upload(BinaryData.fromBytes(new byte[0]), true);
+        } catch (RuntimeException e) {
+            throw az.failure("making the folder " + dirKey, e);
+        }
+    }
+
+    @Override
+    public boolean removeFolder(String dirKey) throws IOException {
+        String dir = az.under(dirKey);
+        List<BlobItem> found;
+        try {
+            found = new ArrayList<>(az.client.listBlobs(new ListBlobsOptions().setPrefix(dir).setMaxResultsPerPage(2), null)
+                    .iterableByPage().iterator().next().getValue());
+        } catch (RuntimeException e) {
+            throw az.failure("listing " + dirKey, e);
+        }
+        if (found.stream().anyMatch(b -> !b.getName().equals(dir))) {
+            throw ErrorCode.NOT_EMPTY.exception("the folder is not empty");
+        }
+        if (found.isEmpty()) {
+            if (az.headFile(dirKey) != null) {
+                throw ErrorCode.CONFLICT.exception("that is a file, not a folder");
+            }
+            return false;
+        }
+        az.deleteFull(dir, "the folder " + dirKey);
+        return true;
+    }
+
+    // ---- uploads ----
+
+    @Override
+    public Upload create(String key) throws IOException {
+        beforeUpload(key);
+        return new BlockPut(az, this, key, -1);
+    }
+
+    /** With a known size, the first buffer is no larger than the body: one Put Blob when it fits a block. */
+    @Override
+    public Upload create(String key, long size) throws IOException {
+        beforeUpload(key);
+        return SizedUpload.of(new BlockPut(az, this, key, size), size);
+    }
+
+    private void beforeUpload(String key) throws IOException {
+        if (isFolder(key)) {
+            // As on local disk and S3: a file and a folder of the same name would confuse every client.
+            throw ErrorCode.CONFLICT.exception("a folder exists at that path");
+        }
+    }
+
+    /**
+     * Drops the uncommitted blocks of {@code fullName}, when no blob of that name exists:
+     * a commit of an empty block list, allowed only while no blob exists (If-None-Match: *),
+     * makes Azure discard them, and the empty blob it leaves is deleted at once, only if
+     * unchanged (If-Match). Where a blob exists, its staged blocks stay invisible until
+     * they expire or the blob is next committed. True when nothing of the upload is left
+     * that could ever become visible.
+     */
+    void discardUncommitted(String fullName) {
+        BlockBlobClient blob = az.blob(fullName);
+        String etag;
+        try {
+            etag = blob.commitBlockListWithResponse(new BlockBlobCommitBlockListOptions(List.of())
+                    .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*")), null, null).getValue().getETag();
+        } catch (RuntimeException e) {
+            if (AzureErrors.isStatus(e, 409) || AzureErrors.isStatus(e, 412)) {
+                return; // a blob exists: its old content stays, the blocks expire unseen
+            }
+            throw e;
+        }
+        try {
+            blob.deleteWithResponse(null, new BlobRequestConditions().setIfMatch(etag), null, null);
+        } catch (RuntimeException e) {
+            if (!AzureErrors.isStatus(e, 404) && !AzureErrors.isStatus(e, 412)) {
+                throw e;
+            }
+        }
+    }
+
+    boolean discardQuietly(String fullName) {
+        try {
+            discardUncommitted(fullName);
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("{}: could not discard the staged blocks of {}: {}", az.name, az.strip(fullName), AzureErrors.reason(e));
+            return false;
+        }
+    }
+
+    /** {@code fullName} is the blob name as the journal recorded it: the prefix included. */
+    @Override
+    public boolean abortUpload(String fullName, String uploadId) throws IOException {
+        try {
+            discardUncommitted(fullName);
+            return true;
+        } catch (RuntimeException e) {
+            throw az.failure("discarding the staged blocks of " + fullName, e);
+        }
+    }
+
+    /** The blob just stored, as Azure now tells it; what is known when it cannot be read back. */
+    ObjectInfo storedInfo(String key, long written, String etag) {
+        try {
+            ObjectInfo info = az.headFile(key);
+            if (info != null) {
+                return info;
+            }
+        } catch (GatewayException | RuntimeException e) {
+            log.debug("{}: could not read back {}: {}", az.name, key, e.toString());
+        }
+        return ObjectInfo.file(key, written, Instant.now(), AzureContainer.unquote(etag));
+    }
+
+    @Override
+    public void close() {
+        az.close();
+    }
+}

@@ -1,0 +1,266 @@
+package org.transfergateway.storage.azure;
+
+import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.models.BlockBlobItem;
+import com.azure.storage.blob.options.BlockBlobCommitBlockListOptions;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.JournaledUpload;
+import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.UploadJournal;
+
+/**
+ * An upload into a block blob from buffers of the shared memory budget: a body that ends
+ * within its first block goes as one Put Blob on commit; a longer one is staged block by
+ * block ({@code storage.part-concurrency} in flight per upload), with block sizes that
+ * grow ({@link BlockPlan#blockSize}), and made visible by one Put Block List at commit.
+ * Staged blocks are invisible until then. Whatever fails, the staged blocks are discarded
+ * ({@link AzureStorage#discardUncommitted}); the upload is reported to the
+ * {@link UploadJournal} before its first block is sent, so that a crash is cleaned up too.
+ *
+ * <p>Block ids are this upload's random tag and the block number, of one fixed length,
+ * as Azure requires of every block of a blob.
+ *
+ * <p>The writer's methods are synchronized, so an {@link #abort()} from another thread
+ * waits for a write blocked on the budget; an abort waits for the blocks in flight, so
+ * that none is staged after the discard.
+ */
+final class BlockPut implements JournaledUpload {
+    private static final Logger log = LoggerFactory.getLogger(AzureStorage.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final UploadJournal NO_JOURNAL = new UploadJournal() {
+        @Override
+        public void opened(String key, String uploadId) {
+        }
+
+        @Override
+        public void closed(String key, String uploadId) {
+        }
+    };
+
+    private enum State { OPEN, COMMITTED, ABORTED }
+
+    private final AzureContainer az;
+    private final AzureStorage storage;
+    private final String key;
+    private final String fullName;
+    /** The size announced in advance, or -1: a small one gets a first buffer of just that size. */
+    private final long announced;
+    private final String tag;
+    private volatile UploadJournal journal = NO_JOURNAL;
+    private final Semaphore inFlight;
+    private final List<String> blockIds = new ArrayList<>();
+    private final AtomicReference<GatewayException> blockFailure = new AtomicReference<>();
+    private volatile State state = State.OPEN;
+    private ByteBuffer buffer;
+    private long written;
+    private boolean staged;
+
+    BlockPut(AzureContainer az, AzureStorage storage, String key, long announced) {
+        this.az = az;
+        this.storage = storage;
+        this.key = key;
+        this.fullName = az.full(key);
+        this.announced = announced;
+        byte[] random = new byte[8];
+        RANDOM.nextBytes(random);
+        this.tag = HexFormat.of().formatHex(random);
+        this.inFlight = new Semaphore(az.blockConcurrency);
+    }
+
+    @Override
+    public void journalTo(UploadJournal journal) {
+        this.journal = journal;
+    }
+
+    @Override
+    public synchronized boolean takesWithoutWaiting(int bytes) {
+        return state == State.OPEN && blockFailure.get() == null && buffer != null && buffer.remaining() >= bytes;
+    }
+
+    @Override
+    public synchronized void write(ByteBuffer src) throws IOException {
+        ensureOpen();
+        GatewayException failed = blockFailure.get();
+        if (failed != null) {
+            throw failed;
+        }
+        while (src.hasRemaining()) {
+            if (buffer != null && !buffer.hasRemaining()) {
+                // More is coming, so the full buffer is not the whole body: stage it as a block.
+                stageBlock();
+            }
+            if (buffer == null) {
+                buffer = acquire(nextBufferSize());
+            }
+            int n = Math.min(buffer.remaining(), src.remaining());
+            buffer.put(buffer.position(), src, src.position(), n);
+            buffer.position(buffer.position() + n);
+            src.position(src.position() + n);
+            written += n;
+        }
+    }
+
+    private int nextBufferSize() {
+        long size = BlockPlan.blockSize(blockIds.size() + 1, az.firstBlockSize, az.blockCeiling);
+        if (blockIds.isEmpty() && announced > 0 && announced < size) {
+            size = announced; // the whole body fits: one Put Blob, from no more memory than it needs
+        }
+        return (int) size;
+    }
+
+    private ByteBuffer acquire(int size) throws IOException {
+        try {
+            return az.budget.acquire(size);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort();
+            throw new InterruptedIOException("interrupted while waiting for memory to upload " + key);
+        }
+    }
+
+    private void ensureOpen() throws IOException {
+        if (state != State.OPEN) {
+            throw new IOException("the upload of " + key + " is already " + (state == State.COMMITTED ? "committed" : "aborted"));
+        }
+    }
+
+    private void failIfABlockFailed() throws GatewayException {
+        GatewayException failed = blockFailure.get();
+        if (failed != null) {
+            abort();
+            throw failed;
+        }
+    }
+
+    private void stageBlock() throws IOException {
+        if (!staged) {
+            try {
+                journal.opened(fullName, tag);
+            } catch (IOException | RuntimeException e) {
+                abort();
+                throw e;
+            }
+            staged = true;
+        }
+        try {
+            inFlight.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort();
+            throw new InterruptedIOException("interrupted while uploading " + key);
+        }
+        String id = blockId(tag, blockIds.size() + 1);
+        blockIds.add(id);
+        ByteBuffer block = buffer;
+        buffer = null;
+        block.flip();
+        int number = blockIds.size();
+        az.executor.execute(() -> stage(number, id, block));
+        failIfABlockFailed();
+    }
+
+    /** A block id: base64 of the tag and the number, the same length for every block. */
+    static String blockId(String tag, int number) {
+        return Base64.getEncoder().encodeToString(String.format("%s-%06d", tag, number).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** Runs on the executor; always gives the buffer and the permit back. */
+    private void stage(int number, String id, ByteBuffer block) {
+        try {
+            if (state == State.ABORTED || blockFailure.get() != null) {
+                return;
+            }
+            az.blob(fullName).stageBlock(id, BinaryData.fromByteBuffer(block.asReadOnlyBuffer()));
+        } catch (RuntimeException e) {
+            blockFailure.compareAndSet(null, az.failure("staging block " + number + " of " + key, e));
+        } finally {
+            az.budget.release(block);
+            inFlight.release();
+        }
+    }
+
+    private void awaitBlocks() {
+        inFlight.acquireUninterruptibly(az.blockConcurrency);
+        inFlight.release(az.blockConcurrency);
+    }
+
+    @Override
+    public long written() {
+        return written;
+    }
+
+    @Override
+    public synchronized ObjectInfo commit() throws IOException {
+        ensureOpen();
+        failIfABlockFailed();
+        BlockBlobItem item;
+        try {
+            if (!staged) {
+                item = putWhole();
+            } else {
+                if (buffer != null && buffer.position() > 0) {
+                    stageBlock();
+                }
+                awaitBlocks();
+                failIfABlockFailed();
+                item = az.blob(fullName).commitBlockListWithResponse(
+                        new BlockBlobCommitBlockListOptions(blockIds), null, null).getValue();
+                journal.closed(fullName, tag);
+            }
+        } catch (RuntimeException e) {
+            abort();
+            throw az.failure("completing the upload of " + key, e);
+        } catch (IOException e) {
+            abort();
+            throw e;
+        }
+        state = State.COMMITTED;
+        log.debug("{}: stored {} ({} bytes, {} blocks)", az.name, key, written, blockIds.size());
+        return storage.storedInfo(key, written, item != null ? item.getETag() : null);
+    }
+
+    /** The whole body in one Put Blob: it ended within the first block. */
+    private BlockBlobItem putWhole() {
+        ByteBuffer whole = buffer;
+        buffer = null;
+        try {
+            BinaryData body = whole == null ? BinaryData.fromBytes(new byte[0]) : BinaryData.fromByteBuffer(whole.flip().asReadOnlyBuffer());
+            return az.blob(fullName).upload(body, true);
+        } finally {
+            if (whole != null) {
+                az.budget.release(whole);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void abort() {
+        if (state != State.OPEN) {
+            return;
+        }
+        state = State.ABORTED;
+        if (buffer != null) {
+            az.budget.release(buffer);
+            buffer = null;
+        }
+        // Blocks still running would otherwise be staged after the discard.
+        awaitBlocks();
+        if (staged && storage.discardQuietly(fullName)) {
+            journal.closed(fullName, tag);
+        }
+    }
+}
