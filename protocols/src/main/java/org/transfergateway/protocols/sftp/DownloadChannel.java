@@ -5,6 +5,8 @@ import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
 import org.apache.sshd.sftp.common.SftpConstants;
 import org.apache.sshd.sftp.common.SftpException;
+import org.transfergateway.config.LimitsConfig;
+import org.transfergateway.protocols.ftp.RateCheck;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.UserFiles;
 
@@ -16,6 +18,11 @@ import org.transfergateway.storage.UserFiles;
  */
 final class DownloadChannel implements HandleChannel {
     private final UserFiles files;
+    private final LimitsConfig limits;
+    /** limits.min-transfer-rate of the download open now. */
+    private RateCheck rate;
+    /** Set when a download was too slow: the handle serves nothing more. */
+    private SftpException failed;
     private final String path;
     private final long size;
     private UserFiles.Outbound in;
@@ -27,13 +34,14 @@ final class DownloadChannel implements HandleChannel {
     private boolean open = true;
     private volatile boolean closedByClient;
 
-    private DownloadChannel(UserFiles files, String path, long size) {
+    private DownloadChannel(UserFiles files, LimitsConfig limits, String path, long size) {
         this.files = files;
+        this.limits = limits;
         this.path = path;
         this.size = size;
     }
 
-    static DownloadChannel open(UserFiles files, String path) throws IOException {
+    static DownloadChannel open(UserFiles files, LimitsConfig limits, String path) throws IOException {
         ObjectInfo info = files.stat(path);
         if (info == null) {
             throw new NoSuchFileException(path);
@@ -41,7 +49,7 @@ final class DownloadChannel implements HandleChannel {
         if (info.folder()) {
             throw new SftpException(SftpConstants.SSH_FX_FAILURE, path + " is a folder");
         }
-        return new DownloadChannel(files, path, info.size());
+        return new DownloadChannel(files, limits, path, info.size());
     }
 
     @Override
@@ -52,6 +60,9 @@ final class DownloadChannel implements HandleChannel {
     /** Fills {@code dst} unless the file ends first: a short read makes clients re-ask out of order. */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        if (failed != null) {
+            throw failed;
+        }
         if (position > size || position == size && started) {
             return -1; // clients read past the end to learn where it is
         }
@@ -59,6 +70,7 @@ final class DownloadChannel implements HandleChannel {
             in = files.download(path, position, -1);
             streamPosition = position;
             started = true;
+            rate = new RateCheck(limits);
         }
         int total = 0;
         byte[] chunk = dst.hasArray() ? null : new byte[Math.min(dst.remaining(), 64 * 1024)];
@@ -82,6 +94,13 @@ final class DownloadChannel implements HandleChannel {
         }
         position += total;
         streamPosition += total;
+        if (total > 0 && rate.tooSlow(total)) {
+            // Counted failed with what was sent, as a download the client gave up on.
+            endDownload(true);
+            failed = new SftpException(SftpConstants.SSH_FX_FAILURE,
+                    "Transfer slower than the minimum of " + rate.minBytesPerSecond() + " bytes/s; aborted");
+            throw failed;
+        }
         return total == 0 && dst.hasRemaining() ? -1 : total;
     }
 

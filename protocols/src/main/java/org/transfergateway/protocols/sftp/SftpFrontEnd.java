@@ -151,21 +151,10 @@ public final class SftpFrontEnd implements AutoCloseable {
                 if (user == null) {
                     throw new IOException("no user logged in");
                 }
-                return new UserFileSystem(accounts.files(user, PROTOCOL));
+                return new UserFileSystem(accounts.files(user, PROTOCOL), limits);
             }
         });
-        int max = limits.maxConnections();
-        sshd.addSessionListener(new SessionListener() {
-            @Override
-            public void sessionCreated(Session session) {
-                // limits.max-connections counts SSH sessions as FTP counts control connections.
-                if (sshd.getActiveSessions().size() > max) {
-                    org.slf4j.LoggerFactory.getLogger(SftpFrontEnd.class).info("sftp: refused a connection from {}: {} sessions open",
-                            session.getRemoteAddress(), max);
-                    session.close(true);
-                }
-            }
-        });
+        sshd.addSessionListener(new SessionLimits(limits));
         server = sshd;
         sshd.start();
         int port = sshd.getPort();

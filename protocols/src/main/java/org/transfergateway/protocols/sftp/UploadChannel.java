@@ -12,6 +12,7 @@ import org.apache.sshd.sftp.common.SftpConstants;
 import org.apache.sshd.sftp.common.SftpException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.protocols.ftp.RateCheck;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.UserFiles;
 
@@ -33,6 +34,8 @@ final class UploadChannel implements HandleChannel {
     /** The size of the file the handle was opened on, for a handle that has not written yet. */
     private final long existingSize;
     private UserFiles.Inbound upload;
+    /** limits.min-transfer-rate, from the upload's first byte. */
+    private RateCheck rate;
     private long position;
     private boolean open = true;
     /** Why a write failed (out of order, over quota, storage): the upload was aborted and the handle stores nothing. */
@@ -73,6 +76,7 @@ final class UploadChannel implements HandleChannel {
     private void begin(long keep) throws IOException {
         upload = fs.files().upload(path, keep);
         position = keep;
+        rate = new RateCheck(fs.limits());
     }
 
     /** A SETSTAT of the time before the CLOSE (sftp put -p): applied once the file exists. */
@@ -113,6 +117,11 @@ final class UploadChannel implements HandleChannel {
             throw fail(e);
         }
         position += n;
+        if (rate.tooSlow(n)) {
+            log.info("sftp {} {}: dropped, slower than {} bytes/s", fs.files().user(), path, rate.minBytesPerSecond());
+            throw fail(new SftpException(SftpConstants.SSH_FX_FAILURE,
+                    "Transfer slower than the minimum of " + rate.minBytesPerSecond() + " bytes/s; aborted, nothing stored"));
+        }
         return n;
     }
 

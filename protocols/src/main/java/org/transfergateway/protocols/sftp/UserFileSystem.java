@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.sshd.common.file.util.BaseFileSystem;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.storage.UserFiles;
 
 /**
@@ -16,13 +17,20 @@ import org.transfergateway.storage.UserFiles;
  */
 final class UserFileSystem extends BaseFileSystem<UserPath> {
     private final UserFiles files;
+    private final LimitsConfig limits;
     /** Uploads open in this session by user path, for a SETSTAT that arrives before their CLOSE. */
     private final Map<String, UploadChannel> uploads = new ConcurrentHashMap<>();
     private volatile boolean open = true;
 
-    UserFileSystem(UserFiles files) {
+    UserFileSystem(UserFiles files, LimitsConfig limits) {
         super(UserFileSystemProvider.INSTANCE);
         this.files = files;
+        this.limits = limits;
+    }
+
+    /** The listener's limits: each transfer's minimum rate. */
+    LimitsConfig limits() {
+        return limits;
     }
 
     UserFiles files() {
