@@ -46,6 +46,19 @@ final class GatewayFileAccessor implements org.apache.sshd.sftp.server.SftpFileS
         }
     };
 
+    /**
+     * Every path a client names goes through the one normaliser before the subsystem uses it:
+     * the subsystem's own existence checks would otherwise take a refused path for an unknown
+     * one (stat answering with empty attributes, mkdir with "permission denied").
+     */
+    @Override
+    public Path resolveLocalFilePath(SftpSubsystemProxy subsystem, Path rootDir, String remotePath) throws IOException {
+        Path p = org.apache.sshd.sftp.server.SftpFileSystemAccessor.super.resolveLocalFilePath(subsystem, rootDir, remotePath);
+        UserPath u = UserFileSystemProvider.path(p);
+        u.getFileSystem().files().checkPath(u.userPath());
+        return p;
+    }
+
     @Override
     public SeekableByteChannel openFile(SftpSubsystemProxy subsystem, FileHandle fileHandle, Path file, String handle,
                                         Set<? extends OpenOption> options, FileAttribute<?>... attrs) throws IOException {
