@@ -14,7 +14,7 @@ import org.transfergateway.storage.UserFiles;
  * A file handle open for reading: one counted download stream from the offset of the first
  * read to the end, which sequential reads continue. A read elsewhere ends that download
  * and opens another at the new offset. A handle left open when the session ends counts its
- * download as failed, whatever was read.
+ * download as failed unless it was sent to the end of the file.
  */
 final class DownloadChannel implements HandleChannel {
     private final UserFiles files;
@@ -158,6 +158,8 @@ final class DownloadChannel implements HandleChannel {
             return;
         }
         open = false;
-        endDownload(!closedByClient);
+        // A session that ends with the handle open after the last byte went out (lftp leaves
+        // so at the end of a mirror) delivered the file, as an FTP transfer that sent it all.
+        endDownload(!closedByClient && streamPosition < size);
     }
 }
