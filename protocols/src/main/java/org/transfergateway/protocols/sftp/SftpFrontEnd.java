@@ -115,6 +115,9 @@ public final class SftpFrontEnd implements AutoCloseable {
         CoreModuleProperties.IDLE_TIMEOUT.set(sshd, config.idleTimeout());
         CoreModuleProperties.MAX_AUTH_REQUESTS.set(sshd, 6);
         CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "TransferGateway");
+        // Each SFTP request waits for its answer: with Nagle's algorithm a small answer waits
+        // for the client's delayed ACK (some 40 ms), per file on a session of small uploads.
+        CoreModuleProperties.TCP_NODELAY.set(sshd, true);
         // Version 3 only, what OpenSSH speaks: the later versions' text mode, ACLs and locks have no meaning here.
         SftpModuleProperties.SFTP_VERSION.set(sshd, SftpConstants.SFTP_V3);
 
