@@ -499,12 +499,16 @@ def curl_get(t, path, size):
         raise BenchError("%s: GET %s answered %s with %s of %d bytes" % (t.name, path, code, got, size))
 
 
+SFTP_CIPHER = None   # --sftp-cipher: the client's own choice unless given
+
+
 def sftp_batch(t, key, batch, what):
     """OpenSSH's sftp client in batch mode (the same client for every SFTP server): stops at
     the first command that fails, and then exits non-zero."""
     bf = key.parent / "sftp-batch"
     bf.write_text(batch)
-    run(["sftp", "-q", "-F", "/dev/null", "-b", str(bf), "-P", str(t.port), "-i", str(key),
+    cipher = ["-c", SFTP_CIPHER] if SFTP_CIPHER else []
+    run(["sftp", "-q", "-F", "/dev/null", "-b", str(bf), "-P", str(t.port), "-i", str(key)] + cipher + [
          "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
          "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "%s@%s" % (t.user, HOST)], what=what)
 
@@ -1257,6 +1261,9 @@ force_path_style = true
             os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MiB,
             "tmpfs" if self.on_tmpfs() else "page cache of a disk folder"))
         lines.append("- gateway JVM: `%s`; peers: %s" % (self.a.gateway_java_opts, self.versions()))
+        if any(w in SFTP_WORKLOADS for w, *_ in self.P):
+            lines.append("- SFTP: OpenSSH's sftp -b against both servers, cipher %s" % (
+                self.a.sftp_cipher or "of the client's own choice (chacha20-poly1305@openssh.com)"))
         lines.append("- throughput into S3 counts until the object is complete in the bucket (HeadObject with the full size); "
                      "\"client\" is when the client saw success, where that differs by more than 2%.")
         lines.append("- peak RSS: the gateway and rclone are single processes (VmHWM, reset before each measurement; for "
@@ -1369,6 +1376,8 @@ def main():
     ap.add_argument("--gateway-s3-checksums", default="when-required",
                     help="the S3 backend's checksums key; S3Proxy rejects the SDK's default (when-supported)")
     ap.add_argument("--gateway-ledger-url", help="the gateway's ledger.url (default: embedded, in its data directory)")
+    ap.add_argument("--sftp-cipher", help="the sftp client's cipher for both SFTP servers (default: its own first choice, "
+                                          "chacha20-poly1305@openssh.com)")
     ap.add_argument("--results", required=True)
     a = ap.parse_args()
     if a.runs is None:
@@ -1376,6 +1385,8 @@ def main():
     if a.quick:
         # a quick try never replaces the committed figures
         a.results = str(Path(a.results).with_name("quick.md"))
+    global SFTP_CIPHER
+    SFTP_CIPHER = a.sftp_cipher
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     b = Bench(a)
