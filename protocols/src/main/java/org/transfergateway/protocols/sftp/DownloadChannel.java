@@ -3,8 +3,11 @@ package org.transfergateway.protocols.sftp;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
+import java.util.concurrent.locks.ReentrantLock;
 import org.apache.sshd.sftp.common.SftpConstants;
 import org.apache.sshd.sftp.common.SftpException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.protocols.ftp.RateCheck;
 import org.transfergateway.storage.ObjectInfo;
@@ -17,6 +20,7 @@ import org.transfergateway.storage.UserFiles;
  * download as failed unless it was sent to the end of the file.
  */
 final class DownloadChannel implements HandleChannel {
+    private static final Logger log = LoggerFactory.getLogger(DownloadChannel.class);
     private final UserFiles files;
     private final LimitsConfig limits;
     /** limits.min-transfer-rate of the download open now. */
@@ -31,7 +35,9 @@ final class DownloadChannel implements HandleChannel {
     private long position;
     /** A download was opened: a read at the end afterwards is the end, not a new 0-byte download. */
     private boolean started;
-    private boolean open = true;
+    private volatile boolean open = true;
+    /** Held by each request on the handle; the rate sweep only tries it, never waits behind a request. */
+    private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean closedByClient;
 
     private DownloadChannel(UserFiles files, LimitsConfig limits, String path, long size) {
@@ -60,6 +66,15 @@ final class DownloadChannel implements HandleChannel {
     /** Fills {@code dst} unless the file ends first: a short read makes clients re-ask out of order. */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        lock.lock();
+        try {
+            return readLocked(dst);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int readLocked(ByteBuffer dst) throws IOException {
         if (failed != null) {
             throw failed;
         }
@@ -95,17 +110,52 @@ final class DownloadChannel implements HandleChannel {
         position += total;
         streamPosition += total;
         if (total > 0 && rate.tooSlow(total)) {
-            // Counted failed with what was sent, as a download the client gave up on.
-            endDownload(true);
-            failed = new SftpException(SftpConstants.SSH_FX_FAILURE,
-                    "Transfer slower than the minimum of " + rate.minBytesPerSecond() + " bytes/s; aborted");
-            throw failed;
+            throw abortTooSlow();
         }
         return total == 0 && dst.hasRemaining() ? -1 : total;
     }
 
+    /** Ends the download, counted failed with what was sent, as one the client gave up on. */
+    private SftpException abortTooSlow() throws IOException {
+        log.info("sftp {} {}: dropped, slower than {} bytes/s", files.user(), path, rate.minBytesPerSecond());
+        endDownload(true);
+        failed = new SftpException(SftpConstants.SSH_FX_FAILURE,
+                "Transfer slower than the minimum of " + rate.minBytesPerSecond() + " bytes/s; aborted");
+        return failed;
+    }
+
+    /**
+     * Between requests: a download whose client stopped asking falls below the minimum rate
+     * as time passes, and is aborted then. One sent to the end of the file is done, however
+     * long the client keeps the handle; one busy with a request is left alone.
+     */
+    @Override
+    public boolean abortIfTooSlow() throws IOException {
+        if (closedByClient || !lock.tryLock()) {
+            return false;
+        }
+        try {
+            if (!open || failed != null || in == null || streamPosition >= size || !rate.tooSlow(0)) {
+                return false;
+            }
+            abortTooSlow();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     @Override
     public DownloadChannel position(long offset) throws IOException {
+        lock.lock();
+        try {
+            return positionLocked(offset);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private DownloadChannel positionLocked(long offset) throws IOException {
         if (offset != position) {
             position = offset;
             // A read past the end (a pipelining client's last requests) leaves the download as it is.
@@ -154,6 +204,15 @@ final class DownloadChannel implements HandleChannel {
 
     @Override
     public void close() throws IOException {
+        lock.lock();
+        try {
+            closeLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeLocked() throws IOException {
         if (!open) {
             return;
         }

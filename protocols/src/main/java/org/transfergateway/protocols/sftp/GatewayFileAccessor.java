@@ -68,12 +68,12 @@ final class GatewayFileAccessor implements org.apache.sshd.sftp.server.SftpFileS
             throw new SftpException(SftpConstants.SSH_FX_OP_UNSUPPORTED, "changing the size of a file is not supported");
         }
         if (!options.contains(StandardOpenOption.WRITE) && !options.contains(StandardOpenOption.APPEND)) {
-            return DownloadChannel.open(p.getFileSystem().files(), p.getFileSystem().limits(), p.userPath());
+            return p.getFileSystem().track(DownloadChannel.open(p.getFileSystem().files(), p.getFileSystem().limits(), p.userPath()));
         }
         if (options.contains(StandardOpenOption.READ)) {
             throw new SftpException(SftpConstants.SSH_FX_OP_UNSUPPORTED, "a file cannot be open for reading and writing at once");
         }
-        return UploadChannel.open(p.getFileSystem(), p.userPath(), options, fileHandle.isOpenAppend());
+        return p.getFileSystem().track(UploadChannel.open(p.getFileSystem(), p.userPath(), options, fileHandle.isOpenAppend()));
     }
 
     @Override

@@ -13,6 +13,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +71,9 @@ public final class SftpFrontEnd implements AutoCloseable {
     private final Map<String, List<PublicKey>> keys;
     private SshServer server;
     private ScheduledExecutorService delays;
+    /** The sweep of limits.min-transfer-rate over open handles; apart from login delays, as an abort may wait on storage. */
+    private ScheduledExecutorService sweeper;
+    private final Set<HandleChannel> transfers = ConcurrentHashMap.newKeySet();
     private volatile String fingerprint;
 
     public SftpFrontEnd(SftpConfig config, LimitsConfig limits, Accounts accounts) {
@@ -154,10 +159,18 @@ public final class SftpFrontEnd implements AutoCloseable {
                 if (user == null) {
                     throw new IOException("no user logged in");
                 }
-                return new UserFileSystem(accounts.files(user, PROTOCOL), limits);
+                return new UserFileSystem(accounts.files(user, PROTOCOL), limits, transfers);
             }
         });
         sshd.addSessionListener(new SessionLimits(limits));
+        if (limits.minTransferRate() > 0) {
+            sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "sftp-rate-sweep");
+                t.setDaemon(true);
+                return t;
+            });
+            sweeper.scheduleWithFixedDelay(this::sweepSlowTransfers, 1, 1, TimeUnit.SECONDS);
+        }
         server = sshd;
         sshd.start();
         int port = sshd.getPort();
@@ -168,6 +181,21 @@ public final class SftpFrontEnd implements AutoCloseable {
         }
         fingerprint = KeyUtils.getFingerPrint(hostKey.getPublic());
         return new InetSocketAddress(config.host(), port);
+    }
+
+    /**
+     * A client that holds a handle open and sends nothing (keep-alives keep the session from
+     * its idle timeout) is below the minimum rate without a request to notice it: checked here.
+     */
+    private void sweepSlowTransfers() {
+        transfers.removeIf(c -> !c.isOpen());
+        for (HandleChannel c : transfers) {
+            try {
+                c.abortIfTooSlow();
+            } catch (IOException | RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(SftpFrontEnd.class).warn("sftp: aborting a slow transfer failed: {}", e.toString());
+            }
+        }
     }
 
     /** The host key's fingerprint as {@code ssh-keygen -l} shows it; after {@link #start()}. */
@@ -269,6 +297,9 @@ public final class SftpFrontEnd implements AutoCloseable {
         } finally {
             if (delays != null) {
                 delays.shutdownNow();
+            }
+            if (sweeper != null) {
+                sweeper.shutdownNow();
             }
         }
     }

@@ -183,6 +183,70 @@ class SftpLimitsTest {
         assertTrue(after.bytesIn() - before.bytesIn() >= 8 * 1024, "bytes received are counted");
     }
 
+    /** Waits until the sftp totals show {@code failed} more failed transfers (in or out) than {@code before}. */
+    private static Counters awaitFailures(Counters before, long failedIn, long failedOut) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        Counters now = totals();
+        while ((now.failedIn() - before.failedIn() < failedIn || now.failedOut() - before.failedOut() < failedOut)
+                && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+            now = totals();
+        }
+        return now;
+    }
+
+    @Test
+    void aStalledUploadIsAbortedWithoutWaitingForItsNextWrite() throws Exception {
+        awaitNoActiveTransfer();
+        Counters before = totals();
+        try (ClientSession s = from("127.0.0.24"); SftpClient c = SftpClientFactory.instance().createSftpClient(s)) {
+            SftpClient.CloseableHandle h = c.open("/stalled.bin", EnumSet.of(SftpClient.OpenMode.Write, SftpClient.OpenMode.Create,
+                    SftpClient.OpenMode.Truncate));
+            c.write(h, 0, new byte[1024]);
+            // Nothing more is sent: the sweep finds it below the minimum after the grace second.
+            Counters after = awaitFailures(before, 1, 0);
+            assertEquals(1, after.failedIn() - before.failedIn(), "counted failed while the handle is still open");
+            assertEquals(1024, after.bytesIn() - before.bytesIn());
+            assertTrue(meter.active().isEmpty());
+            SftpException next = assertThrows(SftpException.class, () -> c.write(h, 1024, new byte[1024]));
+            assertTrue(next.getMessage().contains("slower than the minimum of 102400 bytes/s"), next.getMessage());
+            assertThrows(SftpException.class, h::close);
+        }
+        awaitNoActiveTransfer();
+        assertFalse(Files.exists(root.resolve("alice/stalled.bin")));
+        Counters last = totals();
+        assertEquals(0, last.filesIn() - before.filesIn());
+        assertEquals(1, last.failedIn() - before.failedIn());
+    }
+
+    @Test
+    void aStalledDownloadIsAbortedButOneReadToTheEndIsNot() throws Exception {
+        Files.createDirectories(root.resolve("alice"));
+        Files.write(root.resolve("alice/stall-src.bin"), new byte[1 << 20]);
+        Files.write(root.resolve("alice/tiny.bin"), new byte[100]);
+        awaitNoActiveTransfer();
+        Counters before = totals();
+        try (ClientSession s = from("127.0.0.25"); SftpClient c = SftpClientFactory.instance().createSftpClient(s)) {
+            SftpClient.CloseableHandle tiny = c.open("/tiny.bin", EnumSet.of(SftpClient.OpenMode.Read));
+            byte[] buf = new byte[1024];
+            assertEquals(100, c.read(tiny, 0, buf, 0, buf.length));
+            SftpClient.CloseableHandle h = c.open("/stall-src.bin", EnumSet.of(SftpClient.OpenMode.Read));
+            assertEquals(1024, c.read(h, 0, buf, 0, buf.length));
+            Counters after = awaitFailures(before, 0, 1);
+            assertEquals(1, after.failedOut() - before.failedOut());
+            SftpException next = assertThrows(SftpException.class, () -> c.read(h, 1024, buf, 0, buf.length));
+            assertTrue(next.getMessage().contains("slower than the minimum of 102400 bytes/s"), next.getMessage());
+            h.close();
+            // The tiny file was sent whole: held open past the grace, it is still a delivered download.
+            Thread.sleep(500);
+            tiny.close();
+        }
+        awaitNoActiveTransfer();
+        Counters last = totals();
+        assertEquals(1, last.filesOut() - before.filesOut());
+        assertEquals(1, last.failedOut() - before.failedOut());
+    }
+
     @Test
     void aSlowDownloadIsAbortedAndCountsAFailure() throws Exception {
         Files.createDirectories(root.resolve("alice"));
