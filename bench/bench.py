@@ -35,6 +35,8 @@ VSFTPD_MNT, VSFTPD_MNT_PASV = 3022, (22000, 22999)
 NGINX, WEBDAV, S3PROXY = 9081, 9082, 9300
 # the two more S3Proxy servers of the pool workload (the pool's first member is on S3PROXY)
 S3PROXY_B, S3PROXY_C = 9301, 9302
+# SFTP: the gateway's, and OpenSSH's sshd with its sftp server
+GW_SFTP, SSHD = 3222, 3223
 
 S3_KEY, S3_SECRET = "benchkey", "benchsecret"
 GW_USER, GW_USER_S3, GW_USER_POOL, GW_PASS = "bench", "bench3", "benchpool", "bench-pw"
@@ -43,6 +45,7 @@ BUCKET_GW, BUCKET_RC, BUCKET_MNT = "gwbench", "rcbench", "mntbench"
 # the pool's members: backend name, S3Proxy port, bucket
 POOL_MEMBERS = [("s3-a", S3PROXY, "pool-a"), ("s3-b", S3PROXY_B, "pool-b"), ("s3-c", S3PROXY_C, "pool-c")]
 POOL_WORKLOADS = ("par-pool",)
+SFTP_WORKLOADS = ("sftp-put-big", "sftp-get-big", "sftp-small")
 
 NO_CA_ENV = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
 
@@ -496,6 +499,20 @@ def curl_get(t, path, size):
         raise BenchError("%s: GET %s answered %s with %s of %d bytes" % (t.name, path, code, got, size))
 
 
+SFTP_CIPHER = None   # --sftp-cipher: the client's own choice unless given
+
+
+def sftp_batch(t, key, batch, what):
+    """OpenSSH's sftp client in batch mode (the same client for every SFTP server): stops at
+    the first command that fails, and then exits non-zero."""
+    bf = key.parent / "sftp-batch"
+    bf.write_text(batch)
+    cipher = ["-c", SFTP_CIPHER] if SFTP_CIPHER else []
+    run(["sftp", "-q", "-F", "/dev/null", "-b", str(bf), "-P", str(t.port), "-i", str(key)] + cipher + [
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+         "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "%s@%s" % (t.user, HOST)], what=what)
+
+
 def rclone_argv(cfg, *args):
     return ["rclone", "--config", str(cfg)] + list(args)
 
@@ -518,6 +535,8 @@ class Bench:
         only = set(args.only.split(",")) if args.only else None
         # the pool's two more S3Proxy servers, its backends and its user exist only for its workloads
         self.with_pool = not only or any(w in only for w in POOL_WORKLOADS)
+        # OpenSSH's sshd runs only for the SFTP workloads
+        self.with_sftp = not only or any(w in only for w in SFTP_WORKLOADS)
 
     # ---- set-up ---------------------------------------------------------------
 
@@ -525,12 +544,15 @@ class Bench:
         if self.work.exists():
             shutil.rmtree(self.work)
         for d in ["logs", "data", "gw/files", "gw/data", "vsftpd-files", "nginx/files", "nginx/temp",
-                  "s3", "s3-b", "s3-c", "mnt", "rclone-cache"]:
+                  "s3", "s3-b", "s3-c", "mnt", "rclone-cache", "ssh", "sshd-files", "downloads"]:
             (self.work / d).mkdir(parents=True, exist_ok=True)
         self.make_data()
+        self.make_ssh_key()
         self.start_s3proxy()
         self.start_gateway()
         self.start_vsftpd()
+        if self.with_sftp:
+            self.start_sshd()
         self.start_nginx()
         self.start_rclone()
 
@@ -556,6 +578,12 @@ class Bench:
         self.big_file = d / "big.bin"
         self.par_files = sorted((d / "par").iterdir())
         self.small_files = sorted((d / "small").iterdir())
+
+    def make_ssh_key(self):
+        """The SFTP client's key, which the gateway's bench user and sshd's authorized_keys both accept."""
+        self.ssh_key = self.work / "ssh" / "id_ed25519"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", str(self.ssh_key)], what="ssh-keygen")
+        self.ssh_pub = Path(str(self.ssh_key) + ".pub").read_text().strip()
 
     def wait_port(self, port, proc, timeout=60):
         import socket
@@ -620,6 +648,10 @@ ftp:
 http:
   host: {h}
   port: {http}
+sftp:
+  host: {h}
+  port: {sftp}
+  host-key: {data}/ssh_host_ed25519_key
 storage:
   backends:
     - name: local
@@ -638,6 +670,7 @@ storage:
   - name: {u}
     password: {pw}
     backend: local
+    authorized-keys: ["{pub}"]
   - name: {u3}
     password: {pw}
     backend: s3
@@ -647,7 +680,7 @@ storage:
 ledger:
   url: {ledger}
 data-dir: {data}
-""".format(h=HOST, ftp=GW_FTP, pasv=GW_PASV, http=GW_HTTP, maxc=self.idle_n + 100,
+""".format(h=HOST, ftp=GW_FTP, pasv=GW_PASV, http=GW_HTTP, sftp=GW_SFTP, pub=self.ssh_pub, maxc=self.idle_n + 100,
            root=self.work / "gw/files", bucket=BUCKET_GW, s3=S3PROXY, key=S3_KEY, secret=S3_SECRET,
            checksums=self.a.gateway_s3_checksums, u=GW_USER, u3=GW_USER_S3, pw=GW_PASS, data=self.work / "gw/data",
            ledger=self.a.gateway_ledger_url or (self.work / "gw/data/ledger"),
@@ -661,7 +694,7 @@ data-dir: {data}
         deadline = time.time() + 90
         while time.time() < deadline:
             text = p.bench_log.read_text(errors="replace")[offset:]
-            if "listening: ftp" in text and "listening: http" in text:
+            if "listening: ftp" in text and "listening: http" in text and "listening: sftp" in text:
                 break
             if p.poll() is not None:
                 raise BenchError("the gateway exited at start-up (status %d): %s" % (p.returncode, text.strip()[-600:]))
@@ -669,7 +702,7 @@ data-dir: {data}
         else:
             raise BenchError("the gateway did not log its listeners within 90 s")
         self.gw = p
-        log("gateway (%s) on ftp %d, http %d" % (" ".join(opts), GW_FTP, GW_HTTP))
+        log("gateway (%s) on ftp %d, http %d, sftp %d" % (" ".join(opts), GW_FTP, GW_HTTP, GW_SFTP))
 
     def pool_config(self):
         """The pool's members (one S3Proxy server each) and the pool, as YAML under storage:."""
@@ -717,6 +750,32 @@ data-dir: {data}
         self.wait_port(VSFTPD, p)
         self.vsftpd = p
         log("vsftpd on %d" % VSFTPD)
+
+    def start_sshd(self):
+        """OpenSSH's sshd on its own port, config, host key and authorized_keys, all in the work
+        folder: no change to the system's sshd. The vsftpd peer's system user logs in with the
+        bench key; internal-sftp (sftp-server in the session's process) starts it in its folder."""
+        d = self.work / "ssh"
+        host_key = d / "sshd_host_ed25519_key"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], what="ssh-keygen (sshd host key)")
+        (d / "authorized_keys").write_text(self.ssh_pub + "\n")
+        root = self.work / "sshd-files"
+        shutil.chown(root, FTP_SYS_USER, FTP_SYS_USER)
+        conf = d / "sshd_config"
+        conf.write_text("\n".join([
+            "ListenAddress %s" % HOST, "Port %d" % SSHD, "HostKey %s" % host_key, "PidFile %s" % (d / "sshd.pid"),
+            "AuthorizedKeysFile %s" % (d / "authorized_keys"), "AuthenticationMethods publickey",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+            # the bench's files live in /dev/shm (world-writable): not a place StrictModes accepts
+            "StrictModes no", "AllowUsers %s" % FTP_SYS_USER, "PermitRootLogin no",
+            "MaxStartups 100:30:200", "MaxSessions 100", "UseDNS no", "PrintMotd no",
+            "Subsystem sftp internal-sftp", "ForceCommand internal-sftp -d %s" % root,
+            "AllowTcpForwarding no", "X11Forwarding no", ""]))
+        os.makedirs("/run/sshd", exist_ok=True)   # its privilege separation folder
+        p = self.procs.start("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)], self.logs)
+        self.wait_port(SSHD, p)
+        self.sshd = p
+        log("sshd on %d (internal-sftp, user %s)" % (SSHD, FTP_SYS_USER))
 
     def start_nginx(self):
         n = self.work / "nginx"
@@ -819,6 +878,10 @@ force_path_style = true
         T["vsftpd-mount"] = Target("vsftpd on rclone mount", "ftp", VSFTPD_MNT, FTP_SYS_USER, FTP_SYS_PASS, bucket=BUCKET_MNT,
                                    single=False, roots=[self.vsftpd_mnt.pid, self.mount.pid])
         T["rclone-copy"] = Target("rclone copy (direct)", "s3", 0, bucket=BUCKET_RC)
+        T["gw-sftp-local"] = Target("gateway SFTP", "sftp", GW_SFTP, GW_USER, local_root=gw_root / GW_USER, roots=g)
+        if self.with_sftp:
+            T["sshd"] = Target("OpenSSH sshd (internal-sftp)", "sftp", SSHD, FTP_SYS_USER, local_root=self.work / "sshd-files",
+                               single=False, roots=[self.sshd.pid])
         return T
 
     # ---- workloads --------------------------------------------------------------
@@ -999,6 +1062,46 @@ force_path_style = true
             t1 = time.monotonic()
         return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=size, files=1, rss_mib=m.mib)
 
+    # OpenSSH's sftp -b for both SFTP servers; the client saw success once the server
+    # answered the CLOSE, when the gateway has committed the file.
+
+    def w_sftp_put_big(self, t, r):
+        path = "big-r%d.bin" % r
+        with t.memory() as m:
+            t0 = time.monotonic()
+            sftp_batch(t, self.ssh_key, "put %s %s\n" % (self.big_file, path), "%s sftp put" % t.name)
+            t1 = time.monotonic()
+            done = t.complete([path], self.big)
+        t.verify(path, self.big)
+        t.remove(path)
+        return dict(seconds=t1 - t0, done_seconds=done - t0, bytes=self.big, files=1, rss_mib=m.mib)
+
+    def prepare_sftp_download(self, t):
+        sftp_batch(t, self.ssh_key, "-mkdir get\nput %s get/big.bin\n" % self.big_file, "%s sftp put (download's file)" % t.name)
+        t.complete(["get/big.bin"], self.big)
+
+    def w_sftp_get_big(self, t, r):
+        local = self.work / "downloads" / ("big-r%d.bin" % r)
+        with t.memory() as m:
+            t0 = time.monotonic()
+            sftp_batch(t, self.ssh_key, "get get/big.bin %s\n" % local, "%s sftp get" % t.name)
+            t1 = time.monotonic()
+        check_local(local, self.big)
+        local.unlink()
+        return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=self.big, files=1, rss_mib=m.mib)
+
+    def w_sftp_small(self, t, r):
+        d = "small-r%d" % r
+        n, size = self.small_n, self.small_size
+        with t.memory() as m:
+            t0 = time.monotonic()
+            sftp_batch(t, self.ssh_key, "mkdir %s\ncd %s\nlcd %s\nput *\n" % (d, d, self.small_files[0].parent),
+                       "%s sftp put *" % t.name)
+            t1 = time.monotonic()
+            done = t.complete(["%s/%s" % (d, f.name) for f in self.small_files], size)
+        t.remove(d, ["%s/%s" % (d, f.name) for f in self.small_files])
+        return dict(seconds=t1 - t0, done_seconds=done - t0, bytes=n * size, files=n, rss_mib=m.mib)
+
     def w_idle(self, targets, ftp_t, http_t, http_path, r):
         """Idle connections: 1,000 logged-in FTP sessions and/or 1,000 keep-alive HTTP connections."""
         roots = []
@@ -1065,6 +1168,13 @@ force_path_style = true
                   "/api/transfers and /api/throughput, %s, vs without them"
                   % (small, "%.0f queries/s in all" % self.a.dash_poll_rate if self.a.dash_poll_rate > 0 else "without pause"), "files/s", self.w_small,
                   ["gw-http-polled", "gw-http-local"], [("gw-http-polled", "gw-http-local", 0.9)]))
+        if "sshd" in T:
+            P.append(("sftp-put-big", "%s upload to local disk over SFTP (OpenSSH's sftp -b)" % big, "MiB/s", self.w_sftp_put_big,
+                      ["gw-sftp-local", "sshd"], [("gw-sftp-local", "sshd", 0.8)]))
+            P.append(("sftp-get-big", "%s download from local disk over SFTP (OpenSSH's sftp -b)" % big, "MiB/s",
+                      self.w_sftp_get_big, ["gw-sftp-local", "sshd"], [("gw-sftp-local", "sshd", 0.8)]))
+            P.append(("sftp-small", "%s to local disk over SFTP (1 sftp session, put *)" % small, "files/s", self.w_sftp_small,
+                      ["gw-sftp-local", "sshd"], [("gw-sftp-local", "sshd", 0.8)]))
         if "gw-http-pool" in T:
             P.append(("par-pool", "%s parallel uploads into a pool of 3 S3 servers vs into one (until complete)" % par,
                       "MiB/s", self.w_put_par, ["gw-http-pool", "gw-http-s3"], [("gw-http-pool", "gw-http-s3", None)]))
@@ -1079,11 +1189,14 @@ force_path_style = true
             if fn == self.w_get_big:
                 for s in systems:
                     self.prepare_download(T[s])
+            if fn == self.w_sftp_get_big:
+                for s in systems:
+                    self.prepare_sftp_download(T[s])
             # Untimed rounds first, for every system alike: a server that has been up for
             # a while has its code compiled (the JVM's JIT) and its caches filled. Per-request
             # code needs more: on 2 cores the JIT's C2 compiler stays busy for about 30,000
             # small transfers, long after one round of large ones has compiled the data path.
-            rounds = max(self.a.warmup, self.a.warmup_small) if wid == "small-local" else self.a.warmup
+            rounds = max(self.a.warmup, self.a.warmup_small) if wid in ("small-local", "sftp-small") else self.a.warmup
             for _ in range(rounds):
                 for s in systems:
                     w0 = time.monotonic()
@@ -1148,6 +1261,9 @@ force_path_style = true
             os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MiB,
             "tmpfs" if self.on_tmpfs() else "page cache of a disk folder"))
         lines.append("- gateway JVM: `%s`; peers: %s" % (self.a.gateway_java_opts, self.versions()))
+        if any(w in SFTP_WORKLOADS for w, *_ in self.P):
+            lines.append("- SFTP: OpenSSH's sftp -b against both servers, cipher %s" % (
+                self.a.sftp_cipher or "of the client's own choice (chacha20-poly1305@openssh.com)"))
         lines.append("- throughput into S3 counts until the object is complete in the bucket (HeadObject with the full size); "
                      "\"client\" is when the client saw success, where that differs by more than 2%.")
         lines.append("- peak RSS: the gateway and rclone are single processes (VmHWM, reset before each measurement; for "
@@ -1239,8 +1355,8 @@ force_path_style = true
             except Exception:
                 return "?"
         pkg = lambda n: first(["dpkg-query", "-W", "-f", "${Version}", n], r"(\S+)")
-        return "vsftpd %s, nginx %s, rclone %s, curl %s, lftp %s, S3Proxy 2.6.0 (filesystem provider)" % (
-            pkg("vsftpd"), pkg("nginx"), pkg("rclone"), pkg("curl"), pkg("lftp"))
+        return "vsftpd %s, nginx %s, rclone %s, curl %s, lftp %s, OpenSSH %s (sshd and the sftp client), S3Proxy 2.6.0 (filesystem provider)" % (
+            pkg("vsftpd"), pkg("nginx"), pkg("rclone"), pkg("curl"), pkg("lftp"), pkg("openssh-server"))
 
 
 def main():
@@ -1250,7 +1366,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
-                                   "put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,idle")
+                                   "put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,sftp-small,idle")
     ap.add_argument("--dash-poll-rate", type=float, default=200.0,
                     help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")
     ap.add_argument("--workdir", required=True)
@@ -1260,6 +1376,8 @@ def main():
     ap.add_argument("--gateway-s3-checksums", default="when-required",
                     help="the S3 backend's checksums key; S3Proxy rejects the SDK's default (when-supported)")
     ap.add_argument("--gateway-ledger-url", help="the gateway's ledger.url (default: embedded, in its data directory)")
+    ap.add_argument("--sftp-cipher", help="the sftp client's cipher for both SFTP servers (default: its own first choice, "
+                                          "chacha20-poly1305@openssh.com)")
     ap.add_argument("--results", required=True)
     a = ap.parse_args()
     if a.runs is None:
@@ -1267,6 +1385,8 @@ def main():
     if a.quick:
         # a quick try never replaces the committed figures
         a.results = str(Path(a.results).with_name("quick.md"))
+    global SFTP_CIPHER
+    SFTP_CIPHER = a.sftp_cipher
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     b = Bench(a)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the gateway against vsftpd, nginx, rclone and S3Proxy on this machine.
+# Benchmark of the gateway against vsftpd, nginx, OpenSSH's sshd, rclone and S3Proxy on this machine.
 # Usage: bench/run.sh [--quick] [--runs N] [--warmup N] [--only put-big-local,small-local,...]
 # Needs root (installs Debian packages, adds a system user for vsftpd, mounts FUSE).
 # Not part of the test suite or CI. Everything listens on 127.0.0.1 only.
@@ -16,7 +16,7 @@ work=${BENCH_WORKDIR:-$workroot/tgw-bench}
 
 # 1. Peers from Debian packages.
 need=()
-for p in vsftpd nginx rclone lftp fuse3 curl python3-boto3 openjdk-17-jre-headless maven; do
+for p in vsftpd nginx openssh-server openssh-client rclone lftp fuse3 curl python3-boto3 openjdk-17-jre-headless maven; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -24,9 +24,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
 fi
-# The packages' own services are not used: the bench starts its own instances.
+# The packages' own services are not used: the bench starts its own instances (sshd on its
+# own port and config in the work folder; the system's sshd, if any, is left alone).
 
-# 2. vsftpd logs in real system users.
+# 2. vsftpd and sshd log in real system users.
 if ! id tgwbench >/dev/null 2>&1; then
   useradd -m -s /bin/bash tgwbench
 fi

@@ -105,6 +105,15 @@ public final class UserFiles {
         return StoragePaths.key(home, normalized);
     }
 
+    /**
+     * Refuses, as every operation here would, a path that leads above the home, holds a
+     * backslash or a control character, or makes a key too long; for a front end that must
+     * answer before it asks anything else of a path (SFTP checks existence first).
+     */
+    public void checkPath(String path) throws GatewayException {
+        key(path(path));
+    }
+
     /** The user's path of a key under the home. */
     private String pathOf(String key) {
         String h = home.equals("/") ? "" : home.substring(1);

@@ -6,9 +6,9 @@ import java.io.InputStream;
 import org.transfergateway.config.LimitsConfig;
 
 /**
- * limits.min-transfer-rate for one FTP transfer: the average since it began, checked as
- * bytes pass once the grace period is over. A client that moves nothing at all meets the
- * data connection's idle timeout instead.
+ * limits.min-transfer-rate for one FTP or SFTP transfer: the average since it began, checked
+ * as bytes pass once the grace period is over. A client that moves nothing at all meets the
+ * data connection's (SFTP: the session's) idle timeout instead.
  */
 public final class RateCheck {
     private final long minBytesPerSecond;

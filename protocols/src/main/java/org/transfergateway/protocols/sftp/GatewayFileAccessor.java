@@ -46,6 +46,19 @@ final class GatewayFileAccessor implements org.apache.sshd.sftp.server.SftpFileS
         }
     };
 
+    /**
+     * Every path a client names goes through the one normaliser before the subsystem uses it:
+     * the subsystem's own existence checks would otherwise take a refused path for an unknown
+     * one (stat answering with empty attributes, mkdir with "permission denied").
+     */
+    @Override
+    public Path resolveLocalFilePath(SftpSubsystemProxy subsystem, Path rootDir, String remotePath) throws IOException {
+        Path p = org.apache.sshd.sftp.server.SftpFileSystemAccessor.super.resolveLocalFilePath(subsystem, rootDir, remotePath);
+        UserPath u = UserFileSystemProvider.path(p);
+        u.getFileSystem().files().checkPath(u.userPath());
+        return p;
+    }
+
     @Override
     public SeekableByteChannel openFile(SftpSubsystemProxy subsystem, FileHandle fileHandle, Path file, String handle,
                                         Set<? extends OpenOption> options, FileAttribute<?>... attrs) throws IOException {
@@ -55,12 +68,12 @@ final class GatewayFileAccessor implements org.apache.sshd.sftp.server.SftpFileS
             throw new SftpException(SftpConstants.SSH_FX_OP_UNSUPPORTED, "changing the size of a file is not supported");
         }
         if (!options.contains(StandardOpenOption.WRITE) && !options.contains(StandardOpenOption.APPEND)) {
-            return DownloadChannel.open(p.getFileSystem().files(), p.userPath());
+            return p.getFileSystem().track(DownloadChannel.open(p.getFileSystem().files(), p.getFileSystem().limits(), p.userPath()));
         }
         if (options.contains(StandardOpenOption.READ)) {
             throw new SftpException(SftpConstants.SSH_FX_OP_UNSUPPORTED, "a file cannot be open for reading and writing at once");
         }
-        return UploadChannel.open(p.getFileSystem(), p.userPath(), options, fileHandle.isOpenAppend());
+        return p.getFileSystem().track(UploadChannel.open(p.getFileSystem(), p.userPath(), options, fileHandle.isOpenAppend()));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.transfergateway.protocols.sftp;
 
+import java.io.IOException;
 import java.nio.channels.SeekableByteChannel;
 
 /**
@@ -11,4 +12,10 @@ interface HandleChannel extends SeekableByteChannel {
 
     /** The client closed the handle: the close that follows completes the transfer. */
     void closedByClient();
+
+    /**
+     * limits.min-transfer-rate between requests: aborts the transfer (counted failed) when its
+     * average since it began has fallen below the minimum; true when it did so now.
+     */
+    boolean abortIfTooSlow() throws IOException;
 }

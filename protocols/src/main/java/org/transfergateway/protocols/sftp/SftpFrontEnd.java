@@ -13,6 +13,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +30,7 @@ import org.apache.sshd.common.kex.BuiltinDHFactories;
 import org.apache.sshd.common.kex.DHFactory;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.mac.BuiltinMacs;
-import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionContext;
-import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.common.signature.BuiltinSignatures;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
@@ -69,6 +69,9 @@ public final class SftpFrontEnd implements AutoCloseable {
     private final Map<String, List<PublicKey>> keys;
     private SshServer server;
     private ScheduledExecutorService delays;
+    /** The sweep of limits.min-transfer-rate over open handles; apart from login delays, as an abort may wait on storage. */
+    private ScheduledExecutorService sweeper;
+    private final Set<HandleChannel> transfers = ConcurrentHashMap.newKeySet();
     private volatile String fingerprint;
 
     public SftpFrontEnd(SftpConfig config, LimitsConfig limits, Accounts accounts) {
@@ -115,6 +118,9 @@ public final class SftpFrontEnd implements AutoCloseable {
         CoreModuleProperties.IDLE_TIMEOUT.set(sshd, config.idleTimeout());
         CoreModuleProperties.MAX_AUTH_REQUESTS.set(sshd, 6);
         CoreModuleProperties.SERVER_IDENTIFICATION.set(sshd, "TransferGateway");
+        // Each SFTP request waits for its answer: with Nagle's algorithm a small answer waits
+        // for the client's delayed ACK (some 40 ms), per file on a session of small uploads.
+        CoreModuleProperties.TCP_NODELAY.set(sshd, true);
         // Version 3 only, what OpenSSH speaks: the later versions' text mode, ACLs and locks have no meaning here.
         SftpModuleProperties.SFTP_VERSION.set(sshd, SftpConstants.SFTP_V3);
 
@@ -151,21 +157,18 @@ public final class SftpFrontEnd implements AutoCloseable {
                 if (user == null) {
                     throw new IOException("no user logged in");
                 }
-                return new UserFileSystem(accounts.files(user, PROTOCOL));
+                return new UserFileSystem(accounts.files(user, PROTOCOL), limits, transfers);
             }
         });
-        int max = limits.maxConnections();
-        sshd.addSessionListener(new SessionListener() {
-            @Override
-            public void sessionCreated(Session session) {
-                // limits.max-connections counts SSH sessions as FTP counts control connections.
-                if (sshd.getActiveSessions().size() > max) {
-                    org.slf4j.LoggerFactory.getLogger(SftpFrontEnd.class).info("sftp: refused a connection from {}: {} sessions open",
-                            session.getRemoteAddress(), max);
-                    session.close(true);
-                }
-            }
-        });
+        sshd.addSessionListener(new SessionLimits(limits));
+        if (limits.minTransferRate() > 0) {
+            sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "sftp-rate-sweep");
+                t.setDaemon(true);
+                return t;
+            });
+            sweeper.scheduleWithFixedDelay(this::sweepSlowTransfers, 1, 1, TimeUnit.SECONDS);
+        }
         server = sshd;
         sshd.start();
         int port = sshd.getPort();
@@ -176,6 +179,21 @@ public final class SftpFrontEnd implements AutoCloseable {
         }
         fingerprint = KeyUtils.getFingerPrint(hostKey.getPublic());
         return new InetSocketAddress(config.host(), port);
+    }
+
+    /**
+     * A client that holds a handle open and sends nothing (keep-alives keep the session from
+     * its idle timeout) is below the minimum rate without a request to notice it: checked here.
+     */
+    private void sweepSlowTransfers() {
+        transfers.removeIf(c -> !c.isOpen());
+        for (HandleChannel c : transfers) {
+            try {
+                c.abortIfTooSlow();
+            } catch (IOException | RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(SftpFrontEnd.class).warn("sftp: aborting a slow transfer failed: {}", e.toString());
+            }
+        }
     }
 
     /** The host key's fingerprint as {@code ssh-keygen -l} shows it; after {@link #start()}. */
@@ -277,6 +295,9 @@ public final class SftpFrontEnd implements AutoCloseable {
         } finally {
             if (delays != null) {
                 delays.shutdownNow();
+            }
+            if (sweeper != null) {
+                sweeper.shutdownNow();
             }
         }
     }

@@ -8,10 +8,12 @@ import java.nio.file.OpenOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 import org.apache.sshd.sftp.common.SftpConstants;
 import org.apache.sshd.sftp.common.SftpException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.protocols.ftp.RateCheck;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.UserFiles;
 
@@ -33,8 +35,12 @@ final class UploadChannel implements HandleChannel {
     /** The size of the file the handle was opened on, for a handle that has not written yet. */
     private final long existingSize;
     private UserFiles.Inbound upload;
+    /** limits.min-transfer-rate, from the upload's first byte. */
+    private RateCheck rate;
     private long position;
-    private boolean open = true;
+    private volatile boolean open = true;
+    /** Held by each request on the handle; the rate sweep only tries it, never waits behind a request. */
+    private final ReentrantLock lock = new ReentrantLock();
     /** Why a write failed (out of order, over quota, storage): the upload was aborted and the handle stores nothing. */
     private IOException failed;
     private volatile boolean closedByClient;
@@ -73,6 +79,7 @@ final class UploadChannel implements HandleChannel {
     private void begin(long keep) throws IOException {
         upload = fs.files().upload(path, keep);
         position = keep;
+        rate = new RateCheck(fs.limits());
     }
 
     /** A SETSTAT of the time before the CLOSE (sftp put -p): applied once the file exists. */
@@ -100,6 +107,15 @@ final class UploadChannel implements HandleChannel {
 
     @Override
     public int write(ByteBuffer src) throws IOException {
+        lock.lock();
+        try {
+            return writeLocked(src);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int writeLocked(ByteBuffer src) throws IOException {
         if (failed != null) {
             throw failed;
         }
@@ -113,11 +129,50 @@ final class UploadChannel implements HandleChannel {
             throw fail(e);
         }
         position += n;
+        if (rate.tooSlow(n)) {
+            throw fail(tooSlow());
+        }
         return n;
+    }
+
+    private SftpException tooSlow() {
+        log.info("sftp {} {}: dropped, slower than {} bytes/s", fs.files().user(), path, rate.minBytesPerSecond());
+        return new SftpException(SftpConstants.SSH_FX_FAILURE,
+                "Transfer slower than the minimum of " + rate.minBytesPerSecond() + " bytes/s; aborted, nothing stored");
+    }
+
+    /**
+     * Between requests: an upload whose client has gone quiet falls below the minimum rate as
+     * time passes, and is aborted then (counted failed) instead of at a write that may never come.
+     * A handle the client is closing, or busy with a request, is left alone.
+     */
+    @Override
+    public boolean abortIfTooSlow() {
+        if (closedByClient || !lock.tryLock()) {
+            return false;
+        }
+        try {
+            if (!open || failed != null || upload == null || !rate.tooSlow(0)) {
+                return false;
+            }
+            fail(tooSlow());
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
     public UploadChannel position(long offset) throws IOException {
+        lock.lock();
+        try {
+            return positionLocked(offset);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private UploadChannel positionLocked(long offset) throws IOException {
         if (failed != null) {
             throw failed;
         }
@@ -169,6 +224,15 @@ final class UploadChannel implements HandleChannel {
      */
     @Override
     public void close() throws IOException {
+        lock.lock();
+        try {
+            closeLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeLocked() throws IOException {
         if (!open) {
             return;
         }

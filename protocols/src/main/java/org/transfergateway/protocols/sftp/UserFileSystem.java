@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.sshd.common.file.util.BaseFileSystem;
+import org.transfergateway.config.LimitsConfig;
 import org.transfergateway.storage.UserFiles;
 
 /**
@@ -16,13 +17,34 @@ import org.transfergateway.storage.UserFiles;
  */
 final class UserFileSystem extends BaseFileSystem<UserPath> {
     private final UserFiles files;
+    private final LimitsConfig limits;
+    /** The front end's open file handles, for its sweep of limits.min-transfer-rate. */
+    private final Set<HandleChannel> transfers;
     /** Uploads open in this session by user path, for a SETSTAT that arrives before their CLOSE. */
     private final Map<String, UploadChannel> uploads = new ConcurrentHashMap<>();
     private volatile boolean open = true;
 
-    UserFileSystem(UserFiles files) {
+    UserFileSystem(UserFiles files, LimitsConfig limits, Set<HandleChannel> transfers) {
         super(UserFileSystemProvider.INSTANCE);
         this.files = files;
+        this.limits = limits;
+        this.transfers = transfers;
+    }
+
+    /**
+     * Counts a handle just opened among those the rate sweep looks at; closed ones leave at the
+     * next sweep. Without a minimum rate there is no sweep, and nothing is kept.
+     */
+    <C extends HandleChannel> C track(C channel) {
+        if (limits.minTransferRate() > 0) {
+            transfers.add(channel);
+        }
+        return channel;
+    }
+
+    /** The listener's limits: each transfer's minimum rate. */
+    LimitsConfig limits() {
+        return limits;
     }
 
     UserFiles files() {

@@ -349,6 +349,38 @@ class SftpFrontEndTest {
     }
 
     @Test
+    void aSessionThatEndsWithADownloadOpenCountsItByWhetherItWasSentToTheEnd() throws Exception {
+        Files.createDirectories(root.resolve("alice"));
+        Files.write(root.resolve("alice/left-open.bin"), random(100_000, 6));
+        awaitNoActiveTransfer();
+        Counters before = sftpTotals();
+        // Read to the last byte, then gone without a CLOSE (as lftp leaves at the end of a mirror): delivered.
+        ClientSession s = session("alice", "secret");
+        SftpClient c = SftpClientFactory.instance().createSftpClient(s);
+        SftpClient.CloseableHandle h = c.open("/left-open.bin", SftpClient.OpenMode.Read);
+        byte[] buf = new byte[100_000];
+        int got = 0;
+        while (got < buf.length) {
+            got += c.read(h, got, buf, got, buf.length - got);
+        }
+        s.close(true);
+        awaitNoActiveTransfer();
+        Counters after = sftpTotals();
+        assertEquals(before.filesOut() + 1, after.filesOut());
+        assertEquals(before.failedOut(), after.failedOut());
+        // Gone half-way: failed.
+        s = session("alice", "secret");
+        c = SftpClientFactory.instance().createSftpClient(s);
+        h = c.open("/left-open.bin", SftpClient.OpenMode.Read);
+        assertEquals(50_000, c.read(h, 0, buf, 0, 50_000));
+        s.close(true);
+        awaitNoActiveTransfer();
+        Counters last = sftpTotals();
+        assertEquals(after.filesOut(), last.filesOut());
+        assertEquals(after.failedOut() + 1, last.failedOut());
+    }
+
+    @Test
     void aFolderInAFilesPlaceIsAFailureNamingThePath() throws Exception {
         try (ClientSession s = session("bob", "other"); SftpClient c = SftpClientFactory.instance().createSftpClient(s)) {
             try (OutputStream out = c.write("/f.txt")) {
