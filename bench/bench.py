@@ -33,6 +33,7 @@ GW_FTP, GW_PASV, GW_HTTP = 3121, "20000-20999", 9080
 VSFTPD, VSFTPD_PASV = 3021, (21000, 21999)
 VSFTPD_MNT, VSFTPD_MNT_PASV = 3022, (22000, 22999)
 NGINX, WEBDAV, S3PROXY = 9081, 9082, 9300
+WEBDAV_LOCAL = 9083
 # the two more S3Proxy servers of the pool workload (the pool's first member is on S3PROXY)
 S3PROXY_B, S3PROXY_C = 9301, 9302
 # SFTP: the gateway's, and OpenSSH's sshd with its sftp server
@@ -334,8 +335,10 @@ class Target:
     """One server as a client sees it, and where its files land."""
 
     def __init__(self, name, proto, port, user=None, password=None, url_prefix="",
-                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True, pool=()):
+                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True, pool=(), dav=False):
         self.name, self.proto, self.port = name, proto, port
+        # a WebDAV server: PUT needs the folder made first (MKCOL), as its clients do
+        self.dav = dav
         self.user, self.password, self.url_prefix = user, password, url_prefix
         self.local_root, self.bucket, self.key_prefix = local_root, bucket, key_prefix
         self.single, self.roots = single, list(roots)
@@ -472,15 +475,16 @@ def curl_put(t, src, path, codes=("201",)):
 
 
 def make_dir(t, d):
-    """A WebDAV server needs its folder made first (MKCOL), as a WebDAV client would; the
-    others make parent folders themselves (the gateway, nginx's create_full_put_path, curl's
+    """A WebDAV server (rclone serve webdav, the gateway's /dav/) needs its folder made first
+    (MKCOL), as a WebDAV client would; the others make parent folders themselves (the gateway, nginx's create_full_put_path, curl's
     --ftp-create-dirs)."""
     if t.proto == "ftp":
         # uploads then STOR dir/name straight (curl --ftp-method nocwd), no CWD per file
         # (a folder that exists already answers 550: fine)
         run(["curl", "-sS", "-Q", "MKD " + d, "-o", "/dev/null", t.url("")], what="%s MKD" % t.name, check=False)
-    elif t.proto == "http" and t.name.startswith("rclone serve webdav"):
-        out, _ = run(["curl", "-sS", "-X", "MKCOL", "-o", "/dev/null", "-w", "%{http_code}", t.url(d + "/")], what="MKCOL")
+    elif t.proto == "http" and t.dav:
+        out, _ = run(["curl", "-sS", "-X", "MKCOL", "-o", "/dev/null", "-w", "%{http_code}"] + t.auth_args() + [t.url(d + "/")],
+                     what="MKCOL")
         if out not in ("201", "405"):
             raise BenchError("%s: MKCOL %s answered %s" % (t.name, d, out))
 
@@ -833,6 +837,12 @@ force_path_style = true
                                                           "--addr", "%s:%d" % (HOST, WEBDAV)), self.logs, env=NO_CA_ENV)
         self.wait_port(WEBDAV, p)
         self.webdav = p
+        dav_files = self.work / "rclone-dav-files"
+        dav_files.mkdir(parents=True, exist_ok=True)
+        p = self.procs.start("rclone-webdav-local", rclone_argv(cfg, "serve", "webdav", str(dav_files),
+                                                                "--addr", "%s:%d" % (HOST, WEBDAV_LOCAL)), self.logs, env=NO_CA_ENV)
+        self.wait_port(WEBDAV_LOCAL, p)
+        self.webdav_local = p
         mnt = self.work / "mnt"
         import pwd
         pw = pwd.getpwnam(FTP_SYS_USER)
@@ -851,7 +861,8 @@ force_path_style = true
                              self.logs)
         self.wait_port(VSFTPD_MNT, p)
         self.vsftpd_mnt = p
-        log("rclone serve webdav on %d; vsftpd on %d over rclone mount --vfs-cache-mode writes" % (WEBDAV, VSFTPD_MNT))
+        log("rclone serve webdav on %d (S3) and %d (local disk); vsftpd on %d over rclone mount --vfs-cache-mode writes"
+            % (WEBDAV, WEBDAV_LOCAL, VSFTPD_MNT))
 
     # ---- targets ----------------------------------------------------------------
 
@@ -874,7 +885,11 @@ force_path_style = true
         T["vsftpd"] = Target("vsftpd", "ftp", VSFTPD, FTP_SYS_USER, FTP_SYS_PASS, local_root=self.work / "vsftpd-files",
                              single=False, roots=[self.vsftpd.pid])
         T["nginx"] = Target("nginx", "http", NGINX, local_root=self.work / "nginx/files", single=False, roots=[self.nginx.pid])
-        T["webdav"] = Target("rclone serve webdav", "http", WEBDAV, bucket=BUCKET_RC, roots=[self.webdav.pid])
+        T["webdav"] = Target("rclone serve webdav", "http", WEBDAV, bucket=BUCKET_RC, roots=[self.webdav.pid], dav=True)
+        T["gw-dav-local"] = Target("gateway WebDAV", "http", GW_HTTP, GW_USER, GW_PASS, "/dav", local_root=gw_root / GW_USER,
+                                   roots=g, dav=True)
+        T["rclone-dav-local"] = Target("rclone serve webdav (local disk)", "http", WEBDAV_LOCAL,
+                                       local_root=self.work / "rclone-dav-files", roots=[self.webdav_local.pid], dav=True)
         T["vsftpd-mount"] = Target("vsftpd on rclone mount", "ftp", VSFTPD_MNT, FTP_SYS_USER, FTP_SYS_PASS, bucket=BUCKET_MNT,
                                    single=False, roots=[self.vsftpd_mnt.pid, self.mount.pid])
         T["rclone-copy"] = Target("rclone copy (direct)", "s3", 0, bucket=BUCKET_RC)
@@ -1009,6 +1024,7 @@ force_path_style = true
                 run(["lftp", "-c", script], what="%s lftp mput" % t.name)
                 t1 = time.monotonic()
         else:
+            make_dir(t, d)
             conns = 8
             cfgs = []
             for c in range(conns):
@@ -1153,6 +1169,12 @@ force_path_style = true
         P.append(("get-big-local", "%s download from local disk" % big, "MiB/s", self.w_get_big,
                   ["gw-ftp-local", "vsftpd", "gw-http-local", "nginx"],
                   [("gw-ftp-local", "vsftpd", None), ("gw-http-local", "nginx", None)]))
+        P.append(("dav-put-big", "%s WebDAV PUT to local disk (nginx: dav_methods PUT)" % big, "MiB/s", self.w_put_big,
+                  ["gw-dav-local", "nginx", "rclone-dav-local"],
+                  [("gw-dav-local", "nginx", 0.8), ("gw-dav-local", "rclone-dav-local", 0.8)]))
+        P.append(("dav-small", "%s WebDAV PUT to local disk (8 curl keep-alive connections)" % small, "files/s", self.w_small,
+                  ["gw-dav-local", "nginx", "rclone-dav-local"],
+                  [("gw-dav-local", "nginx", 0.8), ("gw-dav-local", "rclone-dav-local", 0.8)]))
         P.append(("put-big-s3", "%s upload into S3 (until complete in the bucket)" % big, "MiB/s", self.w_put_big,
                   ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
                   [("gw-http-s3", "webdav", 1.2), ("gw-http-s3", "rclone-copy", 0.9),
@@ -1196,7 +1218,7 @@ force_path_style = true
             # a while has its code compiled (the JVM's JIT) and its caches filled. Per-request
             # code needs more: on 2 cores the JIT's C2 compiler stays busy for about 30,000
             # small transfers, long after one round of large ones has compiled the data path.
-            rounds = max(self.a.warmup, self.a.warmup_small) if wid in ("small-local", "sftp-small") else self.a.warmup
+            rounds = max(self.a.warmup, self.a.warmup_small) if wid in ("small-local", "sftp-small", "dav-small", "dash-poll") else self.a.warmup
             for _ in range(rounds):
                 for s in systems:
                     w0 = time.monotonic()
@@ -1263,7 +1285,8 @@ force_path_style = true
         lines.append("- gateway JVM: `%s`; peers: %s" % (self.a.gateway_java_opts, self.versions()))
         if any(w in SFTP_WORKLOADS for w, *_ in self.P):
             lines.append("- SFTP: OpenSSH's sftp -b against both servers, cipher %s" % (
-                self.a.sftp_cipher or "of the client's own choice (chacha20-poly1305@openssh.com)"))
+                self.a.sftp_cipher or "of the client's own choice among what each server offers (sshd: "
+                "chacha20-poly1305@openssh.com; the gateway, which does not offer it: aes128-ctr)"))
         lines.append("- throughput into S3 counts until the object is complete in the bucket (HeadObject with the full size); "
                      "\"client\" is when the client saw success, where that differs by more than 2%.")
         lines.append("- peak RSS: the gateway and rclone are single processes (VmHWM, reset before each measurement; for "
@@ -1366,7 +1389,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
-                                   "put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,sftp-small,idle")
+                                   "dav-put-big,dav-small,put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,"
+                                   "sftp-small,idle")
     ap.add_argument("--dash-poll-rate", type=float, default=200.0,
                     help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")
     ap.add_argument("--workdir", required=True)
