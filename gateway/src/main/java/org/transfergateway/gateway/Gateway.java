@@ -137,6 +137,8 @@ public final class Gateway implements AutoCloseable {
                 log.info("listening: sftp on {}:{} (host key {}, {})", config.sftp().host(), g.sftpAddress.getPort(),
                         config.sftp().hostKey(), g.sftp.hostKeyFingerprint());
             }
+            // Registered once it serves: a node in the list can be reached.
+            g.open.add(ClusterMembership.join(ledger, config.cluster(), g.serves(config)));
             return g;
         } catch (IOException | RuntimeException e) {
             g.close();
@@ -214,6 +216,21 @@ public final class Gateway implements AutoCloseable {
             }
             throw new IOException(key + ": " + host + ":" + port + " could not start: " + e.getMessage(), e);
         }
+    }
+
+    /** What the node registry shows this node serving: each listener's protocol and address. */
+    private String serves(GatewayConfig config) {
+        List<String> out = new ArrayList<>();
+        if (ftpAddress != null) {
+            out.add("ftp " + config.ftp().host() + ":" + ftpAddress.getPort());
+        }
+        if (httpAddress != null) {
+            out.add((config.http().tls() ? "https " : "http ") + config.http().host() + ":" + httpAddress.getPort());
+        }
+        if (sftpAddress != null) {
+            out.add("sftp " + config.sftp().host() + ":" + sftpAddress.getPort());
+        }
+        return String.join(", ", out);
     }
 
     public TransferMeter meter() {

@@ -129,7 +129,12 @@ public final class JdbcLedger implements Ledger {
                             + " SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END),"
                             + " SUM(CASE WHEN outcome = 'completed' THEN 0 ELSE 1 END) FROM transfers"
                             + " WHERE outcome <> 'active' AND ended_at IS NOT NULL"
-                            + " GROUP BY (ended_at / 60000) * 60000, LOWER(protocol), direction, user_name"));
+                            + " GROUP BY (ended_at / 60000) * 60000, LOWER(protocol), direction, user_name"),
+            // The node registry: each gateway's row, its heartbeat count and when a live node
+            // counted it dead (see register, heartbeat).
+            List.of("CREATE TABLE nodes (node_id VARCHAR(128) PRIMARY KEY, started_millis BIGINT NOT NULL,"
+                    + " heartbeat_millis BIGINT NOT NULL, beats BIGINT NOT NULL, lease_millis BIGINT NOT NULL,"
+                    + " serves VARCHAR(1024) NOT NULL, version VARCHAR(64) NOT NULL, dead_millis BIGINT)"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -378,6 +383,7 @@ public final class JdbcLedger implements Ledger {
     }
 
     /** The node whose transfers this ledger starts and recovers. */
+    @Override
     public String node() {
         return node;
     }
@@ -777,6 +783,81 @@ public final class JdbcLedger implements Ledger {
                 }
             }
             return out;
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Inserts or renews this node's row; on an embedded ledger, held by one gateway at a
+     * time, the rows of other names (an earlier host name) go: the list is this node.
+     */
+    @Override
+    public void register(String serves, String version, java.time.Duration lease) throws IOException {
+        long now = clock.millis();
+        write("ledger cannot register node " + node, () -> {
+            if (exclusive) {
+                PreparedStatement del = statement("DELETE FROM nodes WHERE node_id <> ?");
+                del.setString(1, node);
+                del.executeUpdate();
+            }
+            PreparedStatement up = statement("UPDATE nodes SET started_millis = ?, heartbeat_millis = ?, beats = 0,"
+                    + " lease_millis = ?, serves = ?, version = ?, dead_millis = NULL WHERE node_id = ?");
+            up.setLong(1, now);
+            up.setLong(2, now);
+            up.setLong(3, lease.toMillis());
+            up.setString(4, clip(serves, 1024));
+            up.setString(5, clip(version, 64));
+            up.setString(6, node);
+            if (up.executeUpdate() == 1) {
+                return;
+            }
+            PreparedStatement in = statement("INSERT INTO nodes (node_id, started_millis, heartbeat_millis, beats,"
+                    + " lease_millis, serves, version) VALUES (?, ?, ?, 0, ?, ?, ?)");
+            in.setString(1, node);
+            in.setLong(2, now);
+            in.setLong(3, now);
+            in.setLong(4, lease.toMillis());
+            in.setString(5, clip(serves, 1024));
+            in.setString(6, clip(version, 64));
+            in.executeUpdate();
+        });
+    }
+
+    private static String clip(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max);
+    }
+
+    /** Waits for the commit: a heartbeat that is not durable does not keep the node alive. */
+    @Override
+    public void heartbeat() throws IOException {
+        long now = clock.millis();
+        write("ledger cannot record the heartbeat of node " + node, () -> {
+            PreparedStatement ps = statement("UPDATE nodes SET heartbeat_millis = ?, beats = beats + 1 WHERE node_id = ?");
+            ps.setLong(1, now);
+            ps.setString(2, node);
+            ps.executeUpdate();
+        });
+    }
+
+    @Override
+    public List<NodeRecord> nodes() throws IOException {
+        String sql = "SELECT node_id, started_millis, heartbeat_millis, beats, lease_millis, serves, version, dead_millis"
+                + " FROM nodes ORDER BY node_id";
+        try {
+            return read(r -> {
+                List<NodeRecord> out = new ArrayList<>();
+                try (ResultSet rs = r.statement(sql).executeQuery()) {
+                    while (rs.next()) {
+                        long dead = rs.getLong(8);
+                        Instant deadAt = rs.wasNull() ? null : Instant.ofEpochMilli(dead);
+                        out.add(new NodeRecord(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)),
+                                Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), java.time.Duration.ofMillis(rs.getLong(5)),
+                                rs.getString(6), rs.getString(7), deadAt));
+                    }
+                }
+                return out;
+            });
         } catch (SQLException e) {
             throw new IOException("ledger cannot be read: " + e.getMessage(), e);
         }

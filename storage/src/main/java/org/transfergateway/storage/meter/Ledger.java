@@ -88,6 +88,28 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
         return CommitLocks.inProcess();
     }
 
+    /**
+     * Registers this node in the ledger's node registry as started now, serving
+     * {@code serves}, of release {@code version}, counted dead by the others after
+     * {@code lease} without a {@link #heartbeat()}. A node counted dead before lives again.
+     */
+    default void register(String serves, String version, java.time.Duration lease) throws IOException {
+    }
+
+    /** Tells the registry this node lives; called every second. */
+    default void heartbeat() throws IOException {
+    }
+
+    /** The registered nodes, by id; this node alone where the ledger is not shared. */
+    default java.util.List<NodeRecord> nodes() throws IOException {
+        return java.util.List.of();
+    }
+
+    /** The node whose transfers this ledger records. */
+    default String node() {
+        return "local";
+    }
+
     @Override
     void close();
 

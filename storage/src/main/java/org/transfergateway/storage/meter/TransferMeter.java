@@ -295,6 +295,16 @@ public final class TransferMeter {
         return ledger.recent(limit, user, from);
     }
 
+    /** The gateways registered in the ledger (see {@link Ledger#nodes()}). */
+    public List<NodeRecord> nodes() throws IOException {
+        return ledger.nodes();
+    }
+
+    /** The node whose transfers this meter counts. */
+    public String node() {
+        return ledger.node();
+    }
+
     /** Now, by the meter's clock: what "the last hour" of the statistics is counted back from. */
     public Instant now() {
         return clock.instant();

@@ -25,7 +25,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
