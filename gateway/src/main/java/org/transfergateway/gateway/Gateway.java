@@ -138,7 +138,7 @@ public final class Gateway implements AutoCloseable {
                         config.sftp().hostKey(), g.sftp.hostKeyFingerprint());
             }
             // Registered once it serves: a node in the list can be reached.
-            g.open.add(ClusterMembership.join(ledger, config.cluster(), g.serves(config)));
+            g.open.add(ClusterMembership.join(ledger, meter, config.cluster(), g.serves(config)));
             return g;
         } catch (IOException | RuntimeException e) {
             g.close();

@@ -121,12 +121,48 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
     record State(Instant since,
                  Map<Protocol, Map<String, Counters>> transferred,
                  Map<String, Map<String, StoredTotals>> stored,
-                 Map<String, Map<String, StoredTotals>> copies) {
+                 Map<String, Map<String, StoredTotals>> copies,
+                 Others others) {
+
+        public State(Instant since, Map<Protocol, Map<String, Counters>> transferred,
+                     Map<String, Map<String, StoredTotals>> stored, Map<String, Map<String, StoredTotals>> copies) {
+            this(since, transferred, stored, copies, Others.NONE);
+        }
 
         public State(Instant since, Map<Protocol, Map<String, Counters>> transferred,
                      Map<String, Map<String, StoredTotals>> stored) {
             this(since, transferred, stored, Map.of());
         }
+    }
+
+    /**
+     * What the other nodes sharing the ledger have added to the totals (since the ledger
+     * began recording it, not since they started), and their transfers in progress: a node
+     * adds the growth of these since its {@link #load()} to its own counts.
+     *
+     * @param transferred protocol -> user -> counters the others' transfers added
+     * @param stored      backend or pool -> user -> what the others' changes added
+     * @param copies      member backend -> user -> what the others' pool copies added
+     * @param active      the others' transfers in progress, with their last recorded bytes
+     */
+    record Others(Map<Protocol, Map<String, Counters>> transferred,
+                  Map<String, Map<String, StoredTotals>> stored,
+                  Map<String, Map<String, StoredTotals>> copies,
+                  java.util.List<Statistics.Active> active) {
+        public static final Others NONE = new Others(Map.of(), Map.of(), Map.of(), java.util.List.of());
+    }
+
+    /**
+     * True when other gateways may write this ledger at the same time (PostgreSQL), so
+     * that {@link #others()} changes under this one.
+     */
+    default boolean shared() {
+        return false;
+    }
+
+    /** What the other nodes have added and are running, as of now (see {@link Others}); one snapshot. */
+    default Others others() throws IOException {
+        return Others.NONE;
     }
 
     /** Keeps nothing beyond the process: for tests and tools. */

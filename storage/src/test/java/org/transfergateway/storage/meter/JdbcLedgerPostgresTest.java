@@ -25,7 +25,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -219,6 +219,54 @@ class JdbcLedgerPostgresTest {
             }
             assertEquals(List.of(new ThroughputMinute(Instant.parse("2026-11-30T10:00:00Z"), Protocol.of("ftp"),
                     Direction.IN, "alice", 400, 40, 0)), one.throughput(null, null));
+        }
+    }
+
+    /**
+     * Two nodes on one ledger, the second started after the first has counted: each node's
+     * statistics are the exact union once it has read the other's additions, never
+     * counting a transfer twice (its own are never read back), and show the other's
+     * transfer in progress with its last recorded bytes and its node.
+     */
+    @Test
+    void eachNodeCountsTheUnionOfAllNodesExactlyOnce() throws Exception {
+        try (JdbcLedger one = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1")) {
+            TransferMeter m1 = new TransferMeter(one);
+            Transfer a = m1.start("alice", Protocol.of("ftp"), Direction.IN, "/a.bin", "s3");
+            a.add(1000);
+            m1.end(a, true, new StoredChange("s3", "alice", 1000, 1));
+            try (JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2")) {
+                TransferMeter m2 = new TransferMeter(two); // loads alice's upload
+                Transfer b = m2.start("bob", Protocol.of("http"), Direction.IN, "/b.bin", "s3");
+                b.add(300);
+                m2.end(b, true, new StoredChange("s3", "bob", 300, 1));
+                Transfer d = m1.start("alice", Protocol.of("http"), Direction.OUT, "/a.bin", "s3");
+                d.add(200);
+                m1.end(d, false, null);
+                Transfer running = m2.start("bob", Protocol.of("ftp"), Direction.IN, "/big.bin", "s3");
+                running.add(4096);
+                m2.flushProgress();
+                for (int i = 0; i < 2; i++) { // a second read changes nothing
+                    m1.refreshOthers();
+                    m2.refreshOthers();
+                    for (TransferMeter m : List.of(m1, m2)) {
+                        Statistics s = m.statistics(u -> true);
+                        assertEquals(new Counters(1300, 200, 2, 0, 0, 1), s.transferred());
+                        assertEquals(new Counters(1000, 200, 1, 0, 0, 1), s.transferredByUser().get("alice"));
+                        assertEquals(new StoredTotals(1300, 2), s.stored());
+                        assertEquals(new StoredTotals(300, 1), m.storedOfUser("bob"));
+                        assertEquals(new StoredTotals(1300, 2), m.storedOf("s3"));
+                        assertEquals(List.of("gw-2"), s.active().stream().map(Statistics.Active::node).toList());
+                        assertEquals(4096, s.active().get(0).bytes());
+                        assertEquals("ftp", s.active().get(0).protocol());
+                    }
+                }
+                m2.end(running, true, new StoredChange("s3", "bob", 4096, 1));
+                m1.refreshOthers();
+                assertEquals(new Counters(5396, 200, 3, 0, 0, 1), m1.statistics(u -> true).transferred());
+                assertTrue(m1.statistics(u -> true).active().isEmpty());
+                assertEquals(new StoredTotals(5396, 3), m1.statistics(u -> true).stored());
+            }
         }
     }
 }
