@@ -889,6 +889,88 @@ public final class JdbcLedger implements Ledger {
     }
 
     @Override
+    public DeadNode failDead(String dead, long beats) throws IOException {
+        if (dead.equals(node)) {
+            throw new IllegalArgumentException("a node cannot count itself dead");
+        }
+        int[] failed = {-1};
+        write("ledger cannot fail the transfers of node " + dead, () -> {
+            long now = clock.millis();
+            // The claim: under PostgreSQL's row lock a second claimant finds dead_millis set.
+            PreparedStatement claim = statement("UPDATE nodes SET dead_millis = ? WHERE node_id = ? AND beats = ?"
+                    + " AND dead_millis IS NULL");
+            claim.setLong(1, now);
+            claim.setString(2, dead);
+            claim.setLong(3, beats);
+            if (claim.executeUpdate() != 1) {
+                return;
+            }
+            PreparedStatement sums = statement("SELECT protocol, direction, user_name, SUM(bytes), COUNT(*)"
+                    + " FROM transfers WHERE outcome = 'active' AND node = ? GROUP BY protocol, direction, user_name");
+            sums.setString(1, dead);
+            List<ThroughputMinute> minutes = new ArrayList<>();
+            try (ResultSet rs = sums.executeQuery()) {
+                while (rs.next()) {
+                    minutes.add(new ThroughputMinute(ThroughputMinute.minuteOf(Instant.ofEpochMilli(now)),
+                            Protocol.of(rs.getString(1)), Direction.valueOf(rs.getString(2)), rs.getString(3),
+                            rs.getLong(4), 0, rs.getLong(5)));
+                }
+            }
+            for (ThroughputMinute m : minutes) {
+                addMinuteLocked(m);
+                addNodeTransferredLocked(dead, m); // the dead node's: the others add its growth
+            }
+            PreparedStatement fail = statement(
+                    "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active' AND node = ?");
+            fail.setLong(1, now);
+            fail.setString(2, dead);
+            failed[0] = fail.executeUpdate();
+        });
+        if (failed[0] < 0) {
+            return null;
+        }
+        if (failed[0] > 0) {
+            log.warn("ledger: node {} stopped heartbeating; {} of its transfers recorded as failed", dead, failed[0]);
+        }
+        return new DeadNode(dead, failed[0], uploadsOf(dead));
+    }
+
+    /** The uploads recorded for {@code owner}'s ended transfers and never forgotten. */
+    private List<BackendUpload> uploadsOf(String owner) throws IOException {
+        String sql = "SELECT u.backend, u.object_key, u.upload_id FROM transfer_uploads u"
+                + " JOIN transfers t ON t.id = u.transfer_id WHERE t.outcome <> 'active' AND t.node = ?"
+                + " ORDER BY u.backend, u.object_key";
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement(sql);
+                ps.setString(1, owner);
+                List<BackendUpload> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new BackendUpload(rs.getString(1), rs.getString(2), rs.getString(3)));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void deregister() {
+        try {
+            write("ledger cannot deregister node " + node, () -> {
+                PreparedStatement ps = statement("DELETE FROM nodes WHERE node_id = ?");
+                ps.setString(1, node);
+                ps.executeUpdate();
+            });
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
     public List<NodeRecord> nodes() throws IOException {
         String sql = "SELECT node_id, started_millis, heartbeat_millis, beats, lease_millis, serves, version, dead_millis"
                 + " FROM nodes ORDER BY node_id";

@@ -105,6 +105,26 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
         return java.util.List.of();
     }
 
+    /**
+     * Counts node {@code node} dead, if it is still not counted dead and its heartbeat count
+     * is still {@code beats} (a node that beat again, or restarted, is left alone): fails its
+     * unfinished transfers with their last recorded bytes, in one transaction with the claim,
+     * so that of the live nodes that try it one only does it. Returns null when this node did
+     * not claim it; else the transfers failed and the multipart uploads recorded for that
+     * node's ended transfers, for the caller to abort and forget.
+     */
+    default DeadNode failDead(String node, long beats) throws IOException {
+        return null;
+    }
+
+    /** What {@link #failDead} did. */
+    record DeadNode(String node, int transfers, java.util.List<BackendUpload> uploads) {
+    }
+
+    /** Takes this node out of the registry: it stopped after its transfers ended. Never throws. */
+    default void deregister() {
+    }
+
     /** The node whose transfers this ledger records. */
     default String node() {
         return "local";

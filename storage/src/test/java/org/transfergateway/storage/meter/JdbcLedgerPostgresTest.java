@@ -269,4 +269,62 @@ class JdbcLedgerPostgresTest {
             }
         }
     }
+
+    /**
+     * A node that stopped heartbeating is counted dead by one of two live nodes racing for
+     * it, exactly once: its unfinished transfer fails with its last recorded bytes, counted
+     * under it (so both live nodes add it once), and the claimant gets its recorded upload
+     * to abort. A claim with a stale heartbeat count does nothing.
+     */
+    @Test
+    void twoLiveNodesFailADeadNodesTransfersExactlyOnce() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            emptyDatabase();
+            JdbcLedger dead = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1");
+            dead.register("http 127.0.0.1:1", "test", java.time.Duration.ofSeconds(2));
+            TransferMeter m = new TransferMeter(dead);
+            Transfer t = m.start("alice", Protocol.of("http"), Direction.IN, "/cut.bin", "s3");
+            m.uploadOpened(t, new BackendUpload("s3", "alice/cut.bin", "upload-1"));
+            t.add(777);
+            m.flushProgress();
+            dead.heartbeat();
+            dead.close(); // as a kill: the row stays active
+            try (JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2");
+                 JdbcLedger three = JdbcLedger.open(URL, Clock.systemUTC(), "gw-3")) {
+                TransferMeter m2 = new TransferMeter(two);
+                TransferMeter m3 = new TransferMeter(three);
+                assertEquals(null, two.failDead("gw-1", 0), "a stale heartbeat count claims nothing");
+                long beats = two.nodes().get(0).beats();
+                java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+                java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+                try {
+                    var f2 = pool.submit(() -> {
+                        together.await();
+                        return two.failDead("gw-1", beats);
+                    });
+                    var f3 = pool.submit(() -> {
+                        together.await();
+                        return three.failDead("gw-1", beats);
+                    });
+                    Ledger.DeadNode d2 = f2.get();
+                    Ledger.DeadNode d3 = f3.get();
+                    assertTrue(d2 == null ^ d3 == null, "one claimant: " + d2 + " " + d3);
+                    Ledger.DeadNode d = d2 == null ? d3 : d2;
+                    assertEquals(1, d.transfers());
+                    assertEquals(List.of(new BackendUpload("s3", "alice/cut.bin", "upload-1")), d.uploads());
+                } finally {
+                    pool.shutdown();
+                }
+                assertEquals(null, three.failDead("gw-1", beats), "never twice");
+                m2.refreshOthers();
+                m3.refreshOthers();
+                for (TransferMeter live : List.of(m2, m3)) {
+                    Statistics s = live.statistics(u -> true);
+                    assertEquals(new Counters(777, 0, 0, 0, 1, 0), s.transferred());
+                    assertTrue(s.active().isEmpty());
+                }
+                assertTrue(two.nodes().get(0).deadAt() != null);
+            }
+        }
+    }
 }
