@@ -33,6 +33,8 @@ final class ClusterMembership implements AutoCloseable {
     /** Each other node's heartbeat count and when (System.nanoTime) it was first seen at it; ticker thread only. */
     private final Map<String, long[]> seen = new HashMap<>();
     private final ScheduledExecutorService ticker;
+    /** Said once: this node found itself counted dead; ticker thread only. */
+    private boolean countedDead;
     /** Reads the other nodes' totals; apart from the heartbeat, which a slow read must not delay. */
     private final ScheduledExecutorService refresher;
     /** How often the other nodes' totals are read. */
@@ -69,7 +71,11 @@ final class ClusterMembership implements AutoCloseable {
 
     private void beat() {
         try {
-            ledger.heartbeat();
+            if (!ledger.heartbeat() && !countedDead) {
+                countedDead = true;
+                log.error("cluster: another node counted node {} dead (no heartbeat for its lease) and failed its"
+                        + " transfers; restart this gateway, and give cluster.lease more time than its pauses", ledger.node());
+            }
         } catch (IOException | RuntimeException e) {
             log.warn("cluster: heartbeat of node {} not recorded: {}", ledger.node(), e.toString());
             return; // a node that cannot beat may be the one cut off: it judges no other

@@ -878,14 +878,21 @@ public final class JdbcLedger implements Ledger {
 
     /** Waits for the commit: a heartbeat that is not durable does not keep the node alive. */
     @Override
-    public void heartbeat() throws IOException {
+    public boolean heartbeat() throws IOException {
         long now = clock.millis();
+        boolean[] alive = {true};
         write("ledger cannot record the heartbeat of node " + node, () -> {
             PreparedStatement ps = statement("UPDATE nodes SET heartbeat_millis = ?, beats = beats + 1 WHERE node_id = ?");
             ps.setLong(1, now);
             ps.setString(2, node);
             ps.executeUpdate();
+            PreparedStatement dead = statement("SELECT dead_millis FROM nodes WHERE node_id = ?");
+            dead.setString(1, node);
+            try (ResultSet rs = dead.executeQuery()) {
+                alive[0] = !rs.next() || rs.getObject(1) == null;
+            }
         });
+        return alive[0];
     }
 
     @Override

@@ -96,8 +96,13 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
     default void register(String serves, String version, java.time.Duration lease) throws IOException {
     }
 
-    /** Tells the registry this node lives; called every second. */
-    default void heartbeat() throws IOException {
+    /**
+     * Tells the registry this node lives; called every second. Returns false when another
+     * node has counted this one dead meanwhile (its transfers were failed): it beats on,
+     * but its ends of those transfers will be refused.
+     */
+    default boolean heartbeat() throws IOException {
+        return true;
     }
 
     /** The registered nodes, by id; this node alone where the ledger is not shared. */

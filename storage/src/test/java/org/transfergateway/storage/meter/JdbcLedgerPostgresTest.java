@@ -324,6 +324,14 @@ class JdbcLedgerPostgresTest {
                     assertTrue(s.active().isEmpty());
                 }
                 assertTrue(two.nodes().get(0).deadAt() != null);
+                assertTrue(two.heartbeat(), "the live node is not counted dead");
+            }
+            // The node counted dead learns it from its heartbeat, and lives again once it registers.
+            try (JdbcLedger back = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1")) {
+                assertTrue(!back.heartbeat());
+                back.register("http 127.0.0.1:1", "test", java.time.Duration.ofSeconds(2));
+                assertTrue(back.heartbeat());
+                assertEquals(null, back.nodes().get(0).deadAt());
             }
         }
     }
