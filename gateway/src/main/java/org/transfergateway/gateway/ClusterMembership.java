@@ -55,11 +55,19 @@ final class ClusterMembership implements AutoCloseable {
         });
     }
 
-    /** Registers the node as serving {@code serves} and starts its heartbeat. */
+    /** Records the node as serving {@code serves} and starts its heartbeat. */
     static ClusterMembership join(Ledger ledger, TransferMeter meter, Map<String, Storage> backends, ClusterConfig config,
-                                  String serves) throws IOException {
-        ledger.register(serves, version(), config.lease());
+                                  String serves) {
         ClusterMembership m = new ClusterMembership(ledger, backends);
+        // The node registered (with no listeners) before it recovered; what it serves is
+        // added by the heartbeat thread, so that start-up ends as soon as it listens.
+        m.ticker.execute(() -> {
+            try {
+                ledger.register(serves, version(), config.lease());
+            } catch (IOException | RuntimeException e) {
+                log.warn("cluster: node {} could not record what it serves: {}", ledger.node(), e.toString());
+            }
+        });
         long every = ClusterConfig.HEARTBEAT.toMillis();
         m.ticker.scheduleAtFixedRate(m::beat, every, every, TimeUnit.MILLISECONDS);
         if (ledger.shared()) {
@@ -135,7 +143,6 @@ final class ClusterMembership implements AutoCloseable {
 
     @Override
     public void close() {
-        ledger.deregister(); // a node stopped on purpose leaves the list, not counted dead
         ticker.shutdownNow();
         refresher.shutdownNow();
         try {
@@ -144,5 +151,6 @@ final class ClusterMembership implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        ledger.deregister(); // a node stopped on purpose leaves the list, not counted dead
     }
 }
