@@ -122,7 +122,12 @@ public final class ConfigLoader {
 
     private static ClusterConfig cluster(ConfigNode n) {
         String nodeId = n.string("node-id");
+        Duration lease = n.parsed("lease", ClusterConfig.DEFAULT_LEASE, Units::parseDuration);
         n.rejectUnknownKeys();
+        if (lease.compareTo(ClusterConfig.HEARTBEAT.multipliedBy(2)) < 0) {
+            // A shorter lease would count a node dead between two of its heartbeats.
+            throw new ConfigException(n.path("lease"), lease.toMillis() + "ms is shorter than 2s, two heartbeats");
+        }
         if (nodeId == null) {
             nodeId = hostName();
             if (!NODE_ID.matcher(nodeId).matches()) {
@@ -132,7 +137,7 @@ public final class ConfigLoader {
         } else if (!NODE_ID.matcher(nodeId).matches()) {
             throw new ConfigException(n.path("node-id"), nodeId + " is not a name of up to 128 letters, digits, '.', '_' or '-'");
         }
-        return new ClusterConfig(nodeId);
+        return new ClusterConfig(nodeId, lease);
     }
 
     /**

@@ -310,6 +310,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void leaseIsTenSecondsUnlessConfiguredAndOutlastsTwoHeartbeats() {
+        assertEquals(java.time.Duration.ofSeconds(10), loader.parse("users: [{name: a, password: b}]\n").cluster().lease());
+        assertEquals(java.time.Duration.ofSeconds(2),
+                loader.parse("cluster: {lease: 2s}\nusers: [{name: a, password: b}]\n").cluster().lease());
+        assertEquals("cluster.lease: 1500ms is shorter than 2s, two heartbeats",
+                error("cluster: {lease: 1500ms}\nusers: [{name: a, password: b}]\n"));
+        assertEquals("cluster.leases: is not a known key", error("cluster: {leases: 2s}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void tlsIsOffUnlessConfigured() {
         GatewayConfig c = loader.parse(FULL);
         assertEquals(FtpConfig.Tls.OFF, c.ftp().tls());

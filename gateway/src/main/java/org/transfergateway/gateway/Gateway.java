@@ -78,6 +78,9 @@ public final class Gateway implements AutoCloseable {
             throws IOException {
         TransferMeter meter;
         try {
+            // Registered before it recovers and serves: a row another node counted dead
+            // comes back to life first, so nothing this node starts can be failed for it.
+            ledger.register("", ClusterMembership.version(), config.cluster().lease());
             meter = new TransferMeter(ledger);
         } catch (IOException | RuntimeException e) {
             ledger.close();
@@ -137,6 +140,8 @@ public final class Gateway implements AutoCloseable {
                 log.info("listening: sftp on {}:{} (host key {}, {})", config.sftp().host(), g.sftpAddress.getPort(),
                         config.sftp().hostKey(), g.sftp.hostKeyFingerprint());
             }
+            // Registered once it serves: a node in the list can be reached.
+            g.open.add(ClusterMembership.join(ledger, meter, backends, config.cluster(), g.serves(config)));
             return g;
         } catch (IOException | RuntimeException e) {
             g.close();
@@ -149,7 +154,12 @@ public final class Gateway implements AutoCloseable {
      * their age: the age-based sweep of each backend cannot tell them from running ones.
      */
     private static void abortAbandonedUploads(Ledger ledger, Map<String, Storage> backends) throws IOException {
-        for (BackendUpload u : ledger.abandonedUploads()) {
+        abortUploads(ledger, backends, ledger.abandonedUploads(), "a stop without shutdown left open");
+    }
+
+    /** Aborts {@code uploads}, forgetting each one aborted; a failure keeps it recorded for a later try. */
+    static void abortUploads(Ledger ledger, Map<String, Storage> backends, List<BackendUpload> uploads, String why) {
+        for (BackendUpload u : uploads) {
             if (!(backends.get(u.backend()) instanceof AbortsUploads b)) {
                 log.warn("ledger: cannot abort the upload {} of {}: backend {} is not configured", u.uploadId(), u.key(), u.backend());
                 continue;
@@ -157,11 +167,11 @@ public final class Gateway implements AutoCloseable {
             try {
                 if (b.abortUpload(u.key(), u.uploadId())) {
                     ledger.uploadClosed(u);
-                    log.info("backend {}: aborted the upload of {} that a stop without shutdown left open", u.backend(), u.key());
+                    log.info("backend {}: aborted the upload of {} that {}", u.backend(), u.key(), why);
                 }
             } catch (IOException e) {
                 // Kept in the ledger: the next start-up tries again.
-                log.warn("backend {}: could not abort the upload of {} left open by a crash: {}", u.backend(), u.key(), e.getMessage());
+                log.warn("backend {}: could not abort the upload of {} ({}): {}", u.backend(), u.key(), why, e.getMessage());
             }
         }
     }
@@ -214,6 +224,21 @@ public final class Gateway implements AutoCloseable {
             }
             throw new IOException(key + ": " + host + ":" + port + " could not start: " + e.getMessage(), e);
         }
+    }
+
+    /** What the node registry shows this node serving: each listener's protocol and address. */
+    private String serves(GatewayConfig config) {
+        List<String> out = new ArrayList<>();
+        if (ftpAddress != null) {
+            out.add("ftp " + config.ftp().host() + ":" + ftpAddress.getPort());
+        }
+        if (httpAddress != null) {
+            out.add((config.http().tls() ? "https " : "http ") + config.http().host() + ":" + httpAddress.getPort());
+        }
+        if (sftpAddress != null) {
+            out.add("sftp " + config.sftp().host() + ":" + sftpAddress.getPort());
+        }
+        return String.join(", ", out);
     }
 
     public TransferMeter meter() {

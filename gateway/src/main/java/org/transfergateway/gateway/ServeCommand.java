@@ -31,11 +31,13 @@ final class ServeCommand implements Callable<Integer> {
             cfg = new ConfigLoader().load(config);
         }
         CountDownLatch stop = new CountDownLatch(1);
-        Gateway gateway = Gateway.start(cfg);
         // Our own handlers, so that a SIGTERM is an orderly stop with status 0, not 143.
-        // Installed after start: a library loaded on the way may have installed its own.
-        Signal.handle(new Signal("TERM"), s -> stop.countDown());
-        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        // Installed before start, so that a SIGTERM soon after the listeners bind (while
+        // start ends) is an orderly stop too, and again after: a library loaded on the
+        // way may have installed its own.
+        handleSignals(stop);
+        Gateway gateway = Gateway.start(cfg);
+        handleSignals(stop);
         try {
             stop.await();
             log.info("stopping: no new connections; running transfers have {} s to finish", cfg.shutdownGrace().toSeconds());
@@ -45,5 +47,10 @@ final class ServeCommand implements Callable<Integer> {
         }
         log.info("stopped");
         return 0;
+    }
+
+    private static void handleSignals(CountDownLatch stop) {
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
     }
 }

@@ -163,12 +163,13 @@ final class StatsCommand implements Callable<Integer> {
         JsonNode active = s.path("active");
         out.printf("%nActive transfers: %d%n", active.size());
         if (active.size() > 0) {
-            String arow = "  %-10s %-5s %-4s %-3s %24s %12s  %s%n";
-            out.printf(arow, "user", "proto", "dir", "", "bytes", "rate", "path");
+            String arow = "  %-10s %-5s %-4s %-10s %24s %12s  %s%n";
+            out.printf(arow, "user", "proto", "dir", "node", "bytes", "rate", "path");
             for (JsonNode a : active) {
                 long bytes = a.path("bytes").asLong();
                 double secs = Math.max(0.001, Duration.between(Instant.parse(a.path("startedAt").asText()), Instant.now()).toMillis() / 1000.0);
-                out.printf(arow, a.path("user").asText(), a.path("protocol").asText(), a.path("direction").asText(), "",
+                out.printf(arow, a.path("user").asText(), a.path("protocol").asText(), a.path("direction").asText(),
+                        a.path("node").asText(),
                         human(bytes), Units.formatSize((long) (bytes / secs)) + "/s", a.path("path").asText());
             }
         }

@@ -90,7 +90,7 @@ public final class HttpFrontEnd implements Closeable {
         return this;
     }
 
-    /** The routes of SPEC sections 3, 6 and 10, and with {@code dav} those of WebDAV (section 8). */
+    /** The routes of SPEC sections 3, 6, 10 and 11, and with {@code dav} those of WebDAV (section 8). */
     static RouteTable routes(boolean dav) {
         RouteTable routes = dav ? new WebDav(java.time.Clock.systemUTC()).routes(new RouteTable()) : new RouteTable();
         return Dashboard.routes(routes)
@@ -100,6 +100,7 @@ public final class HttpFrontEnd implements Closeable {
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/events"), new EventsHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/throughput"), new ThroughputHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/backends"), new BackendsHandler())
+                .simple(HttpMethod.GET, RouteTable.exactly("/api/nodes"), new NodesHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/users"), new UsersHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/metrics"), new MetricsHandler())
                 .simple(HttpMethod.GET, RouteTable.folderUnder(FILES), new ListingHandler(FILES))

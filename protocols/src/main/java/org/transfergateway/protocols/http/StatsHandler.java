@@ -48,6 +48,7 @@ final class StatsHandler implements SimpleHandler {
         o.put("direction", a.direction());
         o.put("path", a.path());
         o.put("bytes", a.bytes());
+        o.put("node", a.node());
         return o;
     }
 

@@ -129,7 +129,24 @@ public final class JdbcLedger implements Ledger {
                             + " SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END),"
                             + " SUM(CASE WHEN outcome = 'completed' THEN 0 ELSE 1 END) FROM transfers"
                             + " WHERE outcome <> 'active' AND ended_at IS NOT NULL"
-                            + " GROUP BY (ended_at / 60000) * 60000, LOWER(protocol), direction, user_name"));
+                            + " GROUP BY (ended_at / 60000) * 60000, LOWER(protocol), direction, user_name"),
+            // The node registry: each gateway's row, its heartbeat count and when a live node
+            // counted it dead (see register, heartbeat).
+            List.of("CREATE TABLE nodes (node_id VARCHAR(128) PRIMARY KEY, started_millis BIGINT NOT NULL,"
+                    + " heartbeat_millis BIGINT NOT NULL, beats BIGINT NOT NULL, lease_millis BIGINT NOT NULL,"
+                    + " serves VARCHAR(1024) NOT NULL, version VARCHAR(64) NOT NULL, dead_millis BIGINT)"),
+            // What each node has added to the totals since this version: the others' growth
+            // since a node loaded is what it must add to its own counts (see others()).
+            // node_stored's kind is 'stored' (per backend or pool) or 'copies' (per member).
+            // The active transfers of other nodes are read every second: PostgreSQL, where
+            // nodes share the ledger, gets an index of them (a partial one, which H2 lacks).
+            List.of("CREATE TABLE node_transferred (node VARCHAR(128) NOT NULL, protocol VARCHAR(32) NOT NULL,"
+                            + " direction VARCHAR(3) NOT NULL, user_name VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL,"
+                            + " files BIGINT NOT NULL, failed BIGINT NOT NULL, PRIMARY KEY (node, protocol, direction, user_name))",
+                    "CREATE TABLE node_stored (node VARCHAR(128) NOT NULL, kind VARCHAR(8) NOT NULL,"
+                            + " backend VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL,"
+                            + " objects BIGINT NOT NULL, PRIMARY KEY (node, kind, backend, user_name))",
+                    "{postgres}CREATE INDEX transfers_active ON transfers (node) WHERE outcome = 'active'"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -378,6 +395,7 @@ public final class JdbcLedger implements Ledger {
     }
 
     /** The node whose transfers this ledger starts and recovers. */
+    @Override
     public String node() {
         return node;
     }
@@ -417,6 +435,12 @@ public final class JdbcLedger implements Ledger {
             }
             for (int v = version; v < MIGRATIONS.size(); v++) {
                 for (String sql : MIGRATIONS.get(v)) {
+                    if (sql.startsWith("{postgres}")) {
+                        if (!postgres) {
+                            continue;
+                        }
+                        sql = sql.substring("{postgres}".length());
+                    }
                     st.execute(sql.replace("{binary}", postgres ? POSTGRES_BINARY : ""));
                 }
                 st.execute("UPDATE schema_version SET version = " + (v + 1));
@@ -464,9 +488,11 @@ public final class JdbcLedger implements Ledger {
                 }
                 try (ResultSet rs = sums.executeQuery()) {
                     while (rs.next()) {
-                        addMinuteLocked(new ThroughputMinute(ThroughputMinute.minuteOf(Instant.ofEpochMilli(now)),
+                        ThroughputMinute m = new ThroughputMinute(ThroughputMinute.minuteOf(Instant.ofEpochMilli(now)),
                                 Protocol.of(rs.getString(1)), Direction.valueOf(rs.getString(2)), rs.getString(3),
-                                rs.getLong(4), 0, rs.getLong(5)));
+                                rs.getLong(4), 0, rs.getLong(5));
+                        addMinuteLocked(m);
+                        addNodeTransferredLocked(node, m);
                     }
                 }
             }
@@ -493,9 +519,35 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
-    /** Reads only: transfers still active (here or on another node) are in no total yet. */
+    /**
+     * Reads only: transfers still active (here or on another node) are in no total yet. One
+     * snapshot (a transaction, repeatable on PostgreSQL), so that the others' additions read
+     * with it are exactly those the totals hold.
+     */
     @Override
     public synchronized State load() throws IOException {
+        try {
+            db.setAutoCommit(false);
+            if (postgres) {
+                db.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            }
+            try {
+                State s = loadLocked();
+                db.commit();
+                return s;
+            } finally {
+                rollbackQuietly();
+                if (postgres) {
+                    db.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+                }
+                autoCommitQuietly();
+            }
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private State loadLocked() throws IOException {
         try {
             Instant since;
             try (Statement st = db.createStatement();
@@ -525,7 +577,8 @@ public final class JdbcLedger implements Ledger {
                             .put(rs.getString(2), new StoredTotals(rs.getLong(3), rs.getLong(4)));
                 }
             }
-            return new State(since, transferred, stored, copies);
+            Others others = shared() ? othersOn(onWriter) : Others.NONE;
+            return new State(since, transferred, stored, copies, others);
         } catch (SQLException e) {
             throw new IOException("ledger cannot be read: " + e.getMessage(), e);
         }
@@ -595,6 +648,7 @@ public final class JdbcLedger implements Ledger {
                 throw new IOException("transfer " + r.id() + " is not active in the ledger");
             }
             addMinuteLocked(ThroughputMinute.of(r));
+            addNodeTransferredLocked(node, ThroughputMinute.of(r));
             pruneLocked();
             applyLocked(change);
         });
@@ -782,6 +836,247 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
+    /**
+     * Inserts or renews this node's row; on an embedded ledger, held by one gateway at a
+     * time, the rows of other names (an earlier host name) go: the list is this node.
+     */
+    @Override
+    public void register(String serves, String version, java.time.Duration lease) throws IOException {
+        long now = clock.millis();
+        write("ledger cannot register node " + node, () -> {
+            if (exclusive) {
+                PreparedStatement del = statement("DELETE FROM nodes WHERE node_id <> ?");
+                del.setString(1, node);
+                del.executeUpdate();
+            }
+            PreparedStatement up = statement("UPDATE nodes SET started_millis = ?, heartbeat_millis = ?, beats = 0,"
+                    + " lease_millis = ?, serves = ?, version = ?, dead_millis = NULL WHERE node_id = ?");
+            up.setLong(1, now);
+            up.setLong(2, now);
+            up.setLong(3, lease.toMillis());
+            up.setString(4, clip(serves, 1024));
+            up.setString(5, clip(version, 64));
+            up.setString(6, node);
+            if (up.executeUpdate() == 1) {
+                return;
+            }
+            PreparedStatement in = statement("INSERT INTO nodes (node_id, started_millis, heartbeat_millis, beats,"
+                    + " lease_millis, serves, version) VALUES (?, ?, ?, 0, ?, ?, ?)");
+            in.setString(1, node);
+            in.setLong(2, now);
+            in.setLong(3, now);
+            in.setLong(4, lease.toMillis());
+            in.setString(5, clip(serves, 1024));
+            in.setString(6, clip(version, 64));
+            in.executeUpdate();
+        });
+    }
+
+    private static String clip(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max);
+    }
+
+    /** Waits for the commit: a heartbeat that is not durable does not keep the node alive. */
+    @Override
+    public boolean heartbeat() throws IOException {
+        long now = clock.millis();
+        boolean[] alive = {true};
+        write("ledger cannot record the heartbeat of node " + node, () -> {
+            PreparedStatement ps = statement("UPDATE nodes SET heartbeat_millis = ?, beats = beats + 1 WHERE node_id = ?");
+            ps.setLong(1, now);
+            ps.setString(2, node);
+            ps.executeUpdate();
+            PreparedStatement dead = statement("SELECT dead_millis FROM nodes WHERE node_id = ?");
+            dead.setString(1, node);
+            try (ResultSet rs = dead.executeQuery()) {
+                alive[0] = !rs.next() || rs.getObject(1) == null;
+            }
+        });
+        return alive[0];
+    }
+
+    @Override
+    public DeadNode failDead(String dead, long beats) throws IOException {
+        if (dead.equals(node)) {
+            throw new IllegalArgumentException("a node cannot count itself dead");
+        }
+        int[] failed = {-1};
+        write("ledger cannot fail the transfers of node " + dead, () -> {
+            long now = clock.millis();
+            // The claim: under PostgreSQL's row lock a second claimant finds dead_millis set.
+            PreparedStatement claim = statement("UPDATE nodes SET dead_millis = ? WHERE node_id = ? AND beats = ?"
+                    + " AND dead_millis IS NULL");
+            claim.setLong(1, now);
+            claim.setString(2, dead);
+            claim.setLong(3, beats);
+            if (claim.executeUpdate() != 1) {
+                return;
+            }
+            PreparedStatement sums = statement("SELECT protocol, direction, user_name, SUM(bytes), COUNT(*)"
+                    + " FROM transfers WHERE outcome = 'active' AND node = ? GROUP BY protocol, direction, user_name");
+            sums.setString(1, dead);
+            List<ThroughputMinute> minutes = new ArrayList<>();
+            try (ResultSet rs = sums.executeQuery()) {
+                while (rs.next()) {
+                    minutes.add(new ThroughputMinute(ThroughputMinute.minuteOf(Instant.ofEpochMilli(now)),
+                            Protocol.of(rs.getString(1)), Direction.valueOf(rs.getString(2)), rs.getString(3),
+                            rs.getLong(4), 0, rs.getLong(5)));
+                }
+            }
+            for (ThroughputMinute m : minutes) {
+                addMinuteLocked(m);
+                addNodeTransferredLocked(dead, m); // the dead node's: the others add its growth
+            }
+            PreparedStatement fail = statement(
+                    "UPDATE transfers SET outcome = 'failed', ended_at = ? WHERE outcome = 'active' AND node = ?");
+            fail.setLong(1, now);
+            fail.setString(2, dead);
+            failed[0] = fail.executeUpdate();
+        });
+        if (failed[0] < 0) {
+            return null;
+        }
+        if (failed[0] > 0) {
+            log.warn("ledger: node {} stopped heartbeating; {} of its transfers recorded as failed", dead, failed[0]);
+        }
+        return new DeadNode(dead, failed[0], uploadsOf(dead));
+    }
+
+    /** The uploads recorded for {@code owner}'s ended transfers and never forgotten. */
+    private List<BackendUpload> uploadsOf(String owner) throws IOException {
+        String sql = "SELECT u.backend, u.object_key, u.upload_id FROM transfer_uploads u"
+                + " JOIN transfers t ON t.id = u.transfer_id WHERE t.outcome <> 'active' AND t.node = ?"
+                + " ORDER BY u.backend, u.object_key";
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement(sql);
+                ps.setString(1, owner);
+                List<BackendUpload> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new BackendUpload(rs.getString(1), rs.getString(2), rs.getString(3)));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void deregister() {
+        try {
+            write("ledger cannot deregister node " + node, () -> {
+                PreparedStatement ps = statement("DELETE FROM nodes WHERE node_id = ?");
+                ps.setString(1, node);
+                ps.executeUpdate();
+            });
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
+    public List<NodeRecord> nodes() throws IOException {
+        String sql = "SELECT node_id, started_millis, heartbeat_millis, beats, lease_millis, serves, version, dead_millis"
+                + " FROM nodes ORDER BY node_id";
+        try {
+            return read(r -> {
+                List<NodeRecord> out = new ArrayList<>();
+                try (ResultSet rs = r.statement(sql).executeQuery()) {
+                    while (rs.next()) {
+                        long dead = rs.getLong(8);
+                        Instant deadAt = rs.wasNull() ? null : Instant.ofEpochMilli(dead);
+                        out.add(new NodeRecord(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)),
+                                Instant.ofEpochMilli(rs.getLong(3)), rs.getLong(4), java.time.Duration.ofMillis(rs.getLong(5)),
+                                rs.getString(6), rs.getString(7), deadAt));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Not for an embedded ledger held by one gateway at a time. */
+    @Override
+    public boolean shared() {
+        return !exclusive;
+    }
+
+    @Override
+    public Others others() throws IOException {
+        if (!shared()) {
+            return Others.NONE;
+        }
+        try {
+            return read(r -> {
+                Connection c = r.connection;
+                c.setAutoCommit(false);
+                if (postgres) {
+                    c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                }
+                try {
+                    Others o = othersOn(r);
+                    c.commit();
+                    return o;
+                } finally {
+                    try {
+                        c.rollback();
+                        if (postgres) {
+                            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+                        }
+                    } finally {
+                        c.setAutoCommit(true);
+                    }
+                }
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** The others' additions and active transfers; in the caller's transaction, for one snapshot. */
+    private Others othersOn(ReadConnections.Reader r) throws SQLException {
+        Map<Protocol, Map<String, Counters>> transferred = new HashMap<>();
+        PreparedStatement t = r.statement("SELECT protocol, direction, user_name, SUM(bytes), SUM(files), SUM(failed)"
+                + " FROM node_transferred WHERE node <> ? GROUP BY protocol, direction, user_name");
+        t.setString(1, node);
+        try (ResultSet rs = t.executeQuery()) {
+            while (rs.next()) {
+                Direction d = Direction.valueOf(rs.getString(2));
+                Counters c = Counters.of(d, true, rs.getLong(4), rs.getLong(5)).plus(Counters.of(d, false, 0, rs.getLong(6)));
+                transferred.computeIfAbsent(Protocol.of(rs.getString(1)), k -> new HashMap<>()).merge(rs.getString(3), c,
+                        Counters::plus);
+            }
+        }
+        Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
+        Map<String, Map<String, StoredTotals>> copies = new HashMap<>();
+        PreparedStatement st = r.statement("SELECT kind, backend, user_name, SUM(bytes), SUM(objects) FROM node_stored"
+                + " WHERE node <> ? GROUP BY kind, backend, user_name");
+        st.setString(1, node);
+        try (ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+                (rs.getString(1).equals("copies") ? copies : stored).computeIfAbsent(rs.getString(2), k -> new HashMap<>())
+                        .put(rs.getString(3), new StoredTotals(rs.getLong(4), rs.getLong(5)));
+            }
+        }
+        List<Statistics.Active> active = new ArrayList<>();
+        PreparedStatement a = r.statement("SELECT id, user_name, protocol, direction, path, bytes, started_at, node"
+                + " FROM transfers WHERE outcome = 'active' AND node <> ? ORDER BY started_at, id");
+        a.setString(1, node);
+        try (ResultSet rs = a.executeQuery()) {
+            while (rs.next()) {
+                active.add(new Statistics.Active(rs.getString(1), rs.getString(2), Protocol.of(rs.getString(3)).id(),
+                        Direction.valueOf(rs.getString(4)).id(), rs.getString(5), rs.getLong(6), -1,
+                        Instant.ofEpochMilli(rs.getLong(7)), rs.getString(8)));
+            }
+        }
+        return new Others(transferred, stored, copies, active);
+    }
+
     /** Queues {@code w} for the writer without waiting; a refusal is logged. */
     private void post(String failure, Write w) throws IOException {
         Pending p = new Pending(w, failure, new CompletableFuture<>());
@@ -922,8 +1217,64 @@ public final class JdbcLedger implements Ledger {
             return;
         }
         addTotalsLocked(c);
+        addNodeStoredLocked(c);
         placeLocked(c);
         queueLocked(c);
+    }
+
+    /** Adds a finished transfer's counts (as its minute holds them) to what {@code owner} added. */
+    private void addNodeTransferredLocked(String owner, ThroughputMinute m) throws SQLException {
+        upsertLocked("node_transferred", List.of("node", "protocol", "direction", "user_name"),
+                List.of(owner, m.protocol().id(), m.direction().name(), m.user()),
+                List.of("bytes", "files", "failed"), new long[] {m.bytes(), m.files(), m.failed()});
+    }
+
+    /** Adds a stored change to what this node added, shaped as TransferMeter counts it. */
+    private void addNodeStoredLocked(StoredChange c) throws SQLException {
+        List<String> key = List.of("node", "kind", "backend", "user_name");
+        List<String> cols = List.of("bytes", "objects");
+        if (c.bytes() != 0 || c.objects() != 0) {
+            upsertLocked("node_stored", key, List.of(node, "stored", c.backend(), c.user()), cols,
+                    new long[] {c.bytes(), c.objects()});
+        }
+        for (Placement p : c.removed()) {
+            upsertLocked("node_stored", key, List.of(node, "copies", p.backend(), c.user()), cols, new long[] {-p.size(), -1});
+        }
+        for (Placement p : c.added()) {
+            upsertLocked("node_stored", key, List.of(node, "copies", p.backend(), c.user()), cols, new long[] {p.size(), 1});
+        }
+    }
+
+    /** Adds {@code deltas} to the row of {@code key}, inserting it when absent, in the running transaction. */
+    private void upsertLocked(String table, List<String> keyCols, List<String> key, List<String> cols, long[] deltas)
+            throws SQLException {
+        String where = String.join(" = ? AND ", keyCols) + " = ?";
+        String set = cols.stream().map(col -> col + " = " + col + " + ?").collect(java.util.stream.Collectors.joining(", "));
+        // Only this node's writer adds to its rows (or a live node to a dead one's, once):
+        // an update, else an insert, as on H2, needs no ON CONFLICT.
+        PreparedStatement up = statement("UPDATE " + table + " SET " + set + " WHERE " + where);
+        int i = 1;
+        for (long d : deltas) {
+            up.setLong(i++, d);
+        }
+        for (String k : key) {
+            up.setString(i++, k);
+        }
+        if (up.executeUpdate() == 1) {
+            return;
+        }
+        List<String> all = new ArrayList<>(keyCols);
+        all.addAll(cols);
+        PreparedStatement in = statement("INSERT INTO " + table + " (" + String.join(", ", all) + ") VALUES ("
+                + String.join(", ", java.util.Collections.nCopies(all.size(), "?")) + ")");
+        i = 1;
+        for (String k : key) {
+            in.setString(i++, k);
+        }
+        for (long d : deltas) {
+            in.setLong(i++, d);
+        }
+        in.executeUpdate();
     }
 
 

@@ -88,6 +88,53 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
         return CommitLocks.inProcess();
     }
 
+    /**
+     * Registers this node in the ledger's node registry as started now, serving
+     * {@code serves}, of release {@code version}, counted dead by the others after
+     * {@code lease} without a {@link #heartbeat()}. A node counted dead before lives again.
+     */
+    default void register(String serves, String version, java.time.Duration lease) throws IOException {
+    }
+
+    /**
+     * Tells the registry this node lives; called every second. Returns false when another
+     * node has counted this one dead meanwhile (its transfers were failed): it beats on,
+     * but its ends of those transfers will be refused.
+     */
+    default boolean heartbeat() throws IOException {
+        return true;
+    }
+
+    /** The registered nodes, by id; this node alone where the ledger is not shared. */
+    default java.util.List<NodeRecord> nodes() throws IOException {
+        return java.util.List.of();
+    }
+
+    /**
+     * Counts node {@code node} dead, if it is still not counted dead and its heartbeat count
+     * is still {@code beats} (a node that beat again, or restarted, is left alone): fails its
+     * unfinished transfers with their last recorded bytes, in one transaction with the claim,
+     * so that of the live nodes that try it one only does it. Returns null when this node did
+     * not claim it; else the transfers failed and the multipart uploads recorded for that
+     * node's ended transfers, for the caller to abort and forget.
+     */
+    default DeadNode failDead(String node, long beats) throws IOException {
+        return null;
+    }
+
+    /** What {@link #failDead} did. */
+    record DeadNode(String node, int transfers, java.util.List<BackendUpload> uploads) {
+    }
+
+    /** Takes this node out of the registry: it stopped after its transfers ended. Never throws. */
+    default void deregister() {
+    }
+
+    /** The node whose transfers this ledger records. */
+    default String node() {
+        return "local";
+    }
+
     @Override
     void close();
 
@@ -99,12 +146,48 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
     record State(Instant since,
                  Map<Protocol, Map<String, Counters>> transferred,
                  Map<String, Map<String, StoredTotals>> stored,
-                 Map<String, Map<String, StoredTotals>> copies) {
+                 Map<String, Map<String, StoredTotals>> copies,
+                 Others others) {
+
+        public State(Instant since, Map<Protocol, Map<String, Counters>> transferred,
+                     Map<String, Map<String, StoredTotals>> stored, Map<String, Map<String, StoredTotals>> copies) {
+            this(since, transferred, stored, copies, Others.NONE);
+        }
 
         public State(Instant since, Map<Protocol, Map<String, Counters>> transferred,
                      Map<String, Map<String, StoredTotals>> stored) {
             this(since, transferred, stored, Map.of());
         }
+    }
+
+    /**
+     * What the other nodes sharing the ledger have added to the totals (since the ledger
+     * began recording it, not since they started), and their transfers in progress: a node
+     * adds the growth of these since its {@link #load()} to its own counts.
+     *
+     * @param transferred protocol -> user -> counters the others' transfers added
+     * @param stored      backend or pool -> user -> what the others' changes added
+     * @param copies      member backend -> user -> what the others' pool copies added
+     * @param active      the others' transfers in progress, with their last recorded bytes
+     */
+    record Others(Map<Protocol, Map<String, Counters>> transferred,
+                  Map<String, Map<String, StoredTotals>> stored,
+                  Map<String, Map<String, StoredTotals>> copies,
+                  java.util.List<Statistics.Active> active) {
+        public static final Others NONE = new Others(Map.of(), Map.of(), Map.of(), java.util.List.of());
+    }
+
+    /**
+     * True when other gateways may write this ledger at the same time (PostgreSQL), so
+     * that {@link #others()} changes under this one.
+     */
+    default boolean shared() {
+        return false;
+    }
+
+    /** What the other nodes have added and are running, as of now (see {@link Others}); one snapshot. */
+    default Others others() throws IOException {
+        return Others.NONE;
     }
 
     /** Keeps nothing beyond the process: for tests and tools. */

@@ -15,8 +15,12 @@ public record Statistics(
         Map<String, StoredTotals> storedByUser,
         List<Active> active) {
 
-    /** A transfer in progress; {@code size} is the bytes expected in all, or -1 when unknown. */
+    /**
+     * A transfer in progress; {@code size} is the bytes expected in all, or -1 when unknown;
+     * {@code node} the gateway running it. Another node's {@code bytes} are those it last
+     * recorded in the ledger, at most about a second old.
+     */
     public record Active(String id, String user, String protocol, String direction, String path, long bytes, long size,
-                         Instant startedAt) {
+                         Instant startedAt, String node) {
     }
 }

@@ -43,6 +43,10 @@ public final class TransferMeter {
     private final java.util.Set<String> pools = ConcurrentHashMap.newKeySet();
     private final List<TransferListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<Runnable> queuedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What the other nodes had added when this one loaded: already in the totals above. */
+    private final Ledger.Others othersAtLoad;
+    /** What they have added as of the last {@link #refreshOthers()}; the growth since load is added to the totals. */
+    private volatile Ledger.Others others;
     /** The front ends' protocols: each shows in {@code byProtocol}, with zeros before its first transfer. */
     private final java.util.Set<Protocol> announced = new java.util.concurrent.ConcurrentSkipListSet<>();
 
@@ -56,6 +60,65 @@ public final class TransferMeter {
         state.transferred().forEach((p, byUser) -> transferred.put(p, new HashMap<>(byUser)));
         state.stored().forEach((b, byUser) -> stored.put(b, new HashMap<>(byUser)));
         state.copies().forEach((b, byUser) -> copies.put(b, new HashMap<>(byUser)));
+        this.othersAtLoad = state.others();
+        this.others = state.others();
+    }
+
+    /**
+     * Reads what the other nodes sharing the ledger have added and are running; called
+     * every half second where the ledger is shared (a no-op elsewhere), so that the
+     * statistics show every node's transfers no more than a second old. The others'
+     * additions are kept apart from this node's counts, which never pass through the
+     * ledger's sums: a transfer is counted once whichever node reads it when.
+     */
+    public void refreshOthers() {
+        if (!ledger.shared()) {
+            return;
+        }
+        try {
+            others = ledger.others();
+        } catch (IOException e) {
+            log.warn("ledger: the other nodes' totals could not be read: {}", e.toString());
+        }
+    }
+
+    /** {@code mine} plus what {@code now} has grown beyond {@code then}, per outer and inner key. */
+    private static <K, V> Map<K, Map<String, V>> plusGrowth(Map<K, Map<String, V>> mine, Map<K, Map<String, V>> now,
+                                                             Map<K, Map<String, V>> then,
+                                                             java.util.function.BinaryOperator<V> plus,
+                                                             java.util.function.UnaryOperator<V> negate) {
+        if (now == then) {
+            return mine;
+        }
+        Map<K, Map<String, V>> out = new HashMap<>();
+        mine.forEach((k, byUser) -> out.put(k, new HashMap<>(byUser)));
+        now.forEach((k, byUser) -> byUser.forEach((u, v) -> out.computeIfAbsent(k, x -> new HashMap<>()).merge(u, v, plus)));
+        then.forEach((k, byUser) -> byUser.forEach((u, v) -> out.computeIfAbsent(k, x -> new HashMap<>())
+                .merge(u, negate.apply(v), plus)));
+        return out;
+    }
+
+    private static Counters negate(Counters c) {
+        return new Counters(-c.bytesIn(), -c.bytesOut(), -c.filesIn(), -c.filesOut(), -c.failedIn(), -c.failedOut());
+    }
+
+    private static StoredTotals negate(StoredTotals t) {
+        return new StoredTotals(-t.bytes(), -t.objects());
+    }
+
+    /** The transfer totals of all nodes; guarded by {@code this}. */
+    private Map<Protocol, Map<String, Counters>> allTransferred(Ledger.Others o) {
+        return plusGrowth(transferred, o.transferred(), othersAtLoad.transferred(), Counters::plus, TransferMeter::negate);
+    }
+
+    /** The stored totals of all nodes; guarded by {@code this}. */
+    private Map<String, Map<String, StoredTotals>> allStored(Ledger.Others o) {
+        return plusGrowth(stored, o.stored(), othersAtLoad.stored(), StoredTotals::plus, TransferMeter::negate);
+    }
+
+    /** The pools' copies of all nodes; guarded by {@code this}. */
+    private Map<String, Map<String, StoredTotals>> allCopies(Ledger.Others o) {
+        return plusGrowth(copies, o.copies(), othersAtLoad.copies(), StoredTotals::plus, TransferMeter::negate);
     }
 
     public TransferMeter(Ledger ledger) throws IOException {
@@ -238,7 +301,10 @@ public final class TransferMeter {
 
     /** The totals of the users that {@code visible} admits (all users for admins). */
     public synchronized Statistics statistics(Predicate<String> visible) {
-        Transferred sums = Transferred.of(transferred, visible, announced);
+        Ledger.Others o = others;
+        Map<String, Map<String, StoredTotals>> stored = allStored(o);
+        Map<String, Map<String, StoredTotals>> copies = allCopies(o);
+        Transferred sums = Transferred.of(allTransferred(o), visible, announced);
         StoredTotals storedTotal = StoredTotals.ZERO;
         Map<String, StoredTotals> byBackend = new TreeMap<>();
         Map<String, StoredTotals> storedByUser = new TreeMap<>();
@@ -269,8 +335,16 @@ public final class TransferMeter {
         for (Transfer t : active()) {
             if (visible.test(t.user())) {
                 live.add(new Statistics.Active(t.id(), t.user(), t.protocol().id(), t.direction().id(), t.path(),
-                        t.bytes(), t.size(), t.startedAt()));
+                        t.bytes(), t.size(), t.startedAt(), ledger.node()));
             }
+        }
+        if (!o.active().isEmpty()) {
+            for (Statistics.Active a : o.active()) {
+                if (visible.test(a.user())) {
+                    live.add(a);
+                }
+            }
+            live.sort(Comparator.comparing(Statistics.Active::startedAt).thenComparing(Statistics.Active::id));
         }
         return new Statistics(since, sums.total(), sums.byProtocol(), sums.byUser(), storedTotal, byBackend, storedByUser, live);
     }
@@ -293,6 +367,16 @@ public final class TransferMeter {
     /** The most recent finished transfers, newest first (see {@link Ledger#recent}). */
     public List<TransferRecord> recent(int limit, String user, Instant from) throws IOException {
         return ledger.recent(limit, user, from);
+    }
+
+    /** The gateways registered in the ledger (see {@link Ledger#nodes()}). */
+    public List<NodeRecord> nodes() throws IOException {
+        return ledger.nodes();
+    }
+
+    /** The node whose transfers this meter counts. */
+    public String node() {
+        return ledger.node();
     }
 
     /** Now, by the meter's clock: what "the last hour" of the statistics is counted back from. */
@@ -336,24 +420,41 @@ public final class TransferMeter {
 
     /**
      * What a backend holds now for all users together, as counted: a pool's logical
-     * totals, a backend's own objects plus the copies pools keep on it.
+     * totals, a backend's own objects plus the copies pools keep on it; every node's.
      */
     public synchronized StoredTotals storedOf(String backend) {
-        StoredTotals own = stored.getOrDefault(backend, Map.of()).values().stream().reduce(StoredTotals.ZERO, StoredTotals::plus);
-        return copies.getOrDefault(backend, Map.of()).values().stream().reduce(own, StoredTotals::plus);
+        Ledger.Others o = others;
+        return backendSum(stored, backend).plus(backendSum(copies, backend))
+                .plus(backendSum(o.stored(), backend)).plus(backendSum(o.copies(), backend))
+                .plus(negate(backendSum(othersAtLoad.stored(), backend))).plus(negate(backendSum(othersAtLoad.copies(), backend)));
     }
 
-    /** What a user stores now on all backends together, as counted. */
+    /** What a user stores now on all backends together, as counted on every node. */
     public synchronized StoredTotals storedOfUser(String user) {
+        Ledger.Others o = others;
+        return userSum(stored, user).plus(userSum(o.stored(), user)).plus(negate(userSum(othersAtLoad.stored(), user)));
+    }
+
+    /** What a backend holds for a user now, as counted on every node. */
+    public synchronized StoredTotals storedOf(String backend, String user) {
+        Ledger.Others o = others;
+        return cell(stored, backend, user).plus(cell(o.stored(), backend, user))
+                .plus(negate(cell(othersAtLoad.stored(), backend, user)));
+    }
+
+    private static StoredTotals backendSum(Map<String, Map<String, StoredTotals>> m, String backend) {
+        return m.getOrDefault(backend, Map.of()).values().stream().reduce(StoredTotals.ZERO, StoredTotals::plus);
+    }
+
+    private static StoredTotals userSum(Map<String, Map<String, StoredTotals>> m, String user) {
         StoredTotals sum = StoredTotals.ZERO;
-        for (Map<String, StoredTotals> byUser : stored.values()) {
+        for (Map<String, StoredTotals> byUser : m.values()) {
             sum = sum.plus(byUser.getOrDefault(user, StoredTotals.ZERO));
         }
         return sum;
     }
 
-    /** What a backend holds for a user now, as counted. */
-    public synchronized StoredTotals storedOf(String backend, String user) {
-        return stored.getOrDefault(backend, Map.of()).getOrDefault(user, StoredTotals.ZERO);
+    private static StoredTotals cell(Map<String, Map<String, StoredTotals>> m, String backend, String user) {
+        return m.getOrDefault(backend, Map.of()).getOrDefault(user, StoredTotals.ZERO);
     }
 }

@@ -30,7 +30,7 @@ import org.transfergateway.config.LedgerConfig;
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
     /** The schema version of this release. */
-    private static final int LATEST = 7;
+    private static final int LATEST = 9;
 
     @TempDir
     Path dir;
@@ -403,6 +403,72 @@ class JdbcLedgerMigrationTest {
         try {
             writeVersion6(url, true);
             assertMigratedFrom6(url);
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
+            }
+        }
+    }
+
+    /** The schema of version 7, as the previous release created it: version 6 with the per-minute throughput. */
+    private static void writeVersion7(String url, boolean postgres) throws Exception {
+        writeVersion6(url, postgres);
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            for (String sql : List.of(
+                    "CREATE TABLE throughput_minutes (minute_millis BIGINT NOT NULL, protocol VARCHAR(32) NOT NULL,"
+                            + " direction VARCHAR(3) NOT NULL, user_name VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL,"
+                            + " files BIGINT NOT NULL, failed BIGINT NOT NULL,"
+                            + " PRIMARY KEY (minute_millis, protocol, direction, user_name))",
+                    "UPDATE schema_version SET version = 7")) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    /** A ledger of version 7 gains the node registry: a node registers, beats and lists itself. */
+    private static void assertMigratedFrom7(String url) throws Exception {
+        SettableClock clock = new SettableClock(Instant.ofEpochSecond(150));
+        try (JdbcLedger ledger = JdbcLedger.open(url, clock, "gw-1")) {
+            new TransferMeter(ledger, clock);
+            ledger.register("http 127.0.0.1:8080", "test", java.time.Duration.ofSeconds(10));
+            clock.set(Instant.ofEpochSecond(151));
+            ledger.heartbeat();
+            List<NodeRecord> nodes = ledger.nodes();
+            assertEquals(List.of(new NodeRecord("gw-1", Instant.ofEpochSecond(150), Instant.ofEpochSecond(151), 1,
+                    java.time.Duration.ofSeconds(10), "http 127.0.0.1:8080", "test", null)), nodes);
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+            assertTrue(rs.next());
+            assertEquals(LATEST, rs.getInt(1));
+        }
+    }
+
+    @Test
+    void aVersion7SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion7(url.substring(0, url.indexOf('?')), false);
+        assertMigratedFrom7(url);
+    }
+
+    @Test
+    void aVersion7H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion7(url, false);
+        assertMigratedFrom7(url);
+    }
+
+    @Test
+    void aVersion7PostgresLedgerIsMigrated() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion7(url, true);
+            assertMigratedFrom7(url);
         } finally {
             try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA " + schema + " CASCADE");

@@ -25,7 +25,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -219,6 +219,120 @@ class JdbcLedgerPostgresTest {
             }
             assertEquals(List.of(new ThroughputMinute(Instant.parse("2026-11-30T10:00:00Z"), Protocol.of("ftp"),
                     Direction.IN, "alice", 400, 40, 0)), one.throughput(null, null));
+        }
+    }
+
+    /**
+     * Two nodes on one ledger, the second started after the first has counted: each node's
+     * statistics are the exact union once it has read the other's additions, never
+     * counting a transfer twice (its own are never read back), and show the other's
+     * transfer in progress with its last recorded bytes and its node.
+     */
+    @Test
+    void eachNodeCountsTheUnionOfAllNodesExactlyOnce() throws Exception {
+        try (JdbcLedger one = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1")) {
+            TransferMeter m1 = new TransferMeter(one);
+            Transfer a = m1.start("alice", Protocol.of("ftp"), Direction.IN, "/a.bin", "s3");
+            a.add(1000);
+            m1.end(a, true, new StoredChange("s3", "alice", 1000, 1));
+            try (JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2")) {
+                TransferMeter m2 = new TransferMeter(two); // loads alice's upload
+                Transfer b = m2.start("bob", Protocol.of("http"), Direction.IN, "/b.bin", "s3");
+                b.add(300);
+                m2.end(b, true, new StoredChange("s3", "bob", 300, 1));
+                Transfer d = m1.start("alice", Protocol.of("http"), Direction.OUT, "/a.bin", "s3");
+                d.add(200);
+                m1.end(d, false, null);
+                Transfer running = m2.start("bob", Protocol.of("ftp"), Direction.IN, "/big.bin", "s3");
+                running.add(4096);
+                m2.flushProgress();
+                for (int i = 0; i < 2; i++) { // a second read changes nothing
+                    m1.refreshOthers();
+                    m2.refreshOthers();
+                    for (TransferMeter m : List.of(m1, m2)) {
+                        Statistics s = m.statistics(u -> true);
+                        assertEquals(new Counters(1300, 200, 2, 0, 0, 1), s.transferred());
+                        assertEquals(new Counters(1000, 200, 1, 0, 0, 1), s.transferredByUser().get("alice"));
+                        assertEquals(new StoredTotals(1300, 2), s.stored());
+                        assertEquals(new StoredTotals(300, 1), m.storedOfUser("bob"));
+                        assertEquals(new StoredTotals(1300, 2), m.storedOf("s3"));
+                        assertEquals(List.of("gw-2"), s.active().stream().map(Statistics.Active::node).toList());
+                        assertEquals(4096, s.active().get(0).bytes());
+                        assertEquals("ftp", s.active().get(0).protocol());
+                    }
+                }
+                m2.end(running, true, new StoredChange("s3", "bob", 4096, 1));
+                m1.refreshOthers();
+                assertEquals(new Counters(5396, 200, 3, 0, 0, 1), m1.statistics(u -> true).transferred());
+                assertTrue(m1.statistics(u -> true).active().isEmpty());
+                assertEquals(new StoredTotals(5396, 3), m1.statistics(u -> true).stored());
+            }
+        }
+    }
+
+    /**
+     * A node that stopped heartbeating is counted dead by one of two live nodes racing for
+     * it, exactly once: its unfinished transfer fails with its last recorded bytes, counted
+     * under it (so both live nodes add it once), and the claimant gets its recorded upload
+     * to abort. A claim with a stale heartbeat count does nothing.
+     */
+    @Test
+    void twoLiveNodesFailADeadNodesTransfersExactlyOnce() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            emptyDatabase();
+            JdbcLedger dead = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1");
+            dead.register("http 127.0.0.1:1", "test", java.time.Duration.ofSeconds(2));
+            TransferMeter m = new TransferMeter(dead);
+            Transfer t = m.start("alice", Protocol.of("http"), Direction.IN, "/cut.bin", "s3");
+            m.uploadOpened(t, new BackendUpload("s3", "alice/cut.bin", "upload-1"));
+            t.add(777);
+            m.flushProgress();
+            dead.heartbeat();
+            dead.close(); // as a kill: the row stays active
+            try (JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2");
+                 JdbcLedger three = JdbcLedger.open(URL, Clock.systemUTC(), "gw-3")) {
+                TransferMeter m2 = new TransferMeter(two);
+                TransferMeter m3 = new TransferMeter(three);
+                assertEquals(null, two.failDead("gw-1", 0), "a stale heartbeat count claims nothing");
+                long beats = two.nodes().get(0).beats();
+                java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+                java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+                try {
+                    var f2 = pool.submit(() -> {
+                        together.await();
+                        return two.failDead("gw-1", beats);
+                    });
+                    var f3 = pool.submit(() -> {
+                        together.await();
+                        return three.failDead("gw-1", beats);
+                    });
+                    Ledger.DeadNode d2 = f2.get();
+                    Ledger.DeadNode d3 = f3.get();
+                    assertTrue(d2 == null ^ d3 == null, "one claimant: " + d2 + " " + d3);
+                    Ledger.DeadNode d = d2 == null ? d3 : d2;
+                    assertEquals(1, d.transfers());
+                    assertEquals(List.of(new BackendUpload("s3", "alice/cut.bin", "upload-1")), d.uploads());
+                } finally {
+                    pool.shutdown();
+                }
+                assertEquals(null, three.failDead("gw-1", beats), "never twice");
+                m2.refreshOthers();
+                m3.refreshOthers();
+                for (TransferMeter live : List.of(m2, m3)) {
+                    Statistics s = live.statistics(u -> true);
+                    assertEquals(new Counters(777, 0, 0, 0, 1, 0), s.transferred());
+                    assertTrue(s.active().isEmpty());
+                }
+                assertTrue(two.nodes().get(0).deadAt() != null);
+                assertTrue(two.heartbeat(), "the live node is not counted dead");
+            }
+            // The node counted dead learns it from its heartbeat, and lives again once it registers.
+            try (JdbcLedger back = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1")) {
+                assertTrue(!back.heartbeat());
+                back.register("http 127.0.0.1:1", "test", java.time.Duration.ofSeconds(2));
+                assertTrue(back.heartbeat());
+                assertEquals(null, back.nodes().get(0).deadAt());
+            }
         }
     }
 }
