@@ -83,7 +83,10 @@ final class GcsBucket {
         StorageOptions options;
         try {
             options = options(cfg);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            // Our own message (the credentials file) or the library's (no default credentials).
+            throw ErrorCode.BACKEND_UNAVAILABLE.failure(where + " cannot be used: " + GcsErrors.oneLine(e.getMessage()), e);
+        } catch (RuntimeException e) {
             throw ErrorCode.BACKEND_UNAVAILABLE.failure(where + " cannot be used: " + GcsErrors.reason(e), e);
         }
         Bucket found;
@@ -91,9 +94,9 @@ final class GcsBucket {
             found = options.getService().get(cfg.bucket());
         } catch (RuntimeException e) {
             int status = GcsErrors.status(e);
-            String why = status == 401 || status == 403 ? "the credentials are refused: " : status > 0 ? "" : "is unreachable: ";
-            throw ErrorCode.BACKEND_UNAVAILABLE.failure(where + " " + (why.isEmpty() ? "cannot be used: " : why)
-                    + GcsErrors.reason(e), e);
+            String why = status == 401 || status == 403 || (status == 0 && GcsErrors.isTokenRefused(e)) ? " refuses the credentials: "
+                    : status > 0 ? " cannot be used: " : " is unreachable: ";
+            throw ErrorCode.BACKEND_UNAVAILABLE.failure(where + why + GcsErrors.reason(e), e);
         }
         if (found == null) {
             throw ErrorCode.BACKEND_UNAVAILABLE.failure(where + " does not exist");
@@ -124,7 +127,7 @@ final class GcsBucket {
                 credentials = GoogleCredentials.fromStream(in)
                         .createScoped("https://www.googleapis.com/auth/devstorage.read_write");
             } catch (IOException | RuntimeException e) {
-                throw new IOException("the credentials file " + cfg.credentialsFile() + " cannot be used: "
+                throw new IOException("the credentials file " + cfg.credentialsFile() + " cannot be read: "
                         + GcsErrors.reason(e), e);
             }
         } else if (cfg.endpoint() != null) {

@@ -23,6 +23,20 @@ final class GcsErrors {
         return status(e) == status;
     }
 
+    /**
+     * Whether a failure without a storage answer is the OAuth token endpoint's refusal of the credentials (a
+     * revoked or unknown key): an error answer below a request that storage never answered.
+     */
+    static boolean isTokenRefused(Throwable e) {
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof com.google.api.client.http.HttpResponseException h && h.getStatusCode() >= 400
+                    && h.getStatusCode() < 500) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Why a request failed, in one line. */
     static String reason(Throwable e) {
         if (e instanceof BaseServiceException b && b.getCode() > 0) {
