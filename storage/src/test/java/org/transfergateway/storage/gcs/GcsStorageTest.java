@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -18,12 +17,9 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -288,24 +284,10 @@ class GcsStorageTest {
     /** A well-formed service account key whose token request is refused, as Google refuses a revoked key. */
     @Test
     void refusedCredentialsFailInOneLineNamingTheBackend() throws Exception {
-        Path key = serviceAccountKey(dir, fake.tokenUri());
+        Path key = GcsKeys.serviceAccountKey(dir, fake.tokenUri());
         String message = failure(config(BUCKET, fake.endpoint(), key));
         assertTrue(message.startsWith("g: bucket unit at " + fake.endpoint() + " refuses the credentials: "), message);
         assertTrue(message.contains("invalid_grant"), message);
-    }
-
-    /** A service account key file with a fresh RSA key, whose tokens come from {@code tokenUri}. */
-    public static Path serviceAccountKey(Path dir, URI tokenUri) throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-        g.initialize(2048);
-        String pem = "-----BEGIN PRIVATE KEY-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(g.generateKeyPair().getPrivate().getEncoded())
-                + "\n-----END PRIVATE KEY-----\n";
-        Map<String, String> key = Map.of("type", "service_account", "project_id", "test-project",
-                "private_key_id", "0123456789abcdef", "private_key", pem,
-                "client_email", "gateway@test-project.iam.gserviceaccount.com", "client_id", "1",
-                "token_uri", tokenUri.toString());
-        return Files.writeString(dir.resolve("service-account.json"), new ObjectMapper().writeValueAsString(key));
     }
 
     // ---- the fake's strictness ----
