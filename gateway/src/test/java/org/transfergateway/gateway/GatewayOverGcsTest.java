@@ -76,7 +76,7 @@ class GatewayOverGcsTest {
     static void start() throws Exception {
         fake = FakeGcsServer.start();
         fake.createBucket(BUCKET);
-        gateway = Gateway.start(new ConfigLoader(java.util.Map.of()).parse(yaml(fake, "53620-53670", dir.resolve("ledger"))));
+        gateway = Gateway.start(new ConfigLoader(java.util.Map.of()).parse(yaml(fake, "56100-56140", dir.resolve("ledger"))));
     }
 
     @AfterAll

@@ -84,7 +84,8 @@ final class ResumableUpload implements JournaledUpload {
 
     @Override
     public synchronized boolean takesWithoutWaiting(int bytes) {
-        return state == State.OPEN && buffer != null && buffer.remaining() >= bytes && (inFlight == null || inFlight.isDone());
+        // A write that fits the buffer only copies: the chunk in flight is waited for when the buffer is full.
+        return state == State.OPEN && buffer != null && buffer.remaining() >= bytes;
     }
 
     @Override
