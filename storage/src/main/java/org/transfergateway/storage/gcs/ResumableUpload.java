@@ -344,10 +344,16 @@ final class ResumableUpload implements JournaledUpload {
                         if (persisted == end && total < 0) {
                             return null;
                         }
-                        from = resumeFrom(persisted, offset, end, what);
-                        continue; // a partial take: send the rest at once
+                        long next = resumeFrom(persisted, offset, end, what);
+                        if (next > from) {
+                            // A partial take: send the rest at once, with attempts counted afresh.
+                            from = next;
+                            attempt = 0;
+                            continue;
+                        }
+                        // No progress at all: a failure like any other below.
                     }
-                    if (!retryable(status) || attempt >= GcsBucket.MAX_ATTEMPTS) {
+                    if (!(retryable(status) || status == 308) || attempt >= GcsBucket.MAX_ATTEMPTS) {
                         throw GcsErrors.answered(gcs.name, what, status, resp.parseAsString());
                     }
                 } finally {

@@ -38,8 +38,19 @@ class GcsStorageContractTest extends StorageContractTest {
         fake.rewriteBytesPerCall(MIB);
     }
 
+    /** Logs the shapes of the requests the client library and backend sent: what the fake must serve. */
     @AfterAll
     static void stopFake() {
+        java.util.Set<String> shapes = new java.util.TreeSet<>();
+        for (String r : fake.requests()) {
+            String[] parts = r.split("\\?", 2);
+            String path = parts[0].replaceAll("/o/[^/]+", "/o/{object}").replaceAll("/b/[^/]+", "/b/{bucket}");
+            String params = parts.length < 2 ? "" : "?" + String.join("&", java.util.Arrays.stream(parts[1].split("&"))
+                    .map(p -> p.replaceAll("=.*", "")).sorted().toList());
+            shapes.add(path + params);
+        }
+        org.slf4j.LoggerFactory.getLogger(GcsStorageContractTest.class).info("requests seen by the fake:\n  {}",
+                String.join("\n  ", shapes));
         fake.close();
     }
 

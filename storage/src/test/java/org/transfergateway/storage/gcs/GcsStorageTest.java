@@ -211,6 +211,24 @@ class GcsStorageTest {
         assertEquals(5 + 2 + 2, requestsSince(from).stream().filter(r -> r.startsWith("PUT")).count());
     }
 
+    /** GCS may persist less than a chunk and say so in the 308's Range: the rest is sent at once. */
+    @Test
+    void aChunkTakenInPartHasItsRestSentAtOnce() throws IOException {
+        budget = new MemoryBudget(8L * CHUNK);
+        GcsBackendConfig cfg = new GcsBackendConfig("g", BUCKET, prefix, "test-project", null, fake.endpoint(), 2 * CHUNK);
+        byte[] data = random(5 * CHUNK + 3, 9);
+        int from = fake.requests().size();
+        fake.takePartOfNextChunks(2);
+        try (GcsStorage big = GcsStorage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), 8 << 20, 2,
+                Duration.ofDays(1)), budget); Upload u = big.create("partial.bin")) {
+            u.write(ByteBuffer.wrap(data));
+            u.commit();
+        }
+        assertArrayEquals(data, fake.content(BUCKET, prefix + "partial.bin"));
+        // Two chunks of 512 KiB, each taken in two requests, then the last chunk.
+        assertEquals(2 * 2 + 1, requestsSince(from).stream().filter(r -> r.startsWith("PUT")).count());
+    }
+
     @Test
     void anOverwriteThatIsAbortedKeepsTheOldObject() throws IOException {
         fake.put(BUCKET, prefix + "kept.bin", "old".getBytes());

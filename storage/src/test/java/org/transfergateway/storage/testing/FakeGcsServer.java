@@ -75,6 +75,7 @@ public final class FakeGcsServer implements AutoCloseable {
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final List<String> rejected = new CopyOnWriteArrayList<>();
     private final AtomicInteger failChunks = new AtomicInteger();
+    private final AtomicInteger partialChunks = new AtomicInteger();
     private volatile int pageSize = 1000;
     private volatile long rewriteBytesPerCall = Long.MAX_VALUE;
 
@@ -145,6 +146,14 @@ public final class FakeGcsServer implements AutoCloseable {
     /** The next {@code n} chunk PUTs are answered 503 without taking any byte. */
     public void failNextChunks(int n) {
         failChunks.set(n);
+    }
+
+    /**
+     * The next {@code n} chunks of more than 256 KiB that are not the last are taken only in
+     * part (their first 256 KiB), answered 308 with the shorter {@code Range}, as GCS may.
+     */
+    public void takePartOfNextChunks(int n) {
+        partialChunks.set(n);
     }
 
     /** Object names of {@code bucket} under {@code prefix}, committed ones only. */
@@ -636,6 +645,11 @@ public final class FakeGcsServer implements AutoCloseable {
             }
             if (failChunks.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 throw new Answer(503, "backendError", "injected failure");
+            }
+            if (!lastChunk && length > CHUNK_GRANULARITY && partialChunks.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                s.data.write(body, 0, (int) CHUNK_GRANULARITY);
+                persisted(ex, s);
+                return;
             }
             s.data.write(body);
             if (lastChunk) {
