@@ -21,10 +21,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.commons.net.ftp.FTP;
 import org.apache.commons.net.ftp.FTPClient;
 import org.junit.jupiter.api.AfterAll;
@@ -32,6 +39,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.transfergateway.config.ConfigLoader;
@@ -43,9 +52,11 @@ import org.transfergateway.storage.testing.PatternStream;
  * The whole gateway on free ports over Google Cloud Storage, as the fake GCS server serves
  * it: FTP and HTTP uploads read back byte for byte, overwrites, deletes, renames and
  * listings, clients cut off mid-upload leave nothing (no object, no open resumable
- * session), and the totals of /api/stats exact after each step.
+ * session), the totals of /api/stats exact after each step, and twenty concurrent uploads
+ * in a 256 MiB heap.
  */
 class GatewayOverGcsTest {
+    private static final Logger log = LoggerFactory.getLogger(GatewayOverGcsTest.class);
     static final String BUCKET = "gateway-it";
     @TempDir
     static Path dir;
@@ -310,5 +321,80 @@ class GatewayOverGcsTest {
         waitForNoActiveTransfers();
         assertNull(object("gw/alice/half-ftp.bin"));
         assertEquals(List.of(), fake.openSessions("gw/"));
+    }
+
+    /**
+     * A gateway process at -Xmx256m (so a memory budget of 128 MiB: half the direct memory
+     * limit) takes twenty 20 MiB uploads at once, over FTP and HTTP, each in 8 MiB chunks;
+     * they wait on the budget, and every object arrives whole. The fake keeps digests only.
+     */
+    @Test
+    void twentyConcurrentUploadsFitA256MebibyteHeap() throws Exception {
+        fake.keepDigestsOnlyUnder("heap/");
+        Path config = GatewayProcess.writeConfig(dir, yaml(fake, "56200-56250", dir.resolve("ledger-heap"))
+                .replace("prefix: gw/", "prefix: heap/"));
+        try (GatewayProcess g = GatewayProcess.start(config, "-Xmx256m")) {
+            long size = 20L << 20;
+            AtomicLong peakHeap = new AtomicLong();
+            ExecutorService pool = Executors.newFixedThreadPool(21);
+            Future<?> sampler = pool.submit(() -> {
+                HttpClient http = HttpClient.newHttpClient();
+                Pattern used = Pattern.compile("jvm_memory_used_bytes\\{area=\"heap\",[^}]*} ([0-9.E+]+)");
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.httpPort() + "/metrics"))
+                                .header("Authorization", auth()).build(), HttpResponse.BodyHandlers.ofString()).body();
+                        Matcher m = used.matcher(text);
+                        long sum = 0;
+                        while (m.find()) {
+                            sum += (long) Double.parseDouble(m.group(1));
+                        }
+                        peakHeap.accumulateAndGet(sum, Math::max);
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (IOException e) {
+                        // keep sampling
+                    }
+                }
+            });
+            List<Future<Integer>> uploads = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                int n = i;
+                uploads.add(pool.submit(() -> {
+                    if (n % 2 == 0) {
+                        HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.httpPort() + "/files/c" + n + ".bin"))
+                                .header("Authorization", auth())
+                                .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(
+                                        () -> new PatternStream(size, n)), size)).build();
+                        return HttpClient.newHttpClient().send(put, HttpResponse.BodyHandlers.discarding()).statusCode();
+                    }
+                    FTPClient ftp = ftp(g.ftpPort());
+                    try (InputStream in = new PatternStream(size, n)) {
+                        return ftp.storeFile("c" + n + ".bin", in) ? 201 : ftp.getReplyCode();
+                    } finally {
+                        ftp.disconnect();
+                    }
+                }));
+            }
+            for (Future<Integer> f : uploads) {
+                try {
+                    assertEquals(201, f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new AssertionError("an upload failed; the gateway said:\n" + g.log(), e);
+                }
+            }
+            sampler.cancel(true);
+            pool.shutdownNow();
+            for (int i = 0; i < 20; i++) {
+                var stored = fake.digest(BUCKET, "heap/alice/c" + i + ".bin");
+                assertEquals(size, stored.getKey());
+                assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(new PatternStream(size, i).readAllBytes()),
+                        stored.getValue());
+            }
+            assertEquals(List.of(), fake.openSessions("heap/"));
+            log.info("20 concurrent 20 MiB uploads to GCS at -Xmx256m: peak heap used {} MiB", peakHeap.get() >> 20);
+            assertTrue(peakHeap.get() > 0);
+        }
     }
 }

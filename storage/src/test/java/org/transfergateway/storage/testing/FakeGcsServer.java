@@ -78,23 +78,46 @@ public final class FakeGcsServer implements AutoCloseable {
     private final AtomicInteger partialChunks = new AtomicInteger();
     private volatile int pageSize = 1000;
     private volatile long rewriteBytesPerCall = Long.MAX_VALUE;
+    private volatile String digestOnlyPrefix;
 
-    /** One object: its bytes and generation. */
-    private record StoredObject(String bucket, String name, byte[] data, long generation, Instant updated) {
+    /** One object: its bytes (null when only its digest is kept), size, SHA-256 and generation. */
+    private record StoredObject(String bucket, String name, byte[] data, long size, byte[] sha256, long generation,
+            Instant updated) {
+        StoredObject(String bucket, String name, byte[] data, long generation, Instant updated) {
+            this(bucket, name, data, data.length, FakeGcsServer.sha256(data), generation, updated);
+        }
+
+        byte[] bytes() {
+            if (data == null) {
+                throw new Answer(501, "notImplemented", name + " is kept as a digest only");
+            }
+            return data;
+        }
     }
 
-    /** A resumable upload session: the bytes persisted so far. */
+    /** A resumable upload session: the bytes persisted so far, or only their digest and count. */
     private static final class Session {
         final String bucket;
         final String name;
         final Long ifGenerationMatch;
-        final ByteArrayOutputStream data = new ByteArrayOutputStream();
+        final ByteArrayOutputStream data;
+        final MessageDigest digest = sha256Digest();
+        long persisted;
         StoredObject result;
 
-        Session(String bucket, String name, Long ifGenerationMatch) {
+        Session(String bucket, String name, Long ifGenerationMatch, boolean digestOnly) {
             this.bucket = bucket;
             this.name = name;
             this.ifGenerationMatch = ifGenerationMatch;
+            this.data = digestOnly ? null : new ByteArrayOutputStream();
+        }
+
+        void write(byte[] b, int off, int len) {
+            if (data != null) {
+                data.write(b, off, len);
+            }
+            digest.update(b, off, len);
+            persisted += len;
         }
     }
 
@@ -156,6 +179,20 @@ public final class FakeGcsServer implements AutoCloseable {
         partialChunks.set(n);
     }
 
+    /**
+     * Objects uploaded by resumable sessions under {@code prefix} keep only their size and
+     * SHA-256, not their bytes: for tests that upload more than this JVM should hold.
+     */
+    public void keepDigestsOnlyUnder(String prefix) {
+        this.digestOnlyPrefix = prefix;
+    }
+
+    /** The size and SHA-256 of an object, or null when there is none. */
+    public Map.Entry<Long, byte[]> digest(String bucket, String name) {
+        StoredObject o = buckets.getOrDefault(bucket, new ConcurrentSkipListMap<>()).get(name);
+        return o == null ? null : Map.entry(o.size(), o.sha256());
+    }
+
     /** Object names of {@code bucket} under {@code prefix}, committed ones only. */
     public List<String> names(String bucket, String prefix) {
         return buckets.getOrDefault(bucket, new ConcurrentSkipListMap<>()).keySet().stream()
@@ -164,7 +201,7 @@ public final class FakeGcsServer implements AutoCloseable {
 
     public byte[] content(String bucket, String name) {
         StoredObject o = buckets.getOrDefault(bucket, new ConcurrentSkipListMap<>()).get(name);
-        return o == null ? null : o.data();
+        return o == null ? null : o.bytes();
     }
 
     /** Stores an object directly, as a seed. */
@@ -350,7 +387,8 @@ public final class FakeGcsServer implements AutoCloseable {
             json(ex, 200, resource(o));
             return;
         }
-        long size = o.data().length;
+        byte[] content = o.bytes();
+        long size = content.length;
         long from = 0;
         long to = size - 1;
         int status = 200;
@@ -374,12 +412,12 @@ public final class FakeGcsServer implements AutoCloseable {
         ex.getResponseHeaders().set("x-goog-metageneration", "1");
         ex.getResponseHeaders().set("x-goog-stored-content-length", Long.toString(size));
         ex.getResponseHeaders().set("x-goog-stored-content-encoding", "identity");
-        ex.getResponseHeaders().set("x-goog-hash", "crc32c=" + crc32c(o.data()) + ",md5=" + md5(o.data()));
+        ex.getResponseHeaders().set("x-goog-hash", "crc32c=" + crc32c(content) + ",md5=" + md5(content));
         int length = (int) Math.max(0, to - from + 1);
         ex.sendResponseHeaders(status, length == 0 ? -1 : length);
         if (length > 0) {
             try (OutputStream out = ex.getResponseBody()) {
-                out.write(o.data(), (int) from, length);
+                out.write(content, (int) from, length);
             }
         }
     }
@@ -499,7 +537,7 @@ public final class FakeGcsServer implements AutoCloseable {
         }
         long perCall = Math.min(rewriteBytesPerCall,
                 q.containsKey("maxBytesRewrittenPerCall") ? Long.parseLong(q.get("maxBytesRewrittenPerCall")) : Long.MAX_VALUE);
-        long size = o.data().length;
+        long size = o.bytes().length;
         done = Math.min(size, done + perCall);
         ObjectNode answer = JSON.createObjectNode().put("kind", "storage#rewriteResponse")
                 .put("totalBytesRewritten", Long.toString(done)).put("objectSize", Long.toString(size));
@@ -507,7 +545,7 @@ public final class FakeGcsServer implements AutoCloseable {
             answer.put("done", false).put("rewriteToken", Base64.getUrlEncoder().encodeToString(
                     (o.generation() + ":" + done).getBytes(StandardCharsets.UTF_8)));
         } else {
-            StoredObject copy = store(dstBucket, dstName, o.data(), precondition(q));
+            StoredObject copy = store(dstBucket, dstName, o.bytes(), precondition(q));
             answer.put("done", true).set("resource", resource(copy));
         }
         json(ex, 200, answer);
@@ -591,7 +629,8 @@ public final class FakeGcsServer implements AutoCloseable {
             throw new Answer(400, "required", "an upload needs an object name");
         }
         String id = UUID.randomUUID().toString().replace("-", "");
-        sessions.put(id, new Session(bucket, name, precondition(q)));
+        String digestOnly = digestOnlyPrefix;
+        sessions.put(id, new Session(bucket, name, precondition(q), digestOnly != null && name.startsWith(digestOnly)));
         ex.getResponseHeaders().set("Location", endpoint() + "/upload/storage/v1/b/" + bucket + "/o?uploadType=resumable&name="
                 + URLEncoder.encode(name, StandardCharsets.UTF_8) + "&upload_id=" + id);
         ex.sendResponseHeaders(200, -1);
@@ -636,8 +675,8 @@ public final class FakeGcsServer implements AutoCloseable {
             if (length != body.length) {
                 throw new Answer(400, "invalid", "Content-Range " + range + " with a body of " + body.length);
             }
-            if (first != s.data.size()) {
-                throw new Answer(400, "invalid", "a chunk from " + first + " where " + s.data.size() + " bytes are persisted");
+            if (first != s.persisted) {
+                throw new Answer(400, "invalid", "a chunk from " + first + " where " + s.persisted + " bytes are persisted");
             }
             boolean lastChunk = !m.group(3).equals("*");
             if (!lastChunk && length % CHUNK_GRANULARITY != 0) {
@@ -647,11 +686,11 @@ public final class FakeGcsServer implements AutoCloseable {
                 throw new Answer(503, "backendError", "injected failure");
             }
             if (!lastChunk && length > CHUNK_GRANULARITY && partialChunks.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-                s.data.write(body, 0, (int) CHUNK_GRANULARITY);
+                s.write(body, 0, (int) CHUNK_GRANULARITY);
                 persisted(ex, s);
                 return;
             }
-            s.data.write(body);
+            s.write(body, 0, body.length);
             if (lastChunk) {
                 finish(ex, s, Long.parseLong(m.group(3)));
             } else {
@@ -661,30 +700,35 @@ public final class FakeGcsServer implements AutoCloseable {
     }
 
     private void persisted(HttpExchange ex, Session s) throws IOException {
-        if (s.data.size() > 0) {
-            ex.getResponseHeaders().set("Range", "bytes=0-" + (s.data.size() - 1));
+        if (s.persisted > 0) {
+            ex.getResponseHeaders().set("Range", "bytes=0-" + (s.persisted - 1));
         }
         ex.getResponseHeaders().set("Content-Length", "0");
         ex.sendResponseHeaders(308, -1);
     }
 
     private void finish(HttpExchange ex, Session s, long total) throws IOException {
-        if (total != s.data.size()) {
-            throw new Answer(400, "invalid", "a total of " + total + " where " + s.data.size() + " bytes are persisted");
+        if (total != s.persisted) {
+            throw new Answer(400, "invalid", "a total of " + total + " where " + s.persisted + " bytes are persisted");
         }
-        s.result = store(s.bucket, s.name, s.data.toByteArray(), s.ifGenerationMatch);
+        s.result = store(s.bucket, s.name, s.data == null ? null : s.data.toByteArray(), s.persisted, s.digest.digest(),
+                s.ifGenerationMatch);
         json(ex, 200, resource(s.result));
     }
 
     /** Makes an object visible, under its precondition. */
     private StoredObject store(String bucket, String name, byte[] data, Long ifGenerationMatch) {
+        return store(bucket, name, data, data.length, sha256(data), ifGenerationMatch);
+    }
+
+    private StoredObject store(String bucket, String name, byte[] data, long size, byte[] sha256, Long ifGenerationMatch) {
         NavigableMap<String, StoredObject> b = bucket(bucket);
         synchronized (b) {
             StoredObject old = b.get(name);
             if (ifGenerationMatch != null && (old == null ? 0 : old.generation()) != ifGenerationMatch) {
                 throw new Answer(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.");
             }
-            StoredObject o = new StoredObject(bucket, name, data, generations.incrementAndGet(), Instant.now());
+            StoredObject o = new StoredObject(bucket, name, data, size, sha256, generations.incrementAndGet(), Instant.now());
             b.put(name, o);
             return o;
         }
@@ -720,16 +764,31 @@ public final class FakeGcsServer implements AutoCloseable {
     }
 
     private ObjectNode resource(StoredObject o) {
-        return JSON.createObjectNode().put("kind", "storage#object")
+        ObjectNode r = JSON.createObjectNode();
+        if (o.data() != null) {
+            r.put("md5Hash", md5(o.data())).put("crc32c", crc32c(o.data()));
+        }
+        return r.put("kind", "storage#object")
                 .put("id", o.bucket() + "/" + o.name() + "/" + o.generation())
                 .put("selfLink", endpoint() + "/storage/v1/b/" + o.bucket() + "/o/" + URLEncoder.encode(o.name(), StandardCharsets.UTF_8))
                 .put("name", o.name()).put("bucket", o.bucket())
                 .put("generation", Long.toString(o.generation())).put("metageneration", "1")
                 .put("contentType", "application/octet-stream").put("storageClass", "STANDARD")
-                .put("size", Long.toString(o.data().length))
-                .put("md5Hash", md5(o.data())).put("crc32c", crc32c(o.data()))
+                .put("size", Long.toString(o.size()))
                 .put("etag", "C" + Long.toHexString(o.generation()) + "EAE=")
                 .put("timeCreated", o.updated().toString()).put("updated", o.updated().toString());
+    }
+
+    private static MessageDigest sha256Digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] sha256(byte[] data) {
+        return sha256Digest().digest(data);
     }
 
     private static String md5(byte[] data) {
