@@ -43,8 +43,11 @@ import org.transfergateway.storage.s3.MemoryBudget;
  * with its token until done, then a delete of the source's generation.
  */
 public final class GcsStorage implements Storage, AbortsUploads {
-    /** The chunk a read fetches per request. */
-    private static final int READ_CHUNK = 2 * 1024 * 1024;
+    /**
+     * The read channel's buffer: the range streams in one request either way, so a small
+     * buffer keeps the heap of many downloads at once small.
+     */
+    private static final int READ_BUFFER = 64 * 1024;
     /** What one rewrite call may copy before it returns with a token: big objects take several calls. */
     private static final long REWRITE_MIB_PER_CALL = 1024;
 
@@ -116,7 +119,7 @@ public final class GcsStorage implements Storage, AbortsUploads {
         try {
             // Tied to this generation: an overwrite meanwhile fails the read instead of mixing two.
             ReadChannel channel = gcs.client.reader(BlobId.of(gcs.bucket, b.getName(), b.getGeneration()));
-            channel.setChunkSize(READ_CHUNK);
+            channel.setChunkSize(READ_BUFFER);
             channel.seek(offset);
             channel.limit(end);
             return Channels.newInputStream(channel);

@@ -262,6 +262,12 @@ class GcsStorageTest {
         try (InputStream in = storage.read("ranged.bin", 1000, 5000)) {
             assertArrayEquals(java.util.Arrays.copyOfRange(data, 1000, 6000), in.readAllBytes());
         }
+        // Well over the read buffer, streamed in one request.
+        int from = fake.requests().size();
+        try (InputStream in = storage.read("ranged.bin", 10, -1)) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 10, data.length), in.readAllBytes());
+        }
+        assertEquals(1, requestsSince(from).stream().filter(r -> r.contains("alt=media")).count(), requestsSince(from).toString());
     }
 
     // ---- start-up ----
