@@ -55,9 +55,11 @@ public record GcsBackendConfig(
         @Override
         public GcsBackendConfig parse(ConfigNode n, String name) {
             String bucket = n.requiredString("bucket");
-            // Google's rule, without the dotted form's 222-character variant: 3-63 lower-case
-            // letters, digits, dashes, underscores and dots, starting and ending alphanumeric.
-            if (!bucket.matches("[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")) {
+            // Google's rule: lower-case letters, digits, dashes, underscores and dots, starting
+            // and ending alphanumeric; 3-63 characters, or up to 222 in dotted parts of at most 63.
+            boolean dotted = bucket.contains(".");
+            if (!bucket.matches("[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]") || (!dotted && bucket.length() > 63)
+                    || (dotted && java.util.Arrays.stream(bucket.split("\\.")).anyMatch(p -> p.isEmpty() || p.length() > 63))) {
                 throw new ConfigException(n.path("bucket"), bucket + " is not a valid bucket name");
             }
             String prefix = n.string("prefix", "");

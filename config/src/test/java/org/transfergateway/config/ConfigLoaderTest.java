@@ -309,6 +309,10 @@ class ConfigLoaderTest {
                 error("storage: {backends: [{name: z, type: gcs}]}\n" + users));
         assertEquals("storage.backends[0].bucket: Bad_Name is not a valid bucket name",
                 error("storage: {backends: [{name: z, type: gcs, bucket: Bad_Name}]}\n" + users));
+        assertEquals("storage.backends[0].bucket: " + "a".repeat(64) + " is not a valid bucket name",
+                error("storage: {backends: [{name: z, type: gcs, bucket: " + "a".repeat(64) + "}]}\n" + users));
+        assertEquals("transfers." + "b".repeat(63), ((GcsBackendConfig) loader.parse("storage: {backends: [{name: z, type: gcs, bucket: transfers."
+                + "b".repeat(63) + "}]}\n" + users).storage().defaultBackend()).bucket());
         assertEquals("storage.backends[0].project: P is not a valid project id",
                 error("storage: {backends: [{name: z, type: gcs, bucket: b01, project: P}]}\n" + users));
         assertEquals("storage.backends[0].endpoint: ftp://x is not an http:// or https:// URL",
