@@ -95,7 +95,7 @@ class GcsStorageTest {
         return b;
     }
 
-    /** The requests since {@code from} of this test's objects, as "METHOD what Content-Range" is not logged: method and query. */
+    /** The requests the fake saw since the {@code from}th, as "METHOD path?query". */
     List<String> requestsSince(int from) {
         return fake.requests().subList(from, fake.requests().size());
     }
