@@ -211,6 +211,23 @@ class GcsStorageTest {
         assertEquals(5 + 2 + 2, requestsSince(from).stream().filter(r -> r.startsWith("PUT")).count());
     }
 
+    /** Four refusals of one chunk: the upload fails as the backend's failure, cancels its session and gives the budget back. */
+    @Test
+    void aChunkThatKeepsFailingFailsTheUploadAndLeavesNothing() throws IOException {
+        fake.failNextChunks(GcsBucket.MAX_ATTEMPTS);
+        Upload u = storage.create("failing.bin");
+        GatewayException e = assertThrows(GatewayException.class, () -> {
+            u.write(ByteBuffer.wrap(random(3 * CHUNK, 10)));
+            u.commit();
+        });
+        assertEquals(ErrorCode.BACKEND_FAILED, e.code());
+        assertTrue(e.getMessage().contains("HTTP 503"), e.getMessage());
+        u.close();
+        assertEquals(List.of(), fake.openSessions(prefix));
+        assertEquals(List.of(), fake.names(BUCKET, prefix));
+        fake.failNextChunks(0);
+    }
+
     /** GCS may persist less than a chunk and say so in the 308's Range: the rest is sent at once. */
     @Test
     void aChunkTakenInPartHasItsRestSentAtOnce() throws IOException {
