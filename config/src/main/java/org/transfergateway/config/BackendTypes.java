@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /** The backend types the configuration accepts: adding one is one line in {@link #ALL}. */
 public final class BackendTypes {
-    public static final List<BackendType> ALL = List.of(LocalBackendConfig.TYPE, S3BackendConfig.TYPE, AzureBackendConfig.TYPE);
+    public static final List<BackendType> ALL = List.of(LocalBackendConfig.TYPE, S3BackendConfig.TYPE, AzureBackendConfig.TYPE,
+            GcsBackendConfig.TYPE);
 
     private BackendTypes() {
     }
@@ -21,7 +22,7 @@ public final class BackendTypes {
         return ALL.stream().filter(t -> t.name().equals(name)).findFirst();
     }
 
-    /** The registered names for an error message: "local or s3", "local, s3 or azure". */
+    /** The registered names for an error message: "local or s3", "local, s3, azure or gcs". */
     static String names() {
         List<String> names = ALL.stream().map(BackendType::name).toList();
         if (names.size() == 1) {

@@ -157,7 +157,7 @@ class ConfigLoaderTest {
 
     @Test
     void unknownBackendTypeIsNamed() {
-        assertEquals("storage.backends[0].type: ftp is not a backend type (local, s3 or azure)",
+        assertEquals("storage.backends[0].type: ftp is not a backend type (local, s3, azure or gcs)",
                 error("storage:\n  backends: [{name: x, type: ftp}]\nusers: [{name: a, password: b}]\n"));
     }
 
@@ -273,6 +273,56 @@ class ConfigLoaderTest {
                 error("storage: {backends: [{name: z, type: azure, container: c01, account-name: a, block-size: 8GiB}]}\n" + users));
         assertEquals("storage.backends[0].bucket: is not a known key",
                 error("storage: {backends: [{name: z, type: azure, container: c01, account-name: a, bucket: b}]}\n" + users));
+    }
+
+    @Test
+    void theSpecsGcsExampleLoadsAndItsKeysAreChecked() {
+        GatewayConfig c = loader.parse("""
+                storage:
+                  backends:
+                    - name: gcs
+                      type: gcs
+                      bucket: transfers
+                      prefix: /gw
+                      project: my-project
+                      credentials-file: ./key.json
+                      endpoint: http://127.0.0.1:4443
+                      chunk-size: 1MiB
+                    - {name: adc, type: gcs, bucket: transfers}
+                users: [{name: a, password: b}]
+                """);
+        GcsBackendConfig gcs = (GcsBackendConfig) c.storage().defaultBackend();
+        assertEquals("transfers", gcs.bucket());
+        assertEquals("gw/", gcs.prefix());
+        assertEquals("my-project", gcs.project());
+        assertEquals(Path.of("./key.json"), gcs.credentialsFile());
+        assertEquals(URI.create("http://127.0.0.1:4443"), gcs.endpoint());
+        assertEquals(1L << 20, gcs.chunkSize(c.storage().partSizeBytes()));
+        GcsBackendConfig adc = (GcsBackendConfig) c.storage().backend("adc").orElseThrow();
+        assertNull(adc.credentialsFile());
+        assertNull(adc.project());
+        assertEquals("https://storage.googleapis.com", adc.endpointText());
+        assertEquals(c.storage().partSizeBytes(), adc.chunkSize(c.storage().partSizeBytes()));
+
+        String users = "users: [{name: a, password: b}]\n";
+        assertEquals("storage.backends[0].bucket: is required",
+                error("storage: {backends: [{name: z, type: gcs}]}\n" + users));
+        assertEquals("storage.backends[0].bucket: Bad_Name is not a valid bucket name",
+                error("storage: {backends: [{name: z, type: gcs, bucket: Bad_Name}]}\n" + users));
+        assertEquals("storage.backends[0].bucket: " + "a".repeat(64) + " is not a valid bucket name",
+                error("storage: {backends: [{name: z, type: gcs, bucket: " + "a".repeat(64) + "}]}\n" + users));
+        assertEquals("transfers." + "b".repeat(63), ((GcsBackendConfig) loader.parse("storage: {backends: [{name: z, type: gcs, bucket: transfers."
+                + "b".repeat(63) + "}]}\n" + users).storage().defaultBackend()).bucket());
+        assertEquals("storage.backends[0].project: P is not a valid project id",
+                error("storage: {backends: [{name: z, type: gcs, bucket: b01, project: P}]}\n" + users));
+        assertEquals("storage.backends[0].endpoint: ftp://x is not an http:// or https:// URL",
+                error("storage: {backends: [{name: z, type: gcs, bucket: b01, endpoint: \"ftp://x\"}]}\n" + users));
+        assertEquals("storage.backends[0].endpoint: http://h:1/storage/v1 has a path: give the scheme, host and port only",
+                error("storage: {backends: [{name: z, type: gcs, bucket: b01, endpoint: \"http://h:1/storage/v1\"}]}\n" + users));
+        assertEquals("storage.backends[0].chunk-size: 300.0 KiB is not a multiple of 256KiB between 256KiB and 1GiB",
+                error("storage: {backends: [{name: z, type: gcs, bucket: b01, chunk-size: 300KiB}]}\n" + users));
+        assertEquals("storage.backends[0].container: is not a known key",
+                error("storage: {backends: [{name: z, type: gcs, bucket: b01, container: c}]}\n" + users));
     }
 
     @Test

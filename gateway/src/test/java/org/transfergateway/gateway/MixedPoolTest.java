@@ -33,14 +33,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.ConfigLoader;
 import org.transfergateway.storage.testing.AzuriteFixture;
+import org.transfergateway.storage.testing.FakeGcsServer;
 import org.transfergateway.storage.testing.S3ProxyFixture;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 
 /**
- * A pool spanning three kinds of backend (S3 on S3Proxy, Azure on Azurite, local disk),
- * two copies of each object: uploads over FTP and HTTP land on exactly two members, byte
+ * A pool spanning four kinds of backend (S3 on S3Proxy, Azure on Azurite, GCS on the fake
+ * GCS server, local disk), two copies of each object: uploads over FTP and HTTP land on exactly two members, byte
  * for byte, reads, renames and deletes find them, /api/stats counts each member's copies
  * as the members themselves list them, and {@code reconcile} finds no drift.
  */
@@ -52,6 +53,7 @@ class MixedPoolTest {
     static S3ProxyFixture s3;
     static AzuriteFixture azurite;
     static BlobContainerClient container;
+    static FakeGcsServer gcs;
     static Gateway gateway;
     static String yaml;
     static final ObjectMapper json = new ObjectMapper();
@@ -62,6 +64,8 @@ class MixedPoolTest {
         container = azurite.createContainer(CONTAINER);
         s3 = S3ProxyFixture.sharedInMemory();
         s3.createBucket(BUCKET);
+        gcs = FakeGcsServer.start();
+        gcs.createBucket(BUCKET);
         yaml = """
                 ftp: {port: 0, passive-ports: 53620-53660}
                 http: {port: 0}
@@ -72,14 +76,16 @@ class MixedPoolTest {
                     - {name: s3, type: s3, bucket: %s, endpoint: "%s", path-style: true,
                        access-key: %s, secret-key: %s, checksums: when-required}
                     - {name: blob, type: azure, container: %s, endpoint: "%s", account-name: %s, account-key: "%s"}
+                    - {name: gcs, type: gcs, bucket: %s, project: test-project, endpoint: "%s"}
                     - {name: disk, type: local, root: %s}
                   pools:
-                    - {name: mixed, backends: [s3, blob, disk], policy: round-robin, replicas: 2, replication: sync}
+                    - {name: mixed, backends: [s3, blob, gcs, disk], policy: round-robin, replicas: 2, replication: sync}
                 users:
                   - {name: alice, password: secret, backend: mixed, admin: true}
                 ledger: {url: %s}
                 """.formatted(data.resolve("root"), BUCKET, s3.endpoint(), s3.accessKey(), s3.secretKey(), CONTAINER,
-                azurite.endpoint(), AzuriteFixture.ACCOUNT, AzuriteFixture.KEY, data.resolve("disk"), data.resolve("ledger"));
+                azurite.endpoint(), AzuriteFixture.ACCOUNT, AzuriteFixture.KEY, BUCKET, gcs.endpoint(), data.resolve("disk"),
+                data.resolve("ledger"));
         gateway = Gateway.start(new ConfigLoader(Map.of()).parse(yaml));
     }
 
@@ -93,6 +99,10 @@ class MixedPoolTest {
         }
         if (s3 != null) {
             s3.deleteBucket(BUCKET);
+        }
+        if (gcs != null) {
+            assertEquals(java.util.List.of(), gcs.takeRejected());
+            gcs.close();
         }
     }
 
@@ -122,6 +132,9 @@ class MixedPoolTest {
                     return null;
                 }
             }
+            case "gcs" -> {
+                return gcs.content(BUCKET, key);
+            }
             case "blob" -> {
                 if (!container.getBlobClient(key).exists()) {
                     return null;
@@ -143,6 +156,8 @@ class MixedPoolTest {
         switch (member) {
             case "s3" -> s3.client().listObjectsV2Paginator(l -> l.bucket(BUCKET)).contents()
                     .forEach(o -> out.put(o.key(), o.size()));
+            case "gcs" -> gcs.names(BUCKET, "").stream().filter(n -> !n.endsWith("/"))
+                    .forEach(n -> out.put(n, (long) gcs.content(BUCKET, n).length));
             case "blob" -> container.listBlobs().stream().filter(b -> !b.getName().endsWith("/"))
                     .forEach((BlobItem b) -> out.put(b.getName(), b.getProperties().getContentLength()));
             default -> {
@@ -177,7 +192,7 @@ class MixedPoolTest {
         files.put("/m/http-1.bin", random(70_001, 1));
         files.put("/m/ftp-1.bin", random(123_457, 2));
         files.put("/m/http-empty.bin", new byte[0]);
-        // Over the 5 MiB part and block size, of unknown length over FTP: parts on S3, blocks on Azure.
+        // Over the 5 MiB part, block and chunk size, of unknown length over FTP: parts on S3, blocks on Azure, a resumable session on GCS.
         files.put("/m/ftp-big.bin", random(6 * 1024 * 1024 + 17, 3));
         files.put("/m/http-2.bin", random(33_333, 4));
         files.put("/m/ftp-2.bin", random(1, 5));
@@ -199,7 +214,7 @@ class MixedPoolTest {
             Map<String, Integer> perMember = new TreeMap<>();
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 int copies = 0;
-                for (String m : new String[] {"s3", "blob", "disk"}) {
+                for (String m : new String[] {"s3", "blob", "gcs", "disk"}) {
                     byte[] copy = copyOn(m, f.getKey());
                     if (copy != null) {
                         assertArrayEquals(f.getValue(), copy, m + " " + f.getKey());
@@ -212,15 +227,16 @@ class MixedPoolTest {
                 assertTrue(ftp.retrieveFile(f.getKey(), out), ftp.getReplyString());
                 assertArrayEquals(f.getValue(), out.toByteArray(), f.getKey());
             }
-            // Round-robin over three members: six placements of two copies, four on each.
-            assertEquals(Map.of("blob", 4, "disk", 4, "s3", 4), perMember);
+            // Round-robin over four members, starting one further each time: s3+blob, blob+gcs,
+            // gcs+disk, disk+s3, s3+blob, blob+gcs.
+            assertEquals(Map.of("blob", 4, "disk", 2, "gcs", 3, "s3", 3), perMember);
 
             assertTrue(ftp.rename("/m/http-1.bin", "/m/renamed.bin"), ftp.getReplyString());
             assertTrue(ftp.deleteFile("/m/ftp-1.bin"), ftp.getReplyString());
         } finally {
             ftp.disconnect();
         }
-        for (String m : new String[] {"s3", "blob", "disk"}) {
+        for (String m : new String[] {"s3", "blob", "gcs", "disk"}) {
             assertEquals(null, copyOn(m, "/m/http-1.bin"), m);
             assertEquals(null, copyOn(m, "/m/ftp-1.bin"), m);
         }
@@ -235,7 +251,7 @@ class MixedPoolTest {
         assertEquals(logical, s.at("/stored/byUser/alice/bytes").asLong());
         assertEquals(5, s.at("/stored/byUser/alice/objects").asLong());
         long memberBytes = 0;
-        for (String m : new String[] {"s3", "blob", "disk"}) {
+        for (String m : new String[] {"s3", "blob", "gcs", "disk"}) {
             Map<String, Long> objects = listed(m);
             long bytes = objects.values().stream().mapToLong(Long::longValue).sum();
             assertEquals(bytes, s.at("/stored/byBackend/" + m + "/bytes").asLong(), m);

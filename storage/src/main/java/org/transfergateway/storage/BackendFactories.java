@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.azure.AzureBackendFactory;
+import org.transfergateway.storage.gcs.GcsBackendFactory;
 import org.transfergateway.storage.local.LocalBackendFactory;
 import org.transfergateway.storage.s3.MemoryBudget;
 import org.transfergateway.storage.s3.S3BackendFactory;
@@ -18,7 +19,7 @@ import org.transfergateway.storage.s3.S3BackendFactory;
  */
 public final class BackendFactories {
     private static final List<BackendFactory<?>> ALL = List.of(new LocalBackendFactory(), new S3BackendFactory(),
-            new AzureBackendFactory());
+            new AzureBackendFactory(), new GcsBackendFactory());
 
     private static final Map<Class<?>, BackendFactory<?>> BY_CONFIG = ALL.stream()
             .collect(Collectors.toUnmodifiableMap(BackendFactory::configClass, Function.identity()));

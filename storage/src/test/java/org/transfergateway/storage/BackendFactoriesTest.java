@@ -8,6 +8,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.transfergateway.config.AzureBackendConfig;
+import org.transfergateway.config.GcsBackendConfig;
 import org.transfergateway.config.BackendConfig;
 import org.transfergateway.config.BackendType;
 import org.transfergateway.config.BackendTypes;
@@ -35,6 +36,11 @@ class BackendFactoriesTest {
                         "devstoreaccount1", "secret-key", null, null, 0)));
         assertEquals("azure container c at https://acct.blob.core.windows.net",
                 BackendFactories.describe(new AzureBackendConfig("a", "c", "", null, "acct", null, null, null, 0)));
+        assertEquals("gcs bucket b under p/ at http://127.0.0.1:4443",
+                BackendFactories.describe(new GcsBackendConfig("g", "b", "p/", "my-project", Path.of("key.json"),
+                        URI.create("http://127.0.0.1:4443"), 0)));
+        assertEquals("gcs bucket b at https://storage.googleapis.com",
+                BackendFactories.describe(new GcsBackendConfig("g", "b", "", null, null, null, 0)));
     }
 
     @Test
