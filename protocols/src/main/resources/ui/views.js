@@ -56,7 +56,8 @@ function activeCells(a) {
     ? { text: bytes(a.bytes), title: exact }
     : barCell('progress', a.bytes, Math.max(a.size, 1), bytes(a.bytes) + ' of ' + bytes(a.size) + ' (' + done + '%)', exact);
   return [textCell(a.user), textCell(a.protocol), textCell(a.direction), textCell(a.path), amount,
-    rateCell(a.speed), { text: etaText(a.etaSeconds), title: a.etaSeconds == null ? '' : a.etaSeconds + ' s' }];
+    rateCell(a.speed), { text: etaText(a.etaSeconds), title: a.etaSeconds == null ? '' : a.etaSeconds + ' s' },
+    textCell(a.node || '')];
 }
 
 // A transfer that ends is counted in the ledger's current minute at once: the chart shows

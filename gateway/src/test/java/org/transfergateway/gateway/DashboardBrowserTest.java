@@ -97,6 +97,7 @@ class DashboardBrowserTest {
                 ftp: {port: 0, passive-ports: 55200-55220}
                 http: {port: 0}
                 security: {login-failure-delay: 100ms}
+                cluster: {node-id: gw-1}
                 storage: {backends: [{name: local, type: local, root: %s}]}
                 users:
                   - {name: %s, password: %s, admin: true}
@@ -234,6 +235,14 @@ class DashboardBrowserTest {
         waitFor(n + " rows in #active-rows", () -> driver.findElements(By.cssSelector("#active-rows tr[data-id]")).size() == n);
         assertEquals(n == 0, driver.findElement(By.id("active-empty")).isDisplayed(), "#active-empty shows when nothing runs");
         if (n > 0) {
+            // The bytes each upload sent before it paused show live: FTP's within half a second.
+            waitFor("bytes in every row of #active-rows", () -> driver.findElements(By.cssSelector("#active-rows tr[data-id]"))
+                    .stream().noneMatch(row -> row.findElements(By.tagName("td")).get(4).getText().startsWith("0 B")));
+            // Each row names the node that runs the transfer: this gateway.
+            for (WebElement row : driver.findElements(By.cssSelector("#active-rows tr[data-id]"))) {
+                List<WebElement> cells = row.findElements(By.tagName("td"));
+                assertEquals("gw-1", cells.get(cells.size() - 1).getText(), "the node of " + row.getText());
+            }
             screenshot("transfers");
         }
         open("overview");
