@@ -46,6 +46,13 @@ BUCKET_GW, BUCKET_RC, BUCKET_MNT = "gwbench", "rcbench", "mntbench"
 # the pool's members: backend name, S3Proxy port, bucket
 POOL_MEMBERS = [("s3-a", S3PROXY, "pool-a"), ("s3-b", S3PROXY_B, "pool-b"), ("s3-c", S3PROXY_C, "pool-c")]
 POOL_WORKLOADS = ("par-pool",)
+# Azurite (npm azurite), the Azure Blob service of the Azure rows; its well-known development account
+AZURE_WORKLOADS = ("put-big-azure", "par-azure")
+AZURITE = 9400
+AZ_ACCOUNT = "devstoreaccount1"
+AZ_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZ_GW, AZ_DIRECT = "gwbench-az", "sdkbench"
+GW_USER_AZ = "benchaz"
 SFTP_WORKLOADS = ("sftp-put-big", "sftp-get-big", "sftp-small")
 
 NO_CA_ENV = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
@@ -234,15 +241,21 @@ def run_many(argvs, timeout=900, env=None, what=None):
     return outs
 
 
-def run_measuring_child(argv, env=None, timeout=900, what=None):
-    """Runs one client command and returns its own peak RSS (KiB) from wait4()."""
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+def run_measuring_child(argv, env=None, timeout=900, what=None, output=None):
+    """Runs one client command and returns its own peak RSS (KiB) from wait4(); with
+    {output} a list, the command's standard output is appended to it."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE if output is not None else subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
     err = b""
     start = time.time()
-    # read stderr without blocking wait4: a thread drains it
+    # read stderr (and stdout) without blocking wait4: threads drain them
     chunks = []
     t = threading.Thread(target=lambda: chunks.append(p.stderr.read()), daemon=True)
     t.start()
+    outs = []
+    if output is not None:
+        t_out = threading.Thread(target=lambda: outs.append(p.stdout.read()), daemon=True)
+        t_out.start()
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
         if pid:
@@ -252,6 +265,9 @@ def run_measuring_child(argv, env=None, timeout=900, what=None):
             raise BenchError("%s: timed out" % what)
         time.sleep(0.01)
     t.join()
+    if output is not None:
+        t_out.join()
+        output.append(b"".join(outs).decode(errors="replace"))
     p.returncode = os.waitstatus_to_exitcode(status)
     err = b"".join(chunks).decode(errors="replace")
     if p.returncode != 0:
@@ -335,8 +351,11 @@ class Target:
     """One server as a client sees it, and where its files land."""
 
     def __init__(self, name, proto, port, user=None, password=None, url_prefix="",
-                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True, pool=(), dav=False):
+                 local_root=None, bucket=None, key_prefix="", single=True, roots=(), peer=True, pool=(), dav=False,
+                 azure=None):
         self.name, self.proto, self.port = name, proto, port
+        # the Azurite container the target writes into, checked and emptied through the bench's Azure client
+        self.azure = azure
         # a WebDAV server: PUT needs the folder made first (MKCOL), as its clients do
         self.dav = dav
         self.user, self.password, self.url_prefix = user, password, url_prefix
@@ -371,6 +390,11 @@ class Target:
                                  % (self.name, self.key_prefix, path, size,
                                     ", ".join("%s (%s:%d s3://%s) %s" % (m, HOST, port, b, "-" if n is None else n)
                                               for m, port, b, n in held)))
+        elif self.azure:
+            key = self.key_prefix + path
+            got = AZ.az_sizes(self.azure, key).get(key)
+            if got != size:
+                raise BenchError("%s: %s/%s has %s bytes, %d sent" % (self.name, self.azure, key, got, size))
         elif self.is_s3:
             got = S3_CLIENT.size(self.bucket, self.key_prefix + path)
             if got != size:
@@ -382,6 +406,9 @@ class Target:
     def complete(self, paths, size):
         if self.pool:
             return self.pool_complete(paths, size)
+        if self.azure:
+            # a blob is visible only once committed, before the client hears of success
+            return time.monotonic()
         if self.is_s3:
             return S3_CLIENT.wait_complete(self.bucket, [self.key_prefix + p for p in paths], size)
         for p in paths:
@@ -440,6 +467,8 @@ class Target:
                     if k == self.key_prefix + path or k.startswith(self.key_prefix + path + "/")]
             if left:
                 raise BenchError("%s: still on the members after DELETE: %s" % (self.name, ", ".join(left[:5])))
+        elif self.azure:
+            AZ.az(self.azure, "delete", self.key_prefix + path)
         elif self.is_s3:
             for f in files or [path]:
                 S3_CLIENT.c.delete_object(Bucket=self.bucket, Key=self.key_prefix + f)
@@ -454,6 +483,7 @@ class Target:
 
 
 S3_CLIENT = None
+AZ = None   # the bench, for its Azure client (Target checks of Azurite)
 
 
 # ---------------------------------------------------------------------------
@@ -541,6 +571,8 @@ class Bench:
         self.with_pool = not only or any(w in only for w in POOL_WORKLOADS)
         # OpenSSH's sshd runs only for the SFTP workloads
         self.with_sftp = not only or any(w in only for w in SFTP_WORKLOADS)
+        # Azurite and the gateway's azure backend run only for the Azure workloads
+        self.with_azure = not only or any(w in only for w in AZURE_WORKLOADS)
 
     # ---- set-up ---------------------------------------------------------------
 
@@ -553,6 +585,10 @@ class Bench:
         self.make_data()
         self.make_ssh_key()
         self.start_s3proxy()
+        if self.with_azure:
+            global AZ
+            AZ = self
+            self.start_azurite()
         self.start_gateway()
         self.start_vsftpd()
         if self.with_sftp:
@@ -602,6 +638,40 @@ class Bench:
             except OSError:
                 time.sleep(0.2)
         raise BenchError("%s does not listen on %d after %d s" % (proc.bench_name, port, timeout))
+
+    def start_azurite(self):
+        """Azurite on its port with its own folder, the bench's Azure client compiled against the
+        gateway's jar (its Azure SDK), and the two containers: the gateway's and the SDK's."""
+        if not shutil.which("azurite-blob"):
+            raise BenchError("azurite-blob is missing: npm install -g azurite@3.37.0")
+        classes = self.work / "azclient"
+        classes.mkdir(exist_ok=True)
+        run(["javac", "-nowarn", "-cp", str(self.a.jar), "-d", str(classes), str(Path(__file__).parent / "AzureClient.java")],
+            what="javac AzureClient")
+        self.az_classpath = "%s:%s" % (self.a.jar, classes)
+        p = self.procs.start("azurite", ["azurite-blob", "--blobHost", HOST, "--blobPort", str(AZURITE),
+                                         "--location", str(self.work / "azurite"), "--silent", "--skipApiVersionCheck",
+                                         "--disableTelemetry", "--loose"], self.logs)
+        self.wait_port(AZURITE, p)
+        for container in (AZ_GW, AZ_DIRECT):
+            self.az(container, "mkcontainer")
+        log("Azurite on %d" % AZURITE)
+
+    def az_argv(self, container, *args):
+        return ["java", "-cp", self.az_classpath, "AzureClient", "http://%s:%d/%s" % (HOST, AZURITE, AZ_ACCOUNT),
+                AZ_ACCOUNT, AZ_KEY, container] + list(args)
+
+    def az(self, container, *args):
+        out, _ = run(self.az_argv(container, *args), what="AzureClient %s" % args[0])
+        return out
+
+    def az_sizes(self, container, prefix):
+        sizes = {}
+        for line in self.az(container, "sizes", prefix).splitlines():
+            if "\t" in line:
+                k, n = line.rsplit("\t", 1)
+                sizes[k] = int(n)
+        return sizes
 
     def start_s3proxy(self):
         servers = [("s3proxy", S3PROXY, self.work / "s3")]
@@ -670,7 +740,7 @@ storage:
       access-key: {key}
       secret-key: {secret}
       checksums: {checksums}
-{pool_backends}users:
+{azure_backend}{pool_backends}users:
   - name: {u}
     password: {pw}
     backend: local
@@ -678,7 +748,7 @@ storage:
   - name: {u3}
     password: {pw}
     backend: s3
-{pool_users}limits:
+{pool_users}{azure_user}limits:
   max-connections: {maxc}                 # per listener; every bench client comes from 127.0.0.1
   max-connections-per-address: {maxc}
 ledger:
@@ -688,7 +758,11 @@ data-dir: {data}
            root=self.work / "gw/files", bucket=BUCKET_GW, s3=S3PROXY, key=S3_KEY, secret=S3_SECRET,
            checksums=self.a.gateway_s3_checksums, u=GW_USER, u3=GW_USER_S3, pw=GW_PASS, data=self.work / "gw/data",
            ledger=self.a.gateway_ledger_url or (self.work / "gw/data/ledger"),
-           pool_backends=self.pool_config(), pool_users=self.pool_user_config()))
+           pool_backends=self.pool_config(), pool_users=self.pool_user_config(),
+           azure_backend=("    - {{name: azure, type: azure, container: {c}, endpoint: 'http://{h}:{p}/{a}', account-name: {a},\n"
+                          "       account-key: '{k}'}}\n").format(c=AZ_GW, h=HOST, p=AZURITE, a=AZ_ACCOUNT, k=AZ_KEY)
+           if self.with_azure else "",
+           azure_user=("  - name: %s\n    password: %s\n    backend: azure\n" % (GW_USER_AZ, GW_PASS)) if self.with_azure else ""))
         jar = Path(self.a.jar)
         opts = self.a.gateway_java_opts.split()
         logf = self.logs / "gateway.log"
@@ -893,6 +967,12 @@ force_path_style = true
         T["vsftpd-mount"] = Target("vsftpd on rclone mount", "ftp", VSFTPD_MNT, FTP_SYS_USER, FTP_SYS_PASS, bucket=BUCKET_MNT,
                                    single=False, roots=[self.vsftpd_mnt.pid, self.mount.pid])
         T["rclone-copy"] = Target("rclone copy (direct)", "s3", 0, bucket=BUCKET_RC)
+        if self.with_azure:
+            T["gw-http-azure"] = Target("gateway HTTP", "http", GW_HTTP, GW_USER_AZ, GW_PASS, "/files", azure=AZ_GW,
+                                        key_prefix=GW_USER_AZ + "/", roots=g)
+            T["gw-ftp-azure"] = Target("gateway FTP", "ftp", GW_FTP, GW_USER_AZ, GW_PASS, azure=AZ_GW,
+                                       key_prefix=GW_USER_AZ + "/", roots=g)
+            T["azure-sdk"] = Target("Azure SDK for Java (direct)", "azure-sdk", 0, azure=AZ_DIRECT)
         T["gw-sftp-local"] = Target("gateway SFTP", "sftp", GW_SFTP, GW_USER, local_root=gw_root / GW_USER, roots=g)
         if self.with_sftp:
             T["sshd"] = Target("OpenSSH sshd (internal-sftp)", "sftp", SSHD, FTP_SYS_USER, local_root=self.work / "sshd-files",
@@ -906,7 +986,14 @@ force_path_style = true
     def w_put_big(self, t, r):
         path = "big-r%d.bin" % r
         size = self.big
-        if t.proto == "s3":
+        if t.proto == "azure-sdk":
+            # timed by the client itself: the upload, not the JVM's start
+            out = []
+            kib = run_measuring_child(self.az_argv(t.azure, "put", str(self.big_file), path), what="AzureClient put",
+                                      output=out)
+            secs = float(out[0].split()[-1])
+            res = dict(seconds=secs, done_seconds=secs, bytes=size, files=1, rss_mib=kib / 1024.0)
+        elif t.proto == "s3":
             t0 = time.monotonic()
             kib = run_measuring_child(rclone_argv(self.rclone_cfg, "copyto", str(self.big_file), "s3p:%s/%s" % (t.bucket, path)),
                                       env=NO_CA_ENV, what="rclone copyto")
@@ -929,7 +1016,13 @@ force_path_style = true
         paths = ["%s/%s" % (d, f.name) for f in self.par_files]
         size = self.par_size
         make_dir(t, d)
-        if t.proto == "s3":
+        if t.proto == "azure-sdk":
+            out = []
+            kib = run_measuring_child(self.az_argv(t.azure, "putmany", str(self.par_n), d + "/",
+                                                   *[str(f) for f in self.par_files]), what="AzureClient putmany", output=out)
+            secs = float(out[0].split()[-1])
+            res = dict(seconds=secs, done_seconds=secs, rss_mib=kib / 1024.0)
+        elif t.proto == "s3":
             t0 = time.monotonic()
             kib = run_measuring_child(rclone_argv(self.rclone_cfg, "copy", str(self.par_files[0].parent),
                                                   "s3p:%s/%s" % (t.bucket, d), "--transfers", str(self.par_n)),
@@ -1175,6 +1268,12 @@ force_path_style = true
         P.append(("dav-small", "%s WebDAV PUT to local disk (8 curl keep-alive connections)" % small, "files/s", self.w_small,
                   ["gw-dav-local", "nginx", "rclone-dav-local"],
                   [("gw-dav-local", "nginx", 0.8), ("gw-dav-local", "rclone-dav-local", 0.8)]))
+        if "azure-sdk" in T:
+            P.append(("put-big-azure", "%s upload into Azurite (Azure Blob), the blob committed" % big, "MiB/s", self.w_put_big,
+                      ["gw-http-azure", "gw-ftp-azure", "azure-sdk"],
+                      [("gw-http-azure", "azure-sdk", 0.9), ("gw-ftp-azure", "azure-sdk", 0.9)]))
+            P.append(("par-azure", "%s parallel uploads into Azurite (Azure Blob)" % par, "MiB/s", self.w_put_par,
+                      ["gw-http-azure", "azure-sdk"], [("gw-http-azure", "azure-sdk", 0.9)]))
         P.append(("put-big-s3", "%s upload into S3 (until complete in the bucket)" % big, "MiB/s", self.w_put_big,
                   ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
                   [("gw-http-s3", "webdav", 1.2), ("gw-http-s3", "rclone-copy", 0.9),
@@ -1389,7 +1488,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
-                                   "dav-put-big,dav-small,put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,"
+                                   "dav-put-big,dav-small,put-big-azure,par-azure,put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,"
                                    "sftp-small,idle")
     ap.add_argument("--dash-poll-rate", type=float, default=200.0,
                     help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")

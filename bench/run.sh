@@ -16,7 +16,7 @@ work=${BENCH_WORKDIR:-$workroot/tgw-bench}
 
 # 1. Peers from Debian packages.
 need=()
-for p in vsftpd nginx openssh-server openssh-client rclone lftp fuse3 curl python3-boto3 openjdk-17-jre-headless maven; do
+for p in vsftpd nginx openssh-server openssh-client rclone lftp fuse3 curl python3-boto3 openjdk-17-jdk-headless maven; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -26,6 +26,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # The packages' own services are not used: the bench starts its own instances (sshd on its
 # own port and config in the work folder; the system's sshd, if any, is left alone).
+# Azurite (the Azure Blob service of the Azure rows), from npm.
+if ! command -v azurite-blob >/dev/null; then
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >&2
+  npm install -g azurite@3.37.0 >&2
+fi
 
 # 2. vsftpd and sshd log in real system users.
 if ! id tgwbench >/dev/null 2>&1; then
