@@ -151,7 +151,14 @@ class ClusterLeaseTest {
             assertEquals(1, single("SELECT SUM(failed) FROM throughput_minutes"));
             assertEquals(1, single("SELECT SUM(failed) FROM node_transferred WHERE node = 'gw-a'"));
             assertEquals(1, single("SELECT COUNT(*) FROM nodes WHERE node_id = 'gw-a' AND dead_millis IS NOT NULL"));
-            Thread.sleep(1_000);
+            // The live nodes read the failure from the ledger twice a second: wait for it there.
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            for (Gateway g : new Gateway[] {b, c}) {
+                while (ClusterStatsTest.get(g, "/api/stats").get("transferred").get("failedIn").asLong() < 1
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+            }
             for (Gateway g : new Gateway[] {b, c}) {
                 JsonNode stats = ClusterStatsTest.get(g, "/api/stats");
                 JsonNode t = stats.get("transferred");

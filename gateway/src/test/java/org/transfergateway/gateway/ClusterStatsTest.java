@@ -112,7 +112,13 @@ class ClusterStatsTest {
                 sent += size;
                 aliceBytes += user.equals("alice") ? size : 0;
             }
-            Thread.sleep(1000);
+            // Each node reads the others' additions twice a second: wait for that, not for a fixed time.
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            for (Gateway g : new Gateway[] {a, b}) {
+                while (get(g, "/api/stats").get("transferred").get("filesIn").asLong() < 10 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+            }
             for (Gateway g : new Gateway[] {a, b}) {
                 JsonNode t = get(g, "/api/stats").get("transferred");
                 assertEquals(sent, t.get("bytesIn").asLong(), t.toString());

@@ -344,8 +344,14 @@ class GatewayOverAzureTest {
             data.write(chunk);
         }
         data.flush();
-        Thread.sleep(300);
-        // The client dies: the control connection goes first, then the data connection.
+        // Until the gateway has the upload under way, with bytes in storage.
+        for (long deadline = System.nanoTime() + 10_000_000_000L; System.nanoTime() < deadline; Thread.sleep(20)) {
+            if (gateway.meter().active().stream().anyMatch(t -> t.bytes() > 0)) {
+                break;
+            }
+        }
+        // The client dies: the control connection goes first, then, a moment later (the gap is
+        // the scenario, not a wait), the data connection.
         ftp.disconnect();
         Thread.sleep(200);
         data.close();
