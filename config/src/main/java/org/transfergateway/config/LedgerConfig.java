@@ -29,8 +29,10 @@ public record LedgerConfig(String url) {
         if (Files.exists(folder.resolve(H2_FILE)) && !Files.exists(folder.resolve(SQLITE_FILE))) {
             return "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
         }
-        // EXCLUSIVE: one gateway per ledger file, as with H2's file lock.
+        // EXCLUSIVE: one gateway per ledger file, as with H2's file lock. temp_store=MEMORY:
+        // each write of a batch runs behind a savepoint, whose statement journal SQLite
+        // otherwise creates, writes and deletes as a temporary file, batch after batch.
         return "jdbc:sqlite:" + folder.resolve(SQLITE_FILE)
-                + "?journal_mode=WAL&synchronous=NORMAL&locking_mode=EXCLUSIVE";
+                + "?journal_mode=WAL&synchronous=NORMAL&locking_mode=EXCLUSIVE&temp_store=MEMORY";
     }
 }

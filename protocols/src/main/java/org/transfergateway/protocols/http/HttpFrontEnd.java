@@ -1,6 +1,7 @@
 package org.transfergateway.protocols.http;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
@@ -140,6 +141,10 @@ public final class HttpFrontEnd implements Closeable {
                 // PUT then takes a quarter of the system calls. The decoder hands the body
                 // on in 64 KiB slices of the same buffer.
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 2048, 256 * 1024))
+                // The pooled allocator, not Netty 4.2's default adaptive one: with small uploads
+                // the adaptive one kept allocating (and zeroing) new direct memory, and the
+                // gateway spent about a sixth more CPU per file (measured: bench small-files).
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
                 .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {

@@ -183,6 +183,11 @@ public final class JdbcLedger implements Ledger {
     private final boolean h2;
     /** Whose transfers this ledger starts and recovers. */
     private final String node;
+    /**
+     * The counter additions of the batch being written, summed and written once before its
+     * commit; null outside {@link #runBatch} (recovery, adoption write at once). Guarded by {@code this}.
+     */
+    private BatchSums sums;
     /** Held by this process alone (an embedded file): every active row is this process's. */
     private final boolean exclusive;
     /** True when this open created the database: its stored totals start from zero. */
@@ -654,8 +659,13 @@ public final class JdbcLedger implements Ledger {
         });
     }
 
-    /** Adds a minute's counts to its row, in the running transaction. */
+    /** Adds a minute's counts to its row, in the running transaction (at its end, in a batch). */
     private void addMinuteLocked(ThroughputMinute m) throws SQLException {
+        if (sums != null) {
+            sums.add(BatchSums.Counter.MINUTE, List.of(m.minute().toEpochMilli(), m.protocol().id(), m.direction().name(),
+                    m.user()), m.bytes(), m.files(), m.failed());
+            return;
+        }
         if (!h2) {
             // One statement: two gateways sharing a database may add the same new minute at once.
             PreparedStatement ps = statement("INSERT INTO throughput_minutes (minute_millis, protocol, direction,"
@@ -1166,15 +1176,21 @@ public final class JdbcLedger implements Ledger {
         Throwable[] refused = new Throwable[batch.size()];
         try {
             db.setAutoCommit(false);
+            sums = new BatchSums();
             for (int i = 0; i < batch.size(); i++) {
                 Savepoint sp = db.setSavepoint();
                 try {
                     batch.get(i).write().run();
+                    sums.keep();
                 } catch (SQLException | IOException | RuntimeException e) {
                     db.rollback(sp);
+                    sums.drop();
                     refused[i] = e instanceof SQLException ? new IOException(batch.get(i).failure() + ": " + e.getMessage(), e) : e;
                 }
             }
+            BatchSums summed = sums;
+            sums = null;
+            summed.flush(this::addSumLocked);
             db.commit();
             broken = null;
         } catch (SQLException e) {
@@ -1183,6 +1199,7 @@ public final class JdbcLedger implements Ledger {
             broken = failed;
             Arrays.fill(refused, failed);
         } finally {
+            sums = null;
             autoCommitQuietly();
         }
         for (int i = 0; i < batch.size(); i++) {
@@ -1224,6 +1241,11 @@ public final class JdbcLedger implements Ledger {
 
     /** Adds a finished transfer's counts (as its minute holds them) to what {@code owner} added. */
     private void addNodeTransferredLocked(String owner, ThroughputMinute m) throws SQLException {
+        if (sums != null) {
+            sums.add(BatchSums.Counter.NODE_TRANSFERRED, List.of(owner, m.protocol().id(), m.direction().name(), m.user()),
+                    m.bytes(), m.files(), m.failed());
+            return;
+        }
         upsertLocked("node_transferred", List.of("node", "protocol", "direction", "user_name"),
                 List.of(owner, m.protocol().id(), m.direction().name(), m.user()),
                 List.of("bytes", "files", "failed"), new long[] {m.bytes(), m.files(), m.failed()});
@@ -1231,17 +1253,37 @@ public final class JdbcLedger implements Ledger {
 
     /** Adds a stored change to what this node added, shaped as TransferMeter counts it. */
     private void addNodeStoredLocked(StoredChange c) throws SQLException {
-        List<String> key = List.of("node", "kind", "backend", "user_name");
-        List<String> cols = List.of("bytes", "objects");
         if (c.bytes() != 0 || c.objects() != 0) {
-            upsertLocked("node_stored", key, List.of(node, "stored", c.backend(), c.user()), cols,
-                    new long[] {c.bytes(), c.objects()});
+            addNodeStoredLocked(List.of(node, "stored", c.backend(), c.user()), c.bytes(), c.objects());
         }
         for (Placement p : c.removed()) {
-            upsertLocked("node_stored", key, List.of(node, "copies", p.backend(), c.user()), cols, new long[] {-p.size(), -1});
+            addNodeStoredLocked(List.of(node, "copies", p.backend(), c.user()), -p.size(), -1);
         }
         for (Placement p : c.added()) {
-            upsertLocked("node_stored", key, List.of(node, "copies", p.backend(), c.user()), cols, new long[] {p.size(), 1});
+            addNodeStoredLocked(List.of(node, "copies", p.backend(), c.user()), p.size(), 1);
+        }
+    }
+
+    private void addNodeStoredLocked(List<String> key, long bytes, long objects) throws SQLException {
+        if (sums != null) {
+            sums.add(BatchSums.Counter.NODE_STORED, List.copyOf(key), bytes, objects);
+            return;
+        }
+        upsertLocked("node_stored", List.of("node", "kind", "backend", "user_name"), key, List.of("bytes", "objects"),
+                new long[] {bytes, objects});
+    }
+
+    /** Writes one counter row's sum for the batch, as the add method of its table would have. */
+    @SuppressWarnings("unchecked")
+    private void addSumLocked(BatchSums.Row row, long[] d) throws SQLException {
+        List<Object> k = row.key();
+        switch (row.counter()) {
+            case MINUTE -> addMinuteLocked(new ThroughputMinute(Instant.ofEpochMilli((Long) k.get(0)), Protocol.of((String) k.get(1)),
+                    Direction.valueOf((String) k.get(2)), (String) k.get(3), d[0], d[1], d[2]));
+            case NODE_TRANSFERRED -> addNodeTransferredLocked((String) k.get(0), new ThroughputMinute(null,
+                    Protocol.of((String) k.get(1)), Direction.valueOf((String) k.get(2)), (String) k.get(3), d[0], d[1], d[2]));
+            case STORED -> addTotalsLocked((String) k.get(0), (String) k.get(1), d[0], d[1]);
+            case NODE_STORED -> addNodeStoredLocked((List<String>) (List<?>) k, d[0], d[1]);
         }
     }
 
@@ -1530,20 +1572,28 @@ public final class JdbcLedger implements Ledger {
     }
 
     private void addTotalsLocked(StoredChange c) throws SQLException {
+        addTotalsLocked(c.backend(), c.user(), c.bytes(), c.objects());
+    }
+
+    private void addTotalsLocked(String backend, String user, long bytes, long objects) throws SQLException {
+        if (sums != null) {
+            sums.add(BatchSums.Counter.STORED, List.of(backend, user), bytes, objects);
+            return;
+        }
         PreparedStatement up = statement(
                 "UPDATE stored_totals SET bytes = bytes + ?, objects = objects + ? WHERE backend = ? AND user_name = ?");
-        up.setLong(1, c.bytes());
-        up.setLong(2, c.objects());
-        up.setString(3, c.backend());
-        up.setString(4, c.user());
+        up.setLong(1, bytes);
+        up.setLong(2, objects);
+        up.setString(3, backend);
+        up.setString(4, user);
         if (up.executeUpdate() == 1) {
             return;
         }
         PreparedStatement in = statement("INSERT INTO stored_totals (backend, user_name, bytes, objects) VALUES (?, ?, ?, ?)");
-        in.setString(1, c.backend());
-        in.setString(2, c.user());
-        in.setLong(3, c.bytes());
-        in.setLong(4, c.objects());
+        in.setString(1, backend);
+        in.setString(2, user);
+        in.setLong(3, bytes);
+        in.setLong(4, objects);
         in.executeUpdate();
     }
 
