@@ -363,6 +363,11 @@ public final class AzureStorage implements Storage, AbortsUploads {
     }
 
     /** The blob just stored, as Azure now tells it; what is known when it cannot be read back. */
+    /** The most blocks this backend had in flight at once since the last call (diagnostics and tests). */
+    int takePeakBlocksInFlight() {
+        return az.takePeakBlocksInFlight();
+    }
+
     ObjectInfo storedInfo(String key, long written, String etag) {
         try {
             ObjectInfo info = az.headFile(key);
