@@ -83,6 +83,7 @@ final class BlockPut implements JournaledUpload {
         byte[] random = new byte[8];
         RANDOM.nextBytes(random);
         this.tag = HexFormat.of().formatHex(random);
+        storage.uploadOpened(fullName);
     }
 
     @Override
@@ -276,6 +277,7 @@ final class BlockPut implements JournaledUpload {
             throw e;
         }
         state = State.COMMITTED;
+        storage.uploadEnded(fullName);
         log.debug("{}: stored {} ({} bytes, {} blocks)", az.name, key, written, blockIds.size());
         return storage.storedInfo(key, written, item != null ? item.getETag() : null);
     }
@@ -306,8 +308,10 @@ final class BlockPut implements JournaledUpload {
         }
         // Blocks still running would otherwise be staged after the discard.
         awaitBlocks();
-        if (staged && storage.discardQuietly(fullName)) {
-            journal.closed(fullName, tag);
+        storage.uploadEnded(fullName);
+        if (staged) {
+            UploadJournal j = journal;
+            storage.discardQuietly(fullName, () -> j.closed(fullName, tag));
         }
     }
 }
