@@ -3,6 +3,10 @@ package org.transfergateway.gateway;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.net.ServerSocket;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.util.Base64;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -14,8 +18,9 @@ import org.transfergateway.storage.testing.AzuriteFixture;
 
 /**
  * The start-up checks of an Azure backend as a user meets them: a missing container, a
- * wrong account key and an unreachable endpoint each exit with status 2 and one line
- * naming the backend.
+ * wrong account key, a wrong or expired SAS, a connection string with a wrong key, an
+ * unreachable endpoint and no usable credential at all each exit with status 2 and one
+ * line naming the backend.
  */
 class AzureStartUpTest {
     static AzuriteFixture azurite;
@@ -29,17 +34,63 @@ class AzureStartUpTest {
     }
 
     private CommandLineTest.Result serve(String container, String endpoint, String key) throws Exception {
+        return CommandLineTest.run("", "serve", "--config", config("container: " + container + ", endpoint: \"" + endpoint
+                + "\", account-name: " + AzuriteFixture.ACCOUNT + ", account-key: \"" + key + "\"").toString());
+    }
+
+    /** A configuration whose one backend {@code blob} has the settings {@code backend} (YAML flow-map entries). */
+    private Path config(String backend) throws Exception {
         Path f = dir.resolve("gateway.yaml");
         Files.writeString(f, """
                 ftp: {port: 0}
                 http: {port: 0}
                 storage:
                   backends:
-                    - {name: blob, type: azure, container: %s, endpoint: "%s", account-name: %s, account-key: "%s"}
+                    - {name: blob, type: azure, %s}
                 users: [{name: a, password: b}]
                 ledger: {url: %s}
-                """.formatted(container, endpoint, AzuriteFixture.ACCOUNT, key, dir.resolve("ledger")));
-        return CommandLineTest.run("", "serve", "--config", f.toString());
+                """.formatted(backend, dir.resolve("ledger")));
+        return f;
+    }
+
+    private CommandLineTest.Result serveWithSas(String sas) throws Exception {
+        return CommandLineTest.run("", "serve", "--config", config("container: present, endpoint: \"" + azurite.endpoint()
+                + "\", account-name: " + AzuriteFixture.ACCOUNT + ", sas-token: \"" + sas + "\"").toString());
+    }
+
+    /** The same SAS with another signature: what a SAS of another key, or a mistyped one, looks like. */
+    private static String resigned(String sas) {
+        return sas.replaceFirst("sig=[^&]+", "sig=" + URLEncoder.encode(Base64.getEncoder().encodeToString(new byte[32]), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aWrongSasExitsWithTwoAndOneLine() throws Exception {
+        CommandLineTest.Result r = serveWithSas(resigned(azurite.accountSas(OffsetDateTime.now().plusHours(1))));
+        assertEquals(2, r.status());
+        assertEquals("gateway: storage.backends[0] (blob): blob: container present at " + azurite.endpoint()
+                + " is unreachable: access denied (AuthorizationFailure)\n", r.err());
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void anExpiredSasExitsWithTwoAndOneLine() throws Exception {
+        CommandLineTest.Result r = serveWithSas(azurite.accountSas(OffsetDateTime.now().minusMinutes(5)));
+        assertEquals(2, r.status());
+        assertEquals("gateway: storage.backends[0] (blob): blob: container present at " + azurite.endpoint()
+                + " is unreachable: access denied (AuthorizationFailure)\n", r.err());
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aConnectionStringWithAWrongKeyExitsWithTwoAndOneLine() throws Exception {
+        String connection = "DefaultEndpointsProtocol=http;AccountName=" + AzuriteFixture.ACCOUNT + ";AccountKey=d3Jvbmcga2V5;BlobEndpoint="
+                + azurite.endpoint() + ";";
+        CommandLineTest.Result r = CommandLineTest.run("", "serve", "--config",
+                config("container: present, connection-string: \"" + connection + "\"").toString());
+        assertEquals(2, r.status());
+        assertEquals("gateway: storage.backends[0] (blob): blob: container present at the connection string's endpoint"
+                + " is unreachable: access denied (AuthorizationFailure)\n", r.err());
     }
 
     @Test
