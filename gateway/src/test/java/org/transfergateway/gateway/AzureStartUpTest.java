@@ -1,12 +1,18 @@
 package org.transfergateway.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
 import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -14,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.testing.AzuriteFixture;
 
 /**
@@ -109,6 +116,53 @@ class AzureStartUpTest {
         assertEquals(2, r.status());
         assertEquals("gateway: storage.backends[0] (blob): blob: container present at " + azurite.endpoint()
                 + " is unreachable: access denied (AuthorizationFailure)\n", r.err());
+    }
+
+    /**
+     * Without key, SAS or connection string the SDK's default credential chain is asked for
+     * a token. Its settings here point every source that would go over the network at a
+     * loopback listener of this test (a service principal's authority host, and the
+     * managed identity endpoint), so that nothing leaves the machine: the listener shows the
+     * chain was really consulted, and with no token to be had the start-up exits with 2 and
+     * one line naming the backend. (A token accepted end to end would need an HTTPS identity
+     * provider and Azurite with OAuth over HTTPS: not tested here.)
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void withoutAnyCredentialTheDefaultChainIsAskedAndStartUpExitsWithTwoAndOneLine() throws Exception {
+        int closed;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        // Bearer tokens go over HTTPS only: the SDK refuses them to an http:// endpoint before asking the chain.
+        String endpoint = "https://127.0.0.1:" + closed + "/" + AzuriteFixture.ACCOUNT;
+        AtomicInteger asked = new AtomicInteger();
+        try (ServerSocket identity = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread listener = new Thread(() -> {
+                while (!identity.isClosed()) {
+                    try (Socket c = identity.accept()) {
+                        asked.incrementAndGet(); // closed at once: no token from here
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "identity-listener");
+            listener.setDaemon(true);
+            listener.start();
+            String here = "127.0.0.1:" + identity.getLocalPort();
+            // The managed identity of an App Service: its token endpoint is the listener, instead of the
+            // instance metadata service off this machine.
+            Map<String, String> env = Map.of("IDENTITY_ENDPOINT", "http://" + here + "/msi/token", "IDENTITY_HEADER", "x");
+            Path f = config("container: present, endpoint: \"" + endpoint + "\", account-name: " + AzuriteFixture.ACCOUNT);
+            CommandLineTest.Result r = GatewayProcess.runToExit(f, env, dir);
+            assertEquals(2, r.status(), r.out() + r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().startsWith("gateway: storage.backends[0] (blob): blob: container present at " + endpoint
+                    + " cannot be used: the default credential chain gave no token"), r.err());
+            assertTrue(asked.get() > 0, "the credential chain asked nobody: " + r.err() + r.out());
+            LoggerFactory.getLogger(AzureStartUpTest.class).info("no credential: {} connections to the identity endpoint; {}",
+                    asked.get(), r.err().strip());
+        }
     }
 
     @Test
