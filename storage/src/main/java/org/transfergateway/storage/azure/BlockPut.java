@@ -209,7 +209,7 @@ final class BlockPut implements JournaledUpload {
         return Base64.getEncoder().encodeToString(String.format("%s-%06d", tag, number).getBytes(StandardCharsets.US_ASCII));
     }
 
-    /** Runs on the executor; always gives the buffer and the permit back. */
+    /** Runs on the executor; always gives the buffer back and frees its room in flight. */
     private void stage(int number, String id, ByteBuffer block) {
         long size = block.remaining();
         try {
