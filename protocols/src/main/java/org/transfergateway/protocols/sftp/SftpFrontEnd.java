@@ -160,7 +160,7 @@ public final class SftpFrontEnd implements AutoCloseable {
                 return new UserFileSystem(accounts.files(user, PROTOCOL), limits, transfers);
             }
         });
-        sshd.addSessionListener(new SessionLimits(limits));
+        sshd.addSessionListener(new SessionLimits(limits, accounts.sessions()));
         if (limits.minTransferRate() > 0) {
             sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sftp-rate-sweep");
