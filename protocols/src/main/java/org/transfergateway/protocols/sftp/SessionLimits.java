@@ -20,7 +20,7 @@ import org.transfergateway.protocols.auth.UserSessions;
  * accepted, before the SSH greeting, as OpenSSH's MaxStartups does. A refused session takes
  * no place, so the next one does not meet it while it closes. A session that logs in as a
  * user who has limits.max-connections-per-user sessions open already (on any node) is
- * disconnected at once with SSH's "too many connections" reason.
+ * disconnected with SSH's "too many connections" reason instead of logged in ({@link #admit}).
  */
 final class SessionLimits implements SessionListener {
     private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
@@ -39,12 +39,16 @@ final class SessionLimits implements SessionListener {
         this.sessions = sessions;
     }
 
-    @Override
-    public void sessionEvent(Session session, Event event) {
-        if (event != Event.Authenticated || sessions.limit() <= 0) {
-            return;
+    /**
+     * Takes a place for {@code user}'s login on {@code session}, once per session; at the
+     * limit, disconnects it ("too many connections") and returns false. Called by the
+     * authenticators once the credentials are right, before SSHD answers the login, so the
+     * client reads the reason instead of a success followed by a cut.
+     */
+    boolean admit(Session session, String user) {
+        if (sessions.limit() <= 0 || session.getAttribute(USER_SESSION) != null) {
+            return true;
         }
-        String user = session.getUsername();
         UserSessions.Session s = sessions.open(user, "sftp");
         if (s == null) {
             log.info("sftp: refused a login of {}: it has {} sessions open already", user, sessions.limit());
@@ -54,9 +58,10 @@ final class SessionLimits implements SessionListener {
             } catch (java.io.IOException e) {
                 session.close(true);
             }
-            return;
+            return false;
         }
         session.setAttribute(USER_SESSION, s);
+        return true;
     }
 
     @Override
