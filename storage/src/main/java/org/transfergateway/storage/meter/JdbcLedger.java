@@ -1105,16 +1105,50 @@ public final class JdbcLedger implements Ledger {
         return new Others(transferred, stored, copies, active);
     }
 
+    /** Prepares (or finds prepared) the statements of one connection. */
+    private interface Statements {
+        PreparedStatement of(String sql) throws SQLException;
+    }
+
+    /** Work of one limit transaction, on the statements of its connection. */
+    private interface LimitWork {
+        void run(Statements st) throws SQLException;
+    }
+
     /**
-     * Takes, in the running transaction, the lock that orders the limits of one user (or
-     * address) across nodes: a PostgreSQL advisory lock held to the commit. Elsewhere the
-     * caller's first write takes the database's write lock, which SQLite holds to the commit.
+     * Runs {@code work} in a transaction of its own that first takes the lock ordering the
+     * limits of {@code kind} and {@code name} across nodes, and waits for its commit. On
+     * PostgreSQL: a transaction advisory lock, on a query connection, apart from the
+     * writer's batches, so that a transaction holds one such lock only (two could wait for
+     * each other) and only for its few statements. Elsewhere the writer runs it: its first
+     * write takes the database's write lock, which SQLite holds to the commit.
      */
-    private void limitLockLocked(String kind, String name) throws SQLException {
-        if (postgres) {
-            PreparedStatement ps = statement("SELECT pg_advisory_xact_lock(?)");
-            ps.setLong(1, CommitLocks.hash("\0" + kind, name));
-            ps.execute();
+    private void limitTransaction(String failure, String kind, String name, LimitWork work) throws IOException {
+        if (!postgres) {
+            write(failure, () -> work.run(this::statement));
+            return;
+        }
+        try {
+            read(r -> {
+                Connection c = r.connection;
+                c.setAutoCommit(false);
+                try {
+                    PreparedStatement lock = r.statement("SELECT pg_advisory_xact_lock(?)");
+                    lock.setLong(1, CommitLocks.hash("\0" + kind, name));
+                    lock.execute();
+                    work.run(r::statement);
+                    c.commit();
+                    return null;
+                } finally {
+                    try {
+                        c.rollback(); // nothing after a commit; after a failure, ends the transaction and its lock
+                    } finally {
+                        c.setAutoCommit(true);
+                    }
+                }
+            });
+        } catch (SQLException e) {
+            throw new IOException(failure + ": " + e.getMessage(), e);
         }
     }
 
@@ -1122,24 +1156,24 @@ public final class JdbcLedger implements Ledger {
     public long reserve(String id, String user, boolean open, long minBytes, long wantBytes, long files,
                         long quotaBytes, long quotaFiles) throws IOException {
         long[] granted = {NO_ROOM_BYTES};
-        write("ledger cannot reserve quota of " + user, () -> {
-            limitLockLocked("quota", user);
+        limitTransaction("ledger cannot reserve quota of " + user, "quota", user, st -> {
+            granted[0] = NO_ROOM_BYTES;
             if (open) {
-                PreparedStatement in = statement("INSERT INTO quota_reservations (id, node, user_name, bytes, files)"
+                PreparedStatement in = st.of("INSERT INTO quota_reservations (id, node, user_name, bytes, files)"
                         + " VALUES (?, ?, ?, 0, 0)");
                 in.setString(1, id);
                 in.setString(2, node);
                 in.setString(3, user);
                 in.executeUpdate();
             } else {
-                PreparedStatement touch = statement("UPDATE quota_reservations SET bytes = bytes WHERE id = ?");
+                PreparedStatement touch = st.of("UPDATE quota_reservations SET bytes = bytes WHERE id = ?");
                 touch.setString(1, id);
                 if (touch.executeUpdate() != 1) {
                     return; // counted dead meanwhile: what it held is free again
                 }
             }
-            long[] stored = sumsLocked("SELECT SUM(bytes), SUM(objects) FROM stored_totals WHERE user_name = ?", user);
-            long[] held = sumsLocked("SELECT SUM(bytes), SUM(files) FROM quota_reservations WHERE user_name = ?", user);
+            long[] stored = sums(st, "SELECT SUM(bytes), SUM(objects) FROM stored_totals WHERE user_name = ?", user);
+            long[] held = sums(st, "SELECT SUM(bytes), SUM(files) FROM quota_reservations WHERE user_name = ?", user);
             long grant = wantBytes;
             if (quotaBytes > 0) {
                 grant = Math.min(wantBytes, Math.max(0, quotaBytes - stored[0] - held[0]));
@@ -1149,7 +1183,7 @@ public final class JdbcLedger implements Ledger {
             } else if (quotaFiles > 0 && files > 0 && stored[1] + held[1] + files > quotaFiles) {
                 granted[0] = NO_ROOM_FILES;
             } else {
-                PreparedStatement up = statement("UPDATE quota_reservations SET bytes = bytes + ?, files = files + ? WHERE id = ?");
+                PreparedStatement up = st.of("UPDATE quota_reservations SET bytes = bytes + ?, files = files + ? WHERE id = ?");
                 up.setLong(1, grant);
                 up.setLong(2, files);
                 up.setString(3, id);
@@ -1158,44 +1192,41 @@ public final class JdbcLedger implements Ledger {
                 return;
             }
             if (open) {
-                PreparedStatement del = statement("DELETE FROM quota_reservations WHERE id = ?");
-                del.setString(1, id);
-                del.executeUpdate();
+                delete(st, "quota_reservations", id);
             }
         });
         return granted[0];
     }
 
-    /** Two sums of one row of {@code sql} on the writer's connection, null as 0. */
-    private long[] sumsLocked(String sql, String arg) throws SQLException {
-        PreparedStatement ps = statement(sql);
+    /** Two sums of one row of {@code sql}, null as 0. */
+    private static long[] sums(Statements st, String sql, String arg) throws SQLException {
+        PreparedStatement ps = st.of(sql);
         ps.setString(1, arg);
         try (ResultSet rs = ps.executeQuery()) {
             return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : new long[2];
         }
     }
 
-    @Override
-    public void release(String id) {
-        try {
-            post("ledger cannot release quota reservation " + id, () -> deleteLocked("quota_reservations", id));
-        } catch (IOException e) {
-            log.warn("{}", e.getMessage());
-        }
-    }
-
-    private void deleteLocked(String table, String id) throws SQLException {
-        PreparedStatement ps = statement("DELETE FROM " + table + " WHERE id = ?");
+    private static void delete(Statements st, String table, String id) throws SQLException {
+        PreparedStatement ps = st.of("DELETE FROM " + table + " WHERE id = ?");
         ps.setString(1, id);
         ps.executeUpdate();
     }
 
     @Override
+    public void release(String id) {
+        try {
+            post("ledger cannot release quota reservation " + id, () -> delete(this::statement, "quota_reservations", id));
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
     public boolean openSession(String id, String user, String protocol, int limit) throws IOException {
         boolean[] opened = {false};
-        write("ledger cannot open a session of " + user, () -> {
-            limitLockLocked("sessions", user);
-            PreparedStatement in = statement("INSERT INTO user_sessions (id, node, user_name, protocol, started_millis)"
+        limitTransaction("ledger cannot open a session of " + user, "sessions", user, st -> {
+            PreparedStatement in = st.of("INSERT INTO user_sessions (id, node, user_name, protocol, started_millis)"
                     + " VALUES (?, ?, ?, ?, ?)");
             in.setString(1, id);
             in.setString(2, node);
@@ -1203,13 +1234,13 @@ public final class JdbcLedger implements Ledger {
             in.setString(4, protocol);
             in.setLong(5, clock.millis());
             in.executeUpdate();
-            PreparedStatement count = statement("SELECT COUNT(*) FROM user_sessions WHERE user_name = ?");
+            PreparedStatement count = st.of("SELECT COUNT(*) FROM user_sessions WHERE user_name = ?");
             count.setString(1, user);
             try (ResultSet rs = count.executeQuery()) {
                 opened[0] = rs.next() && rs.getLong(1) <= limit;
             }
             if (!opened[0]) {
-                deleteLocked("user_sessions", id);
+                delete(st, "user_sessions", id);
             }
         });
         return opened[0];
@@ -1218,7 +1249,7 @@ public final class JdbcLedger implements Ledger {
     @Override
     public void closeSession(String id) {
         try {
-            post("ledger cannot close session " + id, () -> deleteLocked("user_sessions", id));
+            post("ledger cannot close session " + id, () -> delete(this::statement, "user_sessions", id));
         } catch (IOException e) {
             log.warn("{}", e.getMessage());
         }
@@ -1229,7 +1260,14 @@ public final class JdbcLedger implements Ledger {
         try {
             post("ledger cannot count a failed login from " + address, () -> {
                 long now = clock.millis();
-                limitLockLocked("login", address);
+                if (postgres) {
+                    // The row's lock then orders the counts of every node: two first failures cannot both insert.
+                    PreparedStatement first = statement("INSERT INTO login_failures (address, failures, first_millis,"
+                            + " banned_until_millis) VALUES (?, 0, ?, 0) ON CONFLICT (address) DO NOTHING");
+                    first.setString(1, address);
+                    first.setLong(2, now);
+                    first.executeUpdate();
+                }
                 // A window that has passed starts again at this failure.
                 PreparedStatement up = statement("UPDATE login_failures SET"
                         + " failures = CASE WHEN first_millis < ? THEN 1 ELSE failures + 1 END,"
@@ -1245,7 +1283,7 @@ public final class JdbcLedger implements Ledger {
                     in.setLong(2, now);
                     in.executeUpdate();
                 }
-                long[] failures = sumsLocked("SELECT failures, 0 FROM login_failures WHERE address = ?", address);
+                long[] failures = sums(this::statement, "SELECT failures, 0 FROM login_failures WHERE address = ?", address);
                 if (failures[0] >= maxFailures) {
                     PreparedStatement banned = statement("UPDATE login_failures SET failures = 0, first_millis = 0,"
                             + " banned_until_millis = ? WHERE address = ?");
