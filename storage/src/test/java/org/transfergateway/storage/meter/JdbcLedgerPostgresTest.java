@@ -366,7 +366,7 @@ class JdbcLedgerPostgresTest {
 
     /**
      * Sixteen uploads on two gateways reserve 100 bytes each of a 1,000-byte quota at once:
-     * exactly ten get them; a node counted dead gives back what it held.
+     * exactly ten get them; a node counted dead gives back exactly what it held.
      */
     @Test
     void quotaReservationsOfTwoGatewaysNeverPassTheQuota() throws Exception {
@@ -381,19 +381,25 @@ class JdbcLedgerPostgresTest {
                 grants.add(pool.submit(() -> l.reserve(id, "carol", true, 100, 100, 0, 1000, 0)));
             }
             int granted = 0;
-            for (var g : grants) {
-                long got = g.get();
+            int grantedToOne = 0;
+            for (int i = 0; i < grants.size(); i++) {
+                long got = grants.get(i).get();
                 assertTrue(got == 100 || got == Ledger.NO_ROOM_BYTES, "granted " + got);
                 granted += got == 100 ? 1 : 0;
+                grantedToOne += got == 100 && i % 2 == 0 ? 1 : 0;
             }
             pool.shutdown();
             assertEquals(10, granted);
             one.register("", "test", java.time.Duration.ofSeconds(2));
             two.register("", "test", java.time.Duration.ofSeconds(2));
             assertTrue(two.failDead("gw-1", 0) != null);
-            // gw-1 held five of them: they are free again, and gw-1's own growth is refused.
-            assertEquals(500, one.reserve("late", "carol", true, 500, 500, 0, 1000, 0));
-            assertEquals(Ledger.NO_ROOM_BYTES, one.reserve("r0", "carol", false, 1, 1, 0, 1000, 0));
+            // What gw-1 held is free again, exactly, and gw-1's own holds can no longer grow.
+            long freed = grantedToOne * 100L;
+            assertEquals(freed, two.reserve("late", "carol", true, freed, freed, 0, 1000, 0));
+            assertEquals(Ledger.NO_ROOM_BYTES, two.reserve("later", "carol", true, 1, 1, 0, 1000, 0));
+            for (int i = 0; i < 16; i += 2) {
+                assertEquals(Ledger.NO_ROOM_BYTES, one.reserve("r" + i, "carol", false, 0, 0, 0, 1000, 0));
+            }
         }
     }
 }
