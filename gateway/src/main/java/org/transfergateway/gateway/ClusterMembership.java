@@ -21,7 +21,8 @@ import org.transfergateway.storage.meter.TransferMeter;
  * This gateway's place among the nodes sharing its ledger (SPEC section 11): registers it
  * once its listeners are bound and sends its heartbeat every second, on a thread of its
  * own so that a slow progress flush never delays a heartbeat past the lease; where the
- * ledger is shared, reads the other nodes' totals twice a second for the statistics, and
+ * ledger is shared, reads the other nodes' totals (for the statistics) and the login bans
+ * of every node twice a second, and
  * counts dead the nodes that stopped heartbeating, failing their transfers (one live node
  * does it, exactly once: see {@link Ledger#failDead}).
  */
