@@ -22,9 +22,8 @@ import org.transfergateway.storage.meter.TransferMeter;
  * once its listeners are bound and sends its heartbeat every second, on a thread of its
  * own so that a slow progress flush never delays a heartbeat past the lease; where the
  * ledger is shared, reads the other nodes' totals (for the statistics) and the login bans
- * of every node twice a second, and
- * counts dead the nodes that stopped heartbeating, failing their transfers (one live node
- * does it, exactly once: see {@link Ledger#failDead}).
+ * of every node twice a second, and counts dead the nodes that stopped heartbeating,
+ * failing their transfers (one live node does it, exactly once: see {@link Ledger#failDead}).
  */
 final class ClusterMembership implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMembership.class);
