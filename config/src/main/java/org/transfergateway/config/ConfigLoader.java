@@ -278,7 +278,8 @@ public final class ConfigLoader {
                 n.integer("max-connections-per-address", Math.min(max, d.maxConnectionsPerAddress()), 1, max),
                 n.parsed("min-transfer-rate", d.minTransferRate(), Units::parseSize),
                 positive(n, "rate-grace", d.rateGrace()),
-                n.parsed("max-upload-size", d.maxUploadBytes(), Units::parseSize));
+                n.parsed("max-upload-size", d.maxUploadBytes(), Units::parseSize),
+                n.integer("max-connections-per-user", d.maxConnectionsPerUser(), 0, 1_000_000));
         n.rejectUnknownKeys();
         return c;
     }

@@ -11,13 +11,23 @@ import java.time.Duration;
  *                                 {@code rateGrace} has passed; 0 turns the check off
  * @param rateGrace                how long a transfer may run before its rate is checked
  * @param maxUploadBytes           the largest file an upload may write; 0 for no limit
+ * @param maxConnectionsPerUser    logged-in sessions of one user at once, over every node
+ *                                 sharing the ledger (FTP and SFTP sessions, HTTP connections
+ *                                 that carry the user's requests); 0 for no limit
  */
 public record LimitsConfig(
         int maxConnections,
         int maxConnectionsPerAddress,
         long minTransferRate,
         Duration rateGrace,
-        long maxUploadBytes) {
+        long maxUploadBytes,
+        int maxConnectionsPerUser) {
 
-    public static final LimitsConfig DEFAULTS = new LimitsConfig(1000, 100, 0, Duration.ofSeconds(30), 0);
+    public static final LimitsConfig DEFAULTS = new LimitsConfig(1000, 100, 0, Duration.ofSeconds(30), 0, 0);
+
+    /** Without a limit of sessions per user. */
+    public LimitsConfig(int maxConnections, int maxConnectionsPerAddress, long minTransferRate, Duration rateGrace,
+                        long maxUploadBytes) {
+        this(maxConnections, maxConnectionsPerAddress, minTransferRate, rateGrace, maxUploadBytes, 0);
+    }
 }

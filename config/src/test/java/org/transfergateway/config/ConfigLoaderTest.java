@@ -130,6 +130,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void connectionsPerUserAreUnlimitedUnlessSet() {
+        assertEquals(0, loader.parse("users: [{name: a, password: b}]\n").limits().maxConnectionsPerUser());
+        assertEquals(3, loader.parse("limits: {max-connections-per-user: 3}\nusers: [{name: a, password: b}]\n")
+                .limits().maxConnectionsPerUser());
+        assertEquals("limits.max-connections-per-user: -1 is outside 0-1000000",
+                error("limits: {max-connections-per-user: -1}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void badPortIsRefused() {
         assertEquals("ftp.port: 70000 is outside 0-65535",
                 error("ftp:\n  port: 70000\nusers: [{name: a, password: b}]\n"));

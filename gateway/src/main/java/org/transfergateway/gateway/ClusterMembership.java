@@ -21,9 +21,9 @@ import org.transfergateway.storage.meter.TransferMeter;
  * This gateway's place among the nodes sharing its ledger (SPEC section 11): registers it
  * once its listeners are bound and sends its heartbeat every second, on a thread of its
  * own so that a slow progress flush never delays a heartbeat past the lease; where the
- * ledger is shared, reads the other nodes' totals twice a second for the statistics, and
- * counts dead the nodes that stopped heartbeating, failing their transfers (one live node
- * does it, exactly once: see {@link Ledger#failDead}).
+ * ledger is shared, reads the other nodes' totals (for the statistics) and the login bans
+ * of every node twice a second, and counts dead the nodes that stopped heartbeating,
+ * failing their transfers (one live node does it, exactly once: see {@link Ledger#failDead}).
  */
 final class ClusterMembership implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterMembership.class);
@@ -55,9 +55,12 @@ final class ClusterMembership implements AutoCloseable {
         });
     }
 
-    /** Records the node as serving {@code serves} and starts its heartbeat. */
+    /**
+     * Records the node as serving {@code serves} and starts its heartbeat; {@code refreshBans}
+     * reads the login bans of every node, twice a second where the ledger is shared.
+     */
     static ClusterMembership join(Ledger ledger, TransferMeter meter, Map<String, Storage> backends, ClusterConfig config,
-                                  String serves) {
+                                  String serves, Runnable refreshBans) {
         ClusterMembership m = new ClusterMembership(ledger, backends);
         // The node registered (with no listeners) before it recovered; what it serves is
         // added by the heartbeat thread, so that start-up ends as soon as it listens.
@@ -73,6 +76,8 @@ final class ClusterMembership implements AutoCloseable {
         if (ledger.shared()) {
             // Twice a second: the others' transfers show in the statistics within a second.
             m.refresher.scheduleAtFixedRate(meter::refreshOthers, 0, REFRESH.toMillis(), TimeUnit.MILLISECONDS);
+            // A ban made on one node holds on this one within a second.
+            m.refresher.scheduleAtFixedRate(refreshBans, 0, REFRESH.toMillis(), TimeUnit.MILLISECONDS);
         }
         return m;
     }

@@ -110,6 +110,7 @@ public final class Gateway implements AutoCloseable {
                 meter.announce(WebDav.PROTOCOL);
             }
             Accounts accounts = new Accounts(config, opened.targets(), meter);
+            accounts.share(ledger);
             if (config.ftp().enabled()) {
                 g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
                 g.open.add(g.ftp);
@@ -141,7 +142,8 @@ public final class Gateway implements AutoCloseable {
                         config.sftp().hostKey(), g.sftp.hostKeyFingerprint());
             }
             // Registered once it serves: a node in the list can be reached.
-            g.open.add(ClusterMembership.join(ledger, meter, backends, config.cluster(), g.serves(config)));
+            g.open.add(ClusterMembership.join(ledger, meter, backends, config.cluster(), g.serves(config),
+                    accounts.guard()::refreshShared));
             return g;
         } catch (IOException | RuntimeException e) {
             g.close();

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -48,6 +49,28 @@ final class GatewayProcess implements AutoCloseable {
             Thread.sleep(50);
         }
         return g;
+    }
+
+    /**
+     * Runs {@code serve --config config} in a JVM of its own, with {@code env} over an
+     * environment that holds no Azure credential settings, until it exits (a start-up that
+     * fails): its exit status, standard output (the log) and standard error.
+     */
+    static CommandLineTest.Result runToExit(Path config, Map<String, String> env, Path dir) throws Exception {
+        Path out = dir.resolve("gateway-" + System.nanoTime() + ".out");
+        Path err = dir.resolve("gateway-" + System.nanoTime() + ".err");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", runtimeClasspath(), Main.class.getName(), "serve", "--config", config.toString())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("AZURE_") || k.startsWith("IDENTITY_") || k.startsWith("MSI_")
+                || k.equals("IMDS_ENDPOINT"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("the gateway did not exit within 120 s:\n" + Files.readString(out));
+        }
+        return new CommandLineTest.Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     /**

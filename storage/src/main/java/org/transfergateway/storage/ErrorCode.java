@@ -13,6 +13,8 @@ public enum ErrorCode {
     LOGIN_FAILED(401, 530, "unauthorized", "unknown user or wrong password"),
     /** Too many failed logins from the client's address. */
     BANNED(429, 421, "banned", "too many failed logins"),
+    /** The user has limits.max-connections-per-user sessions open already, on any node. */
+    TOO_MANY_SESSIONS(429, 421, "too_many_sessions", "too many sessions of this user"),
     FORBIDDEN(403, 550, "forbidden", "permission denied"),
     NOT_FOUND(404, 550, "not_found", "no such file or folder"),
     CONFLICT(409, 550, "conflict", "conflicts with an existing file or folder"),

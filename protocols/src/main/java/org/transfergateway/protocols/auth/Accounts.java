@@ -13,6 +13,7 @@ import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.config.UserConfig;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.UserFiles;
+import org.transfergateway.storage.meter.Ledger;
 import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.storage.meter.TransferMeter;
 
@@ -32,10 +33,12 @@ public final class Accounts {
     private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
 
     private final LoginGuard guard;
+    private final UserSessions sessions;
     private final long maxUploadBytes;
 
     public Accounts(GatewayConfig config, Map<String, Storage> backends, TransferMeter meter) {
         this.guard = new LoginGuard(config.security(), java.time.Clock.systemUTC());
+        this.sessions = new UserSessions(config.limits().maxConnectionsPerUser());
         this.maxUploadBytes = config.limits().maxUploadBytes();
         for (UserConfig u : config.users()) {
             if (u.passwordHash() != null && !Passwords.isHash(u.passwordHash())) {
@@ -97,6 +100,38 @@ public final class Accounts {
 
     public LoginGuard guard() {
         return guard;
+    }
+
+    /** The logged-in sessions per user, held to {@code limits.max-connections-per-user}. */
+    public UserSessions sessions() {
+        return sessions;
+    }
+
+    /**
+     * Counts failed logins, bans and sessions together with the other gateways that share
+     * {@code ledger}; nothing changes where it is not shared.
+     */
+    public void share(Ledger ledger) {
+        if (!ledger.shared()) {
+            return;
+        }
+        sessions.share(ledger);
+        guard.share(new LoginGuard.SharedRecords() {
+            @Override
+            public void failed(String address, int maxFailures, java.time.Duration window, java.time.Duration ban) {
+                ledger.loginFailed(address, maxFailures, window, ban);
+            }
+
+            @Override
+            public void succeeded(String address) {
+                ledger.loginSucceeded(address);
+            }
+
+            @Override
+            public Map<String, java.time.Instant> bans() throws java.io.IOException {
+                return ledger.bans();
+            }
+        });
     }
 
     public Optional<UserConfig> user(String name) {

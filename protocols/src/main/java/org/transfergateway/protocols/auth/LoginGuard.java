@@ -14,6 +14,11 @@ import org.transfergateway.config.SecurityConfig;
  * Counts failed logins per client address, for FTP and HTTP together: after
  * {@code maxLoginFailures} failures within the ban duration the address is refused for
  * the ban duration, on both protocols. Other addresses are not affected.
+ *
+ * <p>Gateways that share a ledger also count failures together ({@link #share}): each
+ * failure is written through to the ledger, which bans an address for every node, and
+ * each node mirrors the ledger's bans in memory, read twice a second ({@link #refreshShared}),
+ * so that checking a login (HTTP Basic checks every request) never waits for the database.
  */
 public final class LoginGuard {
     private static final Logger log = LoggerFactory.getLogger(LoginGuard.class);
@@ -23,6 +28,22 @@ public final class LoginGuard {
     private final SecurityConfig config;
     private final Clock clock;
     private final Map<InetAddress, Record> records = new ConcurrentHashMap<>();
+    /** Where the nodes of a cluster count failures together, or null. */
+    private volatile SharedRecords shared;
+    /** The bans of every node, by address as {@link InetAddress#getHostAddress()} writes it, as last read. */
+    private volatile Map<String, Instant> sharedBans = Map.of();
+
+    /** The failures and bans that gateways sharing a ledger keep together. */
+    public interface SharedRecords {
+        /** Counts a failure from {@code address}; bans it for every node at the limit. Returns at once. */
+        void failed(String address, int maxFailures, Duration window, Duration ban);
+
+        /** Forgets the failures (not a ban) of {@code address}. Returns at once. */
+        void succeeded(String address);
+
+        /** The addresses banned now, with the end of each ban. */
+        Map<String, Instant> bans() throws java.io.IOException;
+    }
 
     private static final class Record {
         int failures;
@@ -35,19 +56,47 @@ public final class LoginGuard {
         this.clock = clock;
     }
 
+    /** Counts failures and bans together with the other nodes of {@code records} from now on. */
+    public void share(SharedRecords records) {
+        this.shared = records;
+        refreshShared();
+    }
+
+    /** Reads the bans of every node into memory; called twice a second where failures are shared. */
+    public void refreshShared() {
+        SharedRecords s = shared;
+        if (s == null) {
+            return;
+        }
+        try {
+            sharedBans = Map.copyOf(s.bans());
+        } catch (java.io.IOException | RuntimeException e) {
+            // The last bans read still hold; this node's own count still bans.
+            log.warn("the bans of the other nodes could not be read: {}", e.toString());
+        }
+    }
+
     /** How much longer {@code address} is banned; zero when it is not. */
     public Duration banRemaining(InetAddress address) {
         if (address == null) {
             return Duration.ZERO;
         }
+        Instant until = Instant.MIN;
         Record r = records.get(address);
-        if (r == null) {
-            return Duration.ZERO;
+        if (r != null) {
+            synchronized (r) {
+                until = r.bannedUntil;
+            }
         }
-        synchronized (r) {
-            Duration left = Duration.between(clock.instant(), r.bannedUntil);
-            return left.isNegative() ? Duration.ZERO : left;
+        Map<String, Instant> bans = sharedBans;
+        if (!bans.isEmpty()) {
+            Instant elsewhere = bans.get(address.getHostAddress());
+            if (elsewhere != null && elsewhere.isAfter(until)) {
+                until = elsewhere;
+            }
         }
+        Duration left = Duration.between(clock.instant(), until);
+        return left.isNegative() ? Duration.ZERO : left;
     }
 
     public void failed(InetAddress address) {
@@ -56,6 +105,10 @@ public final class LoginGuard {
         }
         if (records.size() > MAX_TRACKED) {
             sweep();
+        }
+        SharedRecords s = shared;
+        if (s != null) {
+            s.failed(address.getHostAddress(), config.maxLoginFailures(), config.banDuration(), config.banDuration());
         }
         Record r = records.computeIfAbsent(address, a -> new Record());
         Instant now = clock.instant();
@@ -78,9 +131,16 @@ public final class LoginGuard {
         if (address != null) {
             Record r = records.get(address);
             if (r != null) {
+                boolean hadFailures;
                 synchronized (r) {
+                    hadFailures = r.failures > 0;
                     r.failures = 0;
                     r.firstFailure = null;
+                }
+                SharedRecords s = shared;
+                // Only after failures seen here: HTTP Basic succeeds at every request.
+                if (s != null && hadFailures) {
+                    s.succeeded(address.getHostAddress());
                 }
             }
         }

@@ -56,7 +56,7 @@ public final class FtpFrontEnd implements AutoCloseable {
         }
         this.config = config;
         this.limits = limits;
-        this.ftplet = new GatewayFtplet(accounts.guard(), limits);
+        this.ftplet = new GatewayFtplet(accounts.guard(), limits, accounts);
         this.accounts = accounts;
         accounts.meter().announce(PROTOCOL);
         this.tls = tls;

@@ -15,18 +15,23 @@ import org.apache.ftpserver.ftplet.FtpletResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.config.LimitsConfig;
+import org.transfergateway.protocols.auth.Accounts;
 import org.transfergateway.protocols.auth.LoginGuard;
+import org.transfergateway.protocols.auth.UserSessions;
 
 /**
  * Checks MINA FtpServer does not make before a command runs: PORT and EPRT may only name
  * the client's own address and an unprivileged port, so the gateway is never used to
- * connect somewhere else (the FTP bounce attack); and an address banned for failed logins
- * is turned away at connect.
+ * connect somewhere else (the FTP bounce attack); an address banned for failed logins
+ * is turned away at connect; and a login that would pass limits.max-connections-per-user
+ * is answered 421 and closed instead of 230.
  */
 final class GatewayFtplet extends DefaultFtplet {
     private static final Logger log = LoggerFactory.getLogger(GatewayFtplet.class);
 
     private static final String COUNTED = "gateway.counted";
+    /** The session's place in limits.max-connections-per-user, from its login to its end. */
+    private static final String USER_SESSION = "gateway.userSession";
 
     private final LoginGuard guard;
     private final LimitsConfig limits;
@@ -34,9 +39,12 @@ final class GatewayFtplet extends DefaultFtplet {
     private final java.util.Map<InetAddress, java.util.concurrent.atomic.AtomicInteger> perAddress =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    GatewayFtplet(LoginGuard guard, LimitsConfig limits) {
+    private final Accounts accounts;
+
+    GatewayFtplet(LoginGuard guard, LimitsConfig limits, Accounts accounts) {
         this.guard = guard;
         this.limits = limits;
+        this.accounts = accounts;
     }
 
     /**
@@ -75,7 +83,48 @@ final class GatewayFtplet extends DefaultFtplet {
     @Override
     public FtpletResult onDisconnect(FtpSession session) throws FtpException, IOException {
         release(session);
+        closeUserSession(session);
         return FtpletResult.DEFAULT;
+    }
+
+    private static void closeUserSession(FtpSession session) {
+        Object held = session.getAttribute(USER_SESSION);
+        if (held instanceof UserSessions.Session s) {
+            session.removeAttribute(USER_SESSION);
+            s.close();
+        }
+    }
+
+    /**
+     * Takes the user's place before MINA answers PASS, once the credentials are known to be
+     * right (so a wrong password is still the login guard's to count): a user at its limit
+     * gets 421, not 230. Null to go on, else the result that ends the command.
+     */
+    private FtpletResult beforePass(FtpSession session, FtpRequest request) throws FtpException {
+        UserSessions sessions = accounts.sessions();
+        String name = session.getUserArgument();
+        if (sessions.limit() <= 0 || name == null || session.getAttribute(USER_SESSION) != null) {
+            return null;
+        }
+        if (accounts.authenticate(name, request.getArgument()).isEmpty()) {
+            return null;
+        }
+        UserSessions.Session s = sessions.open(name, "ftp");
+        if (s == null) {
+            session.write(new DefaultFtpReply(FtpReply.REPLY_421_SERVICE_NOT_AVAILABLE_CLOSING_CONTROL_CONNECTION,
+                    "Too many sessions of " + name + "; try again later"));
+            return FtpletResult.DISCONNECT;
+        }
+        session.setAttribute(USER_SESSION, s);
+        return null;
+    }
+
+    @Override
+    public FtpletResult afterCommand(FtpSession session, FtpRequest request, FtpReply reply) throws FtpException, IOException {
+        if (request.getCommand().equalsIgnoreCase("PASS") && !session.isLoggedIn()) {
+            closeUserSession(session); // refused after all (a ban): no place held
+        }
+        return super.afterCommand(session, request, reply);
     }
 
     /** Gives back the session's place in the limits, once. */
@@ -93,6 +142,12 @@ final class GatewayFtplet extends DefaultFtplet {
     @Override
     public FtpletResult beforeCommand(FtpSession session, FtpRequest request) throws FtpException, IOException {
         String command = request.getCommand().toUpperCase(Locale.ROOT);
+        if (command.equals("PASS")) {
+            FtpletResult refused = beforePass(session, request);
+            if (refused != null) {
+                return refused;
+            }
+        }
         if (command.equals("PORT") || command.equals("EPRT")) {
             String refusal = checkActiveTarget(session, command, request.getArgument());
             if (refusal != null) {

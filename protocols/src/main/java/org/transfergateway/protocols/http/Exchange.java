@@ -105,6 +105,7 @@ final class Exchange {
         if (c == null) {
             c = services.authenticator().authenticate(request, clientAddress(),
                     WebDav.owns(rawPath) ? WebDav.PROTOCOL : HttpFrontEnd.PROTOCOL);
+            ConnectionUsers.admit(ctx.channel(), services.accounts().sessions(), c.user().name());
             caller = c;
         }
         return c;

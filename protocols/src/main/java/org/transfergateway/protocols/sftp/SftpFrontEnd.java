@@ -66,6 +66,7 @@ public final class SftpFrontEnd implements AutoCloseable {
     private final SftpConfig config;
     private final LimitsConfig limits;
     private final Accounts accounts;
+    private final SessionLimits sessionLimits;
     private final Map<String, List<PublicKey>> keys;
     private SshServer server;
     private ScheduledExecutorService delays;
@@ -78,6 +79,7 @@ public final class SftpFrontEnd implements AutoCloseable {
         this.config = config;
         this.limits = limits;
         this.accounts = accounts;
+        this.sessionLimits = new SessionLimits(limits, accounts.sessions());
         this.keys = authorizedKeys(accounts.users());
         accounts.meter().announce(PROTOCOL);
     }
@@ -160,7 +162,7 @@ public final class SftpFrontEnd implements AutoCloseable {
                 return new UserFileSystem(accounts.files(user, PROTOCOL), limits, transfers);
             }
         });
-        sshd.addSessionListener(new SessionLimits(limits));
+        sshd.addSessionListener(sessionLimits);
         if (limits.minTransferRate() > 0) {
             sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sftp-rate-sweep");
@@ -246,7 +248,7 @@ public final class SftpFrontEnd implements AutoCloseable {
         Optional<UserConfig> user = accounts.authenticate(name, password, clientAddress(session));
         if (user.isPresent()) {
             session.setAttribute(USER, user.get());
-            return true;
+            return sessionLimits.admit(session, name);
         }
         long delayMillis = accounts.guard().failureDelay().toMillis();
         if (delayMillis <= 0 || delays == null) {
@@ -272,7 +274,8 @@ public final class SftpFrontEnd implements AutoCloseable {
             return false;
         }
         session.setAttribute(USER, user.get());
-        return true;
+        // Asked before the proof too: the place is taken once and held until the session ends.
+        return sessionLimits.admit(session, name);
     }
 
     /** SSH sessions open now. */

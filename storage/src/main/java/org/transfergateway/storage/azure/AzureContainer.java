@@ -47,6 +47,9 @@ final class AzureContainer {
     final int blockConcurrency;
     final MemoryBudget budget;
     final ExecutorService executor;
+    /** Put Block requests under way on this backend, and the most seen at once (diagnostics and tests). */
+    private final AtomicInteger blocksInFlight = new AtomicInteger();
+    private final AtomicInteger peakBlocksInFlight = new AtomicInteger();
 
     private AzureContainer(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget, BlobContainerClient client) {
         this.name = cfg.name();
@@ -82,6 +85,12 @@ final class AzureContainer {
         try {
             client.getProperties();
         } catch (RuntimeException e) {
+            if (AzureErrors.isAuthentication(e) && usesDefaultChain(cfg)) {
+                // Say where the credential was looked for: nothing in the file names one.
+                throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": container " + cfg.container() + " at "
+                        + cfg.endpointText() + " cannot be used: the default credential chain gave no token (set account-key,"
+                        + " sas-token or connection-string, or a credential the chain finds): " + AzureErrors.reason(e), e);
+            }
             throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": container " + cfg.container() + " at "
                     + cfg.endpointText() + " is unreachable: " + AzureErrors.reason(e), e);
         }
@@ -111,6 +120,28 @@ final class AzureContainer {
             b.credential(new DefaultAzureCredentialBuilder().httpClient(http).build());
         }
         return b.buildClient();
+    }
+
+    void blockStarted() {
+        peakBlocksInFlight.accumulateAndGet(blocksInFlight.incrementAndGet(), Math::max);
+    }
+
+    void blockEnded() {
+        blocksInFlight.decrementAndGet();
+    }
+
+    int blocksInFlight() {
+        return blocksInFlight.get();
+    }
+
+    /** The most Put Block requests under way at once since the last call; starts again from those under way now. */
+    int takePeakBlocksInFlight() {
+        return peakBlocksInFlight.getAndSet(blocksInFlight.get());
+    }
+
+    /** No key, SAS or connection string: the SDK's default credential chain supplies a token. */
+    static boolean usesDefaultChain(AzureBackendConfig cfg) {
+        return cfg.connectionString() == null && cfg.accountKey() == null && cfg.sasToken() == null;
     }
 
     String full(String key) {

@@ -1,5 +1,6 @@
 package org.transfergateway.storage.azure;
 
+import com.azure.core.exception.ClientAuthenticationException;
 import com.azure.core.exception.HttpResponseException;
 import com.azure.core.http.HttpHeaderName;
 import com.azure.storage.blob.models.BlobStorageException;
@@ -18,6 +19,16 @@ final class AzureErrors {
 
     static boolean isStatus(RuntimeException e, int status) {
         return e instanceof HttpResponseException h && h.getResponse() != null && h.getResponse().getStatusCode() == status;
+    }
+
+    /** True when no token could be had: a credential of the chain failed or none was found. */
+    static boolean isAuthentication(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ClientAuthenticationException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Why a request failed, in one line. */

@@ -1,5 +1,6 @@
 package org.transfergateway.storage.azure;
 
+import com.azure.core.exception.HttpResponseException;
 import com.azure.core.util.BinaryData;
 import com.azure.storage.blob.models.BlobItem;
 import com.azure.storage.blob.models.BlobProperties;
@@ -17,7 +18,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,7 +49,9 @@ import org.transfergateway.storage.s3.MemoryBudget;
  * <p>Staged blocks are invisible, but Azure keeps them (up to 7 days) until the blob's
  * next commit. A failed upload of a blob that does not exist yet is therefore cleaned up
  * at once by {@link #discardUncommitted}; where a blob exists, its staged blocks cannot be
- * dropped without rewriting it, and are left to expire, invisible.
+ * dropped without rewriting it, and are left to expire, invisible. A discard the backend did
+ * not answer (it was down) is tried again before each later upload and at close, never
+ * while an upload of the same blob is open here.
  */
 public final class AzureStorage implements Storage, AbortsUploads {
     private static final Logger log = LoggerFactory.getLogger(AzureStorage.class);
@@ -53,6 +59,13 @@ public final class AzureStorage implements Storage, AbortsUploads {
     private static final int READ_CHUNK = 4 * 1024 * 1024;
 
     private final AzureContainer az;
+    /** Blob names with uploads open here, and how many: a retried discard must not wipe a new upload's blocks. */
+    private final ConcurrentHashMap<String, Integer> openUploads = new ConcurrentHashMap<>();
+    /** Discards of staged blocks that got no answer, with what to do once they succeed. */
+    private final Queue<PendingDiscard> pendingDiscards = new ConcurrentLinkedQueue<>();
+
+    private record PendingDiscard(String fullName, Runnable discarded) {
+    }
 
     private AzureStorage(AzureContainer az) {
         this.az = az;
@@ -306,6 +319,7 @@ public final class AzureStorage implements Storage, AbortsUploads {
     }
 
     private void beforeUpload(String key) throws IOException {
+        retryPendingDiscards();
         if (isFolder(key)) {
             // As on local disk and S3: a file and a folder of the same name would confuse every client.
             throw ErrorCode.CONFLICT.exception("a folder exists at that path");
@@ -341,13 +355,57 @@ public final class AzureStorage implements Storage, AbortsUploads {
         }
     }
 
-    boolean discardQuietly(String fullName) {
+    /** An upload of {@code fullName} opens: no retried discard of that name runs until it {@link #uploadEnded ends}. */
+    void uploadOpened(String fullName) {
+        openUploads.merge(fullName, 1, Integer::sum);
+    }
+
+    void uploadEnded(String fullName) {
+        openUploads.computeIfPresent(fullName, (k, n) -> n == 1 ? null : n - 1);
+    }
+
+    /**
+     * Discards the staged blocks of an aborted upload and runs {@code discarded} when they
+     * are gone. When the backend does not answer, the discard is queued for a later try;
+     * when it refuses, the journal keeps the upload for the next start-up.
+     */
+    void discardQuietly(String fullName, Runnable discarded) {
+        if (discardNow(fullName, discarded, false)) {
+            pendingDiscards.add(new PendingDiscard(fullName, discarded));
+        }
+    }
+
+    /** Tries the discard once; true when it should be tried again (no answer). */
+    private boolean discardNow(String fullName, Runnable discarded, boolean retry) {
         try {
             discardUncommitted(fullName);
-            return true;
-        } catch (RuntimeException e) {
-            log.warn("{}: could not discard the staged blocks of {}: {}", az.name, az.strip(fullName), AzureErrors.reason(e));
+            discarded.run();
+            if (retry) {
+                log.info("{}: discarded the staged blocks of {} on a later try", az.name, az.strip(fullName));
+            }
             return false;
+        } catch (RuntimeException e) {
+            boolean noAnswer = !(e instanceof HttpResponseException h) || h.getResponse() == null;
+            log.warn("{}: could not discard the staged blocks of {}{}: {}", az.name, az.strip(fullName),
+                    noAnswer ? ", will try again" : "", AzureErrors.reason(e));
+            return noAnswer;
+        }
+    }
+
+    /** Tries again the discards that got no answer, each only while no upload of its blob is open here. */
+    void retryPendingDiscards() {
+        for (int n = pendingDiscards.size(); n > 0; n--) {
+            PendingDiscard p = pendingDiscards.poll();
+            if (p == null) {
+                return;
+            }
+            // Inside compute: an upload of the same name cannot open while the discard runs.
+            openUploads.compute(p.fullName(), (name, open) -> {
+                if (open != null || discardNow(p.fullName(), p.discarded(), true)) {
+                    pendingDiscards.add(p);
+                }
+                return open;
+            });
         }
     }
 
@@ -360,6 +418,11 @@ public final class AzureStorage implements Storage, AbortsUploads {
         } catch (RuntimeException e) {
             throw az.failure("discarding the staged blocks of " + fullName, e);
         }
+    }
+
+    /** The most blocks this backend had in flight at once since the last call (diagnostics and tests). */
+    int takePeakBlocksInFlight() {
+        return az.takePeakBlocksInFlight();
     }
 
     /** The blob just stored, as Azure now tells it; what is known when it cannot be read back. */
@@ -377,6 +440,7 @@ public final class AzureStorage implements Storage, AbortsUploads {
 
     @Override
     public void close() {
+        retryPendingDiscards();
         az.close();
     }
 }

@@ -8,20 +8,29 @@ import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
-import org.transfergateway.storage.meter.StoredTotals;
+import org.transfergateway.storage.meter.Ledger;
+import org.transfergateway.storage.meter.QuotaReservations;
 import org.transfergateway.storage.meter.TransferMeter;
 
 /**
  * Keeps a user's uploads within the size limit and the user's quota of bytes and files,
  * as the meter counts what the user stores. Only in the chain of a user who has a limit.
  *
- * <p>An announced size over the room is refused before the upload starts (before an HTTP
- * client sends its body); a write that would pass the room is refused before its bytes
- * reach storage; and since other uploads of the same user may finish meanwhile, the quota
- * is checked again, exactly, at the commit. The commit runs under the key's commit lock,
- * taken by {@link Metering} above, so what it replaces cannot change under it.
+ * <p>An upload reserves the quota it may use before its bytes reach storage
+ * ({@link QuotaReservations}): the size it announces at once (refused before an HTTP client
+ * sends its body when it does not fit), else in growing steps as its writes arrive, so that
+ * a shared ledger is not asked at every write; and one file, unless it replaces one. The
+ * room is the quota less what is stored and what every upload in progress holds, on every
+ * node sharing the ledger, so two uploads never both fill the last free bytes. A write
+ * that does not fit is refused before its bytes reach storage. The reservation ends once
+ * the commit's stored change is recorded ({@link Upload#recorded()}), or at the failure.
  */
 public final class Quota extends ForwardingStorage {
+    /** The first step by which an upload of unknown size reserves quota. */
+    static final long FIRST_STEP = 1L << 20;
+    /** The largest step: at most this much more than it wrote is held by one upload. */
+    static final long MAX_STEP = 64L << 20;
+
     private final String user;
     private final UserPolicy policy;
     private final long maxUploadBytes;
@@ -41,13 +50,8 @@ public final class Quota extends ForwardingStorage {
         return maxUploadBytes > 0 || policy.quotaBytes() > 0 || policy.quotaFiles() > 0;
     }
 
-    private StoredTotals stored() {
-        return meter.storedOfUser(user);
-    }
-
-    /** Bytes the user may still add, or Long.MAX_VALUE without a quota. */
-    private long room() {
-        return policy.quotaBytes() <= 0 ? Long.MAX_VALUE : Math.max(0, policy.quotaBytes() - stored().bytes());
+    private boolean hasQuota() {
+        return policy.quotaBytes() > 0 || policy.quotaFiles() > 0;
     }
 
     private GatewayException tooLarge(boolean bySizeLimit) {
@@ -60,75 +64,150 @@ public final class Quota extends ForwardingStorage {
         return ErrorCode.TOO_LARGE.exception("the quota of " + policy.quotaFiles() + " files is used up");
     }
 
-    /** At the quota of files, only an existing file may be written again. */
-    private void refuseNewFileOverQuota(String key) throws IOException {
-        if (policy.quotaFiles() > 0 && stored().objects() >= policy.quotaFiles()) {
+    /**
+     * The reservation of an upload to {@code key}: at least {@code minBytes}, up to
+     * {@code wantBytes}, and a file unless the upload replaces one; null without a quota.
+     */
+    private QuotaReservations.Reservation reserve(String key, long minBytes, long wantBytes) throws IOException {
+        if (!hasQuota()) {
+            return null;
+        }
+        QuotaReservations.Reservation r = meter.quotaReservations().open(user, policy.quotaBytes(), policy.quotaFiles());
+        long bytesMin = policy.quotaBytes() > 0 ? minBytes : 0;
+        long bytesWant = policy.quotaBytes() > 0 ? wantBytes : 0;
+        long got = r.add(bytesMin, bytesWant, policy.quotaFiles() > 0 ? 1 : 0);
+        if (got == Ledger.NO_ROOM_FILES) {
+            // At the quota of files, only an existing file may be written again.
             ObjectInfo existing = next.stat(key);
             if (existing == null || existing.folder()) {
+                r.release();
                 throw tooManyFiles();
             }
+            got = r.add(bytesMin, bytesWant, 0);
         }
+        if (got < 0) {
+            r.release();
+            throw tooLarge(false);
+        }
+        return r;
     }
 
     @Override
     public Upload create(String key) throws IOException {
-        refuseNewFileOverQuota(key);
-        return new Limited(next.create(key), key);
+        return limited(key, reserve(key, 0, FIRST_STEP), () -> next.create(key));
     }
 
     @Override
     public Upload create(String key, long size) throws IOException {
-        refuseNewFileOverQuota(key);
         if (maxUploadBytes > 0 && size > maxUploadBytes) {
             throw tooLarge(true);
         }
-        if (size > room()) {
-            throw tooLarge(false);
-        }
-        return new Limited(next.create(key, size), key);
+        return limited(key, reserve(key, size, size), () -> next.create(key, size));
     }
 
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
-        refuseNewFileOverQuota(key);
-        return new Limited(next.createContinuing(key, keep), key);
+        // The kept bytes are written again: the reservation holds them too.
+        return limited(key, reserve(key, keep, keep + FIRST_STEP), () -> next.createContinuing(key, keep));
     }
 
-    /** An upload held to the smaller of quota room and size limit, kept bytes included. */
+    private interface Opener {
+        Upload open() throws IOException;
+    }
+
+    private Upload limited(String key, QuotaReservations.Reservation r, Opener opener) throws IOException {
+        try {
+            return new Limited(opener.open(), key, r);
+        } catch (IOException | RuntimeException e) {
+            if (r != null) {
+                r.release();
+            }
+            throw e;
+        }
+    }
+
+    /** An upload held to its reservation and the size limit, kept bytes included. */
     private final class Limited extends ForwardingUpload {
         private final String key;
-        private final long limit;
+        private final QuotaReservations.Reservation reservation;
 
-        Limited(Upload upload, String key) {
+        Limited(Upload upload, String key, QuotaReservations.Reservation reservation) {
             super(upload);
             this.key = key;
-            long room = room();
-            this.limit = maxUploadBytes > 0 ? Math.min(room, maxUploadBytes) : room;
+            this.reservation = reservation;
+        }
+
+        /** True when {@code more} bytes fit what the reservation holds already. */
+        private boolean held(long more) {
+            return reservation == null || policy.quotaBytes() <= 0 || next.written() + more <= reservation.bytes();
+        }
+
+        @Override
+        public boolean takesWithoutWaiting(int bytes) {
+            // Growing a reservation may wait for a shared ledger.
+            return (held(bytes) || !meter.quotaReservations().remote()) && next.takesWithoutWaiting(bytes);
         }
 
         @Override
         public void write(ByteBuffer src) throws IOException {
-            if (next.written() + src.remaining() > limit) {
+            long after = next.written() + src.remaining();
+            if (maxUploadBytes > 0 && after > maxUploadBytes) {
                 // Refused before the bytes reach storage; the caller's abort leaves nothing.
-                throw tooLarge(maxUploadBytes > 0 && limit == maxUploadBytes);
+                throw tooLarge(true);
+            }
+            if (!held(src.remaining())) {
+                long need = after - reservation.bytes();
+                long step = Math.min(MAX_STEP, Math.max(FIRST_STEP, reservation.bytes()));
+                if (reservation.add(need, Math.max(need, step), 0) < 0) {
+                    throw tooLarge(false);
+                }
             }
             next.write(src);
         }
 
         @Override
         public ObjectInfo commit() throws IOException {
-            ObjectInfo old = Quota.this.next.stat(key);
-            boolean replacing = old != null && !old.folder();
-            StoredTotals now = stored();
-            if (policy.quotaBytes() > 0 && now.bytes() - (replacing ? old.size() : 0) + next.written() > policy.quotaBytes()) {
-                next.abort();
-                throw tooLarge(false);
+            if (reservation != null && policy.quotaFiles() > 0 && !holdsFile()) {
+                // Reserved no file since it replaced one: if that one went meanwhile, a file is needed now.
+                ObjectInfo old = Quota.this.next.stat(key);
+                if ((old == null || old.folder()) && reservation.add(0, 0, 1) < 0) {
+                    next.abort();
+                    reservation.release();
+                    throw tooManyFiles();
+                }
             }
-            if (policy.quotaFiles() > 0 && !replacing && now.objects() + 1 > policy.quotaFiles()) {
-                next.abort();
-                throw tooManyFiles();
+            try {
+                return next.commit();
+            } catch (IOException | RuntimeException e) {
+                abort();
+                throw e;
             }
-            return next.commit();
+        }
+
+        private boolean holdsFile() {
+            return reservation.files() > 0;
+        }
+
+        @Override
+        public void recorded() {
+            try {
+                next.recorded();
+            } finally {
+                if (reservation != null) {
+                    reservation.release();
+                }
+            }
+        }
+
+        @Override
+        public void abort() {
+            try {
+                next.abort();
+            } finally {
+                if (reservation != null) {
+                    reservation.release();
+                }
+            }
         }
     }
 }

@@ -146,7 +146,18 @@ public final class JdbcLedger implements Ledger {
                     "CREATE TABLE node_stored (node VARCHAR(128) NOT NULL, kind VARCHAR(8) NOT NULL,"
                             + " backend VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL,"
                             + " objects BIGINT NOT NULL, PRIMARY KEY (node, kind, backend, user_name))",
-                    "{postgres}CREATE INDEX transfers_active ON transfers (node) WHERE outcome = 'active'"));
+                    "{postgres}CREATE INDEX transfers_active ON transfers (node) WHERE outcome = 'active'"),
+            // Cluster-wide limits: the quota that uploads in progress hold (see reserve), the
+            // logged-in sessions per user (see openSession), failed logins and bans per client
+            // address (see loginFailed). Rows of a node go when it stops, recovers or is counted dead.
+            List.of("CREATE TABLE quota_reservations (id VARCHAR(64) PRIMARY KEY, node VARCHAR(128) NOT NULL,"
+                            + " user_name VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL, files BIGINT NOT NULL)",
+                    "CREATE INDEX quota_reservations_user ON quota_reservations (user_name)",
+                    "CREATE TABLE user_sessions (id VARCHAR(64) PRIMARY KEY, node VARCHAR(128) NOT NULL,"
+                            + " user_name VARCHAR(128) NOT NULL, protocol VARCHAR(32) NOT NULL, started_millis BIGINT NOT NULL)",
+                    "CREATE INDEX user_sessions_user ON user_sessions (user_name)",
+                    "CREATE TABLE login_failures (address VARCHAR(64) PRIMARY KEY, failures INT NOT NULL,"
+                            + " first_millis BIGINT NOT NULL, banned_until_millis BIGINT NOT NULL)"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -510,6 +521,15 @@ public final class JdbcLedger implements Ledger {
                 }
                 recovered = ps.executeUpdate();
             }
+            // The quota and sessions a crash left held: nothing of this node runs yet.
+            for (String table : List.of("quota_reservations", "user_sessions")) {
+                try (PreparedStatement ps = db.prepareStatement("DELETE FROM " + table + " WHERE " + own(""))) {
+                    if (!exclusive) {
+                        ps.setString(1, node);
+                    }
+                    ps.executeUpdate();
+                }
+            }
             db.commit();
             if (recovered > 0) {
                 log.warn("ledger: {} transfers of node {} were interrupted by a stop without shutdown; recorded as failed",
@@ -718,6 +738,11 @@ public final class JdbcLedger implements Ledger {
         PreparedStatement ps = statement("DELETE FROM throughput_minutes WHERE minute_millis < ?");
         ps.setLong(1, now - THROUGHPUT_KEPT.toMillis());
         ps.executeUpdate();
+        // Failures older than any ban window (a day at most in practice) and bans that ended.
+        PreparedStatement logins = statement("DELETE FROM login_failures WHERE banned_until_millis < ? AND first_millis < ?");
+        logins.setLong(1, now);
+        logins.setLong(2, now - PRUNE_EVERY_MILLIS * 24);
+        logins.executeUpdate();
     }
 
     @Override
@@ -942,6 +967,8 @@ public final class JdbcLedger implements Ledger {
             fail.setLong(1, now);
             fail.setString(2, dead);
             failed[0] = fail.executeUpdate();
+            // What it held of quotas and sessions is free again on every node.
+            dropLimitsLocked(dead);
         });
         if (failed[0] < 0) {
             return null;
@@ -981,6 +1008,7 @@ public final class JdbcLedger implements Ledger {
                 PreparedStatement ps = statement("DELETE FROM nodes WHERE node_id = ?");
                 ps.setString(1, node);
                 ps.executeUpdate();
+                dropLimitsLocked(node);
             });
         } catch (IOException e) {
             log.warn("{}", e.getMessage());
@@ -1085,6 +1113,242 @@ public final class JdbcLedger implements Ledger {
             }
         }
         return new Others(transferred, stored, copies, active);
+    }
+
+    /** Prepares (or finds prepared) the statements of one connection. */
+    private interface Statements {
+        PreparedStatement of(String sql) throws SQLException;
+    }
+
+    /** Work of one limit transaction, on the statements of its connection. */
+    private interface LimitWork {
+        void run(Statements st) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in a transaction of its own that first takes the lock ordering the
+     * limits of {@code kind} and {@code name} across nodes, and waits for its commit. On
+     * PostgreSQL: a transaction advisory lock, on a query connection, apart from the
+     * writer's batches, so that a transaction holds one such lock only (two could wait for
+     * each other) and only for its few statements. Elsewhere the writer runs it: its first
+     * write takes the database's write lock, which SQLite holds to the commit.
+     */
+    private void limitTransaction(String failure, String kind, String name, LimitWork work) throws IOException {
+        if (!postgres) {
+            write(failure, () -> work.run(this::statement));
+            return;
+        }
+        try {
+            read(r -> {
+                Connection c = r.connection;
+                c.setAutoCommit(false);
+                try {
+                    PreparedStatement lock = r.statement("SELECT pg_advisory_xact_lock(?)");
+                    lock.setLong(1, CommitLocks.hash("\0" + kind, name));
+                    lock.execute();
+                    work.run(r::statement);
+                    c.commit();
+                    return null;
+                } finally {
+                    try {
+                        c.rollback(); // nothing after a commit; after a failure, ends the transaction and its lock
+                    } finally {
+                        c.setAutoCommit(true);
+                    }
+                }
+            });
+        } catch (SQLException e) {
+            throw new IOException(failure + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public long reserve(String id, String user, boolean open, long minBytes, long wantBytes, long files,
+                        long quotaBytes, long quotaFiles) throws IOException {
+        long[] granted = {NO_ROOM_BYTES};
+        limitTransaction("ledger cannot reserve quota of " + user, "quota", user, st -> {
+            granted[0] = NO_ROOM_BYTES;
+            if (open) {
+                PreparedStatement in = st.of("INSERT INTO quota_reservations (id, node, user_name, bytes, files)"
+                        + " VALUES (?, ?, ?, 0, 0)");
+                in.setString(1, id);
+                in.setString(2, node);
+                in.setString(3, user);
+                in.executeUpdate();
+            } else {
+                PreparedStatement touch = st.of("UPDATE quota_reservations SET bytes = bytes WHERE id = ?");
+                touch.setString(1, id);
+                if (touch.executeUpdate() != 1) {
+                    return; // counted dead meanwhile: what it held is free again
+                }
+            }
+            long[] stored = sums(st, "SELECT SUM(bytes), SUM(objects) FROM stored_totals WHERE user_name = ?", user);
+            long[] held = sums(st, "SELECT SUM(bytes), SUM(files) FROM quota_reservations WHERE user_name = ?", user);
+            long grant = wantBytes;
+            if (quotaBytes > 0) {
+                grant = Math.min(wantBytes, Math.max(0, quotaBytes - stored[0] - held[0]));
+            }
+            if (grant < minBytes) {
+                granted[0] = NO_ROOM_BYTES;
+            } else if (quotaFiles > 0 && files > 0 && stored[1] + held[1] + files > quotaFiles) {
+                granted[0] = NO_ROOM_FILES;
+            } else {
+                PreparedStatement up = st.of("UPDATE quota_reservations SET bytes = bytes + ?, files = files + ? WHERE id = ?");
+                up.setLong(1, grant);
+                up.setLong(2, files);
+                up.setString(3, id);
+                up.executeUpdate();
+                granted[0] = grant;
+                return;
+            }
+            if (open) {
+                delete(st, "quota_reservations", id);
+            }
+        });
+        return granted[0];
+    }
+
+    /** Two sums of one row of {@code sql}, null as 0. */
+    private static long[] sums(Statements st, String sql, String arg) throws SQLException {
+        PreparedStatement ps = st.of(sql);
+        ps.setString(1, arg);
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : new long[2];
+        }
+    }
+
+    private static void delete(Statements st, String table, String id) throws SQLException {
+        PreparedStatement ps = st.of("DELETE FROM " + table + " WHERE id = ?");
+        ps.setString(1, id);
+        ps.executeUpdate();
+    }
+
+    @Override
+    public void release(String id) {
+        try {
+            post("ledger cannot release quota reservation " + id, () -> delete(this::statement, "quota_reservations", id));
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean openSession(String id, String user, String protocol, int limit) throws IOException {
+        boolean[] opened = {false};
+        limitTransaction("ledger cannot open a session of " + user, "sessions", user, st -> {
+            PreparedStatement in = st.of("INSERT INTO user_sessions (id, node, user_name, protocol, started_millis)"
+                    + " VALUES (?, ?, ?, ?, ?)");
+            in.setString(1, id);
+            in.setString(2, node);
+            in.setString(3, user);
+            in.setString(4, protocol);
+            in.setLong(5, clock.millis());
+            in.executeUpdate();
+            PreparedStatement count = st.of("SELECT COUNT(*) FROM user_sessions WHERE user_name = ?");
+            count.setString(1, user);
+            try (ResultSet rs = count.executeQuery()) {
+                opened[0] = rs.next() && rs.getLong(1) <= limit;
+            }
+            if (!opened[0]) {
+                delete(st, "user_sessions", id);
+            }
+        });
+        return opened[0];
+    }
+
+    @Override
+    public void closeSession(String id) {
+        try {
+            post("ledger cannot close session " + id, () -> delete(this::statement, "user_sessions", id));
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void loginFailed(String address, int maxFailures, java.time.Duration window, java.time.Duration ban) {
+        try {
+            post("ledger cannot count a failed login from " + address, () -> {
+                long now = clock.millis();
+                if (postgres) {
+                    // The row's lock then orders the counts of every node: two first failures cannot both insert.
+                    PreparedStatement first = statement("INSERT INTO login_failures (address, failures, first_millis,"
+                            + " banned_until_millis) VALUES (?, 0, ?, 0) ON CONFLICT (address) DO NOTHING");
+                    first.setString(1, address);
+                    first.setLong(2, now);
+                    first.executeUpdate();
+                }
+                // A window that has passed starts again at this failure.
+                PreparedStatement up = statement("UPDATE login_failures SET"
+                        + " failures = CASE WHEN first_millis < ? THEN 1 ELSE failures + 1 END,"
+                        + " first_millis = CASE WHEN first_millis < ? THEN ? ELSE first_millis END WHERE address = ?");
+                up.setLong(1, now - window.toMillis());
+                up.setLong(2, now - window.toMillis());
+                up.setLong(3, now);
+                up.setString(4, address);
+                if (up.executeUpdate() == 0) {
+                    PreparedStatement in = statement("INSERT INTO login_failures (address, failures, first_millis,"
+                            + " banned_until_millis) VALUES (?, 1, ?, 0)");
+                    in.setString(1, address);
+                    in.setLong(2, now);
+                    in.executeUpdate();
+                }
+                long[] failures = sums(this::statement, "SELECT failures, 0 FROM login_failures WHERE address = ?", address);
+                if (failures[0] >= maxFailures) {
+                    PreparedStatement banned = statement("UPDATE login_failures SET failures = 0, first_millis = 0,"
+                            + " banned_until_millis = ? WHERE address = ?");
+                    banned.setLong(1, now + ban.toMillis());
+                    banned.setString(2, address);
+                    banned.executeUpdate();
+                    log.warn("{} banned for {} on every node after {} failed logins", address, ban, maxFailures);
+                }
+            });
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void loginSucceeded(String address) {
+        try {
+            post("ledger cannot forget the failed logins of " + address, () -> {
+                PreparedStatement ps = statement("UPDATE login_failures SET failures = 0, first_millis = 0 WHERE address = ?");
+                ps.setString(1, address);
+                ps.executeUpdate();
+            });
+        } catch (IOException e) {
+            log.warn("{}", e.getMessage());
+        }
+    }
+
+    @Override
+    public Map<String, Instant> bans() throws IOException {
+        long now = clock.millis();
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT address, banned_until_millis FROM login_failures"
+                        + " WHERE banned_until_millis > ?");
+                ps.setLong(1, now);
+                Map<String, Instant> out = new HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Removes the reservations and sessions of {@code owner}, in the running transaction. */
+    private void dropLimitsLocked(String owner) throws SQLException {
+        for (String table : List.of("quota_reservations", "user_sessions")) {
+            PreparedStatement ps = statement("DELETE FROM " + table + " WHERE node = ?");
+            ps.setString(1, owner);
+            ps.executeUpdate();
+        }
     }
 
     /** Queues {@code w} for the writer without waiting; a refusal is logged. */

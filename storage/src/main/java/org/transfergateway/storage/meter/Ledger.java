@@ -190,6 +190,60 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
         return Others.NONE;
     }
 
+    /** What {@link #reserve} answers when the bytes asked for do not fit the user's quota. */
+    long NO_ROOM_BYTES = -1;
+    /** What {@link #reserve} answers when the files asked for do not fit the user's quota. */
+    long NO_ROOM_FILES = -2;
+
+    /**
+     * Grows reservation {@code id} of {@code user}'s quota, held by this node for an upload
+     * in progress, by at least {@code minBytes} and at most {@code wantBytes} of the room, and
+     * by {@code files}. The room is the quota less the user's stored totals and every node's
+     * reservations; the reservations of one user are taken one at a time across the nodes
+     * sharing the ledger, so two nodes never both take the same last bytes. A quota of 0 is
+     * none. {@code open} creates the reservation; a later call finds it gone when this node
+     * was counted dead meanwhile, and is refused. Returns the bytes added, or
+     * {@link #NO_ROOM_BYTES} / {@link #NO_ROOM_FILES} with nothing added. Shared ledgers only.
+     */
+    default long reserve(String id, String user, boolean open, long minBytes, long wantBytes, long files,
+                         long quotaBytes, long quotaFiles) throws IOException {
+        throw new UnsupportedOperationException("quota reservations are kept in memory where the ledger is not shared");
+    }
+
+    /** Ends reservation {@code id}, after the stored change of its upload was recorded (or it failed). Never throws. */
+    default void release(String id) {
+    }
+
+    /**
+     * Opens session {@code id} of {@code user} on this node, unless the user has {@code limit}
+     * sessions open on the live nodes already (counted one user at a time across the nodes).
+     * Returns false when refused. Shared ledgers only.
+     */
+    default boolean openSession(String id, String user, String protocol, int limit) throws IOException {
+        throw new UnsupportedOperationException("sessions are counted in memory where the ledger is not shared");
+    }
+
+    /** Ends session {@code id}. Never throws. */
+    default void closeSession(String id) {
+    }
+
+    /**
+     * Counts a failed login from {@code address} for every node: after {@code maxFailures}
+     * within {@code window} the address is banned for {@code ban}. Returns at once; a
+     * refusal is logged.
+     */
+    default void loginFailed(String address, int maxFailures, java.time.Duration window, java.time.Duration ban) {
+    }
+
+    /** Forgets the failed logins (not a ban) of {@code address}. Returns at once. */
+    default void loginSucceeded(String address) {
+    }
+
+    /** The addresses banned now, on any node, with the end of each ban. */
+    default Map<String, Instant> bans() throws IOException {
+        return Map.of();
+    }
+
     /** Keeps nothing beyond the process: for tests and tools. */
     static Ledger inMemory() {
         Instant since = Instant.now();

@@ -30,6 +30,7 @@ public final class TransferMeter {
     private final Clock clock;
     private final Instant since;
     private final CommitLocks commitLocks;
+    private final QuotaReservations reservations;
     private final Map<String, Transfer> active = new ConcurrentHashMap<>();
     /** Transfers whose end is being recorded: they stay active until they are counted. */
     private final java.util.Set<String> ending = ConcurrentHashMap.newKeySet();
@@ -54,6 +55,7 @@ public final class TransferMeter {
         this.ledger = ledger;
         this.clock = clock;
         this.commitLocks = ledger.commitLocks();
+        this.reservations = new QuotaReservations(ledger.shared() ? ledger : null, this);
         ledger.recover();
         Ledger.State state = ledger.load();
         this.since = state.since();
@@ -137,6 +139,11 @@ public final class TransferMeter {
     /** The locks that order commits, deletes and renames of one key. */
     public CommitLocks commitLocks() {
         return commitLocks;
+    }
+
+    /** The quota that uploads in progress hold, on every node that shares the ledger. */
+    public QuotaReservations quotaReservations() {
+        return reservations;
     }
 
     /** Names the pools among the stored totals' keys: {@code byBackend} shows their members instead. */

@@ -31,7 +31,7 @@ import org.transfergateway.storage.testing.AzuriteFixture;
 class AzureStorageContractTest extends StorageContractTest {
     static final int BLOCK = 5 * MIB;
 
-    private static AzuriteFixture azurite;
+    static AzuriteFixture azurite;
     private static final String CONTAINER = "contract-" + UUID.randomUUID().toString().substring(0, 8);
     private static final AtomicInteger tests = new AtomicInteger();
     private static BlobContainerClient container;
@@ -53,9 +53,14 @@ class AzureStorageContractTest extends StorageContractTest {
     @Override
     protected Storage newStorage() throws IOException {
         prefix = "gw/t" + tests.incrementAndGet() + "/";
-        AzureBackendConfig cfg = azurite.backend("contract", CONTAINER, prefix);
+        AzureBackendConfig cfg = backend(CONTAINER, prefix);
         MemoryBudget budget = new MemoryBudget(4L * BLOCK);
         return AzureStorage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), BLOCK, 2, Duration.ofDays(1)), budget);
+    }
+
+    /** The backend under test: with the account key. */
+    AzureBackendConfig backend(String container, String prefix) {
+        return azurite.backend("contract", container, prefix);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.transfergateway.storage.meter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
@@ -25,7 +26,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("quota_reservations", "user_sessions", "login_failures", "node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -332,6 +333,72 @@ class JdbcLedgerPostgresTest {
                 back.register("http 127.0.0.1:1", "test", java.time.Duration.ofSeconds(2));
                 assertTrue(back.heartbeat());
                 assertEquals(null, back.nodes().get(0).deadAt());
+            }
+        }
+    }
+
+    /**
+     * The commit locks of two gateways on one database exclude each other per key (a
+     * PostgreSQL advisory lock): the second waits until the first is released, while
+     * another key is free meanwhile.
+     */
+    @Test
+    void commitsToOneKeyFromTwoGatewaysAreOrdered() throws Exception {
+        try (JdbcLedger one = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1");
+             JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2")) {
+            CommitLocks.Held first = one.commitLocks().lock("local", "alice/a.bin");
+            // Taken and released on one thread: the in-process part is a ReentrantLock.
+            java.util.concurrent.CompletableFuture<Long> second = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (CommitLocks.Held h = two.commitLocks().lock("local", "alice/a.bin")) {
+                    return System.nanoTime();
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            two.commitLocks().lock("local", "alice/b.bin").close();
+            // Waiting for something that must not happen: a bounded wait is the only way to see it.
+            assertThrows(java.util.concurrent.TimeoutException.class, () -> second.get(300, java.util.concurrent.TimeUnit.MILLISECONDS));
+            long released = System.nanoTime();
+            first.close();
+            assertTrue(second.get(10, java.util.concurrent.TimeUnit.SECONDS) >= released);
+        }
+    }
+
+    /**
+     * Sixteen uploads on two gateways reserve 100 bytes each of a 1,000-byte quota at once:
+     * exactly ten get them; a node counted dead gives back exactly what it held.
+     */
+    @Test
+    void quotaReservationsOfTwoGatewaysNeverPassTheQuota() throws Exception {
+        try (JdbcLedger one = JdbcLedger.open(URL, Clock.systemUTC(), "gw-1");
+             JdbcLedger two = JdbcLedger.open(URL, Clock.systemUTC(), "gw-2")) {
+            one.changed(new StoredChange("local", "carol", 0, 0)); // carol's row exists, empty
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+            List<java.util.concurrent.Future<Long>> grants = new java.util.ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                JdbcLedger l = i % 2 == 0 ? one : two;
+                String id = "r" + i;
+                grants.add(pool.submit(() -> l.reserve(id, "carol", true, 100, 100, 0, 1000, 0)));
+            }
+            int granted = 0;
+            int grantedToOne = 0;
+            for (int i = 0; i < grants.size(); i++) {
+                long got = grants.get(i).get();
+                assertTrue(got == 100 || got == Ledger.NO_ROOM_BYTES, "granted " + got);
+                granted += got == 100 ? 1 : 0;
+                grantedToOne += got == 100 && i % 2 == 0 ? 1 : 0;
+            }
+            pool.shutdown();
+            assertEquals(10, granted);
+            one.register("", "test", java.time.Duration.ofSeconds(2));
+            two.register("", "test", java.time.Duration.ofSeconds(2));
+            assertTrue(two.failDead("gw-1", 0) != null);
+            // What gw-1 held is free again, exactly, and gw-1's own holds can no longer grow.
+            long freed = grantedToOne * 100L;
+            assertEquals(freed, two.reserve("late", "carol", true, freed, freed, 0, 1000, 0));
+            assertEquals(Ledger.NO_ROOM_BYTES, two.reserve("later", "carol", true, 1, 1, 0, 1000, 0));
+            for (int i = 0; i < 16; i += 2) {
+                assertEquals(Ledger.NO_ROOM_BYTES, one.reserve("r" + i, "carol", false, 0, 0, 0, 1000, 0));
             }
         }
     }

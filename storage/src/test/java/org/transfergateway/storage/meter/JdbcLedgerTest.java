@@ -1,6 +1,7 @@
 package org.transfergateway.storage.meter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -667,6 +668,53 @@ class JdbcLedgerTest {
             assertEquals(List.of(new ThroughputMinute(Instant.parse("2026-11-30T10:00:00Z"), Protocol.of("ftp"),
                     Direction.IN, "alice", 9, 1, 0)), ledger.throughput(null, null));
             assertEquals(1, ledger.recent(10, null, null).size());
+        }
+    }
+
+    /**
+     * Two nodes on one SQLite file opened without exclusive locking (a shared ledger that is
+     * not PostgreSQL): holds of quota, sessions and bans go through the writer, whose first
+     * write takes the file's write lock, and still count across both nodes.
+     */
+    @Test
+    void limitsAreSharedByTwoNodesOnOneSqliteFile() throws Exception {
+        String url = url().replace("locking_mode=EXCLUSIVE", "locking_mode=NORMAL") + "&busy_timeout=10000";
+        try (JdbcLedger one = JdbcLedger.open(url, Clock.systemUTC(), "gw-1");
+             JdbcLedger two = JdbcLedger.open(url, Clock.systemUTC(), "gw-2")) {
+            assertTrue(one.shared() && two.shared());
+            assertEquals(600, one.reserve("a", "carol", true, 600, 600, 1, 1000, 2));
+            assertEquals(Ledger.NO_ROOM_BYTES, two.reserve("b", "carol", true, 600, 600, 1, 1000, 2));
+            assertEquals(400, two.reserve("b", "carol", true, 0, 1 << 20, 1, 1000, 2));
+            assertEquals(Ledger.NO_ROOM_FILES, one.reserve("c", "carol", true, 0, 0, 1, 1000, 2));
+            one.release("a"); // posted to the writer without waiting: the room comes back soon after
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            long got;
+            while ((got = two.reserve("b", "carol", false, 600, 600, 0, 1000, 2)) < 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(600, got);
+
+            assertTrue(one.openSession("s1", "carol", "ftp", 1));
+            assertFalse(two.openSession("s2", "carol", "http", 1));
+            assertTrue(two.openSession("s3", "dave", "http", 1));
+            one.closeSession("s1"); // posted, as a release
+            deadline = System.nanoTime() + 5_000_000_000L;
+            boolean opened;
+            while (!(opened = two.openSession("s2", "carol", "http", 1)) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(opened);
+            assertFalse(one.openSession("s4", "carol", "ftp", 1));
+
+            for (int i = 0; i < 3; i++) {
+                (i % 2 == 0 ? one : two).loginFailed("127.0.0.9", 3, java.time.Duration.ofMinutes(1), java.time.Duration.ofMinutes(5));
+            }
+            deadline = System.nanoTime() + 5_000_000_000L;
+            while (two.bans().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10); // failures are posted to the writer without waiting
+            }
+            assertEquals(java.util.Set.of("127.0.0.9"), one.bans().keySet());
+            assertEquals(java.util.Set.of("127.0.0.9"), two.bans().keySet());
         }
     }
 }
