@@ -95,8 +95,11 @@ public final class LoginGuard {
                 until = elsewhere;
             }
         }
-        Duration left = Duration.between(clock.instant(), until);
-        return left.isNegative() ? Duration.ZERO : left;
+        // Compared first: Duration.between with Instant.MIN (never banned, the common case)
+        // overflows inside the JDK, which then creates and catches an exception, at every
+        // HTTP request (Basic logs in at each).
+        Instant now = clock.instant();
+        return until.isAfter(now) ? Duration.between(now, until) : Duration.ZERO;
     }
 
     public void failed(InetAddress address) {

@@ -199,6 +199,8 @@ public final class JdbcLedger implements Ledger {
      * commit; null outside {@link #runBatch} (recovery, adoption write at once). Guarded by {@code this}.
      */
     private BatchSums sums;
+    /** The update and insert of {@link #upsertLocked} per table (each table has one shape). */
+    private final Map<String, String[]> upserts = new java.util.concurrent.ConcurrentHashMap<>();
     /** Held by this process alone (an embedded file): every active row is this process's. */
     private final boolean exclusive;
     /** True when this open created the database: its stored totals start from zero. */
@@ -1554,11 +1556,19 @@ public final class JdbcLedger implements Ledger {
     /** Adds {@code deltas} to the row of {@code key}, inserting it when absent, in the running transaction. */
     private void upsertLocked(String table, List<String> keyCols, List<String> key, List<String> cols, long[] deltas)
             throws SQLException {
-        String where = String.join(" = ? AND ", keyCols) + " = ?";
-        String set = cols.stream().map(col -> col + " = " + col + " + ?").collect(java.util.stream.Collectors.joining(", "));
+        // The statements' text once per table: building it again cost as much as running them.
+        String[] sql = upserts.computeIfAbsent(table, t -> {
+            String where = String.join(" = ? AND ", keyCols) + " = ?";
+            String set = cols.stream().map(col -> col + " = " + col + " + ?").collect(java.util.stream.Collectors.joining(", "));
+            List<String> all = new ArrayList<>(keyCols);
+            all.addAll(cols);
+            return new String[] {"UPDATE " + t + " SET " + set + " WHERE " + where,
+                "INSERT INTO " + t + " (" + String.join(", ", all) + ") VALUES ("
+                        + String.join(", ", java.util.Collections.nCopies(all.size(), "?")) + ")"};
+        });
         // Only this node's writer adds to its rows (or a live node to a dead one's, once):
         // an update, else an insert, as on H2, needs no ON CONFLICT.
-        PreparedStatement up = statement("UPDATE " + table + " SET " + set + " WHERE " + where);
+        PreparedStatement up = statement(sql[0]);
         int i = 1;
         for (long d : deltas) {
             up.setLong(i++, d);
@@ -1569,10 +1579,7 @@ public final class JdbcLedger implements Ledger {
         if (up.executeUpdate() == 1) {
             return;
         }
-        List<String> all = new ArrayList<>(keyCols);
-        all.addAll(cols);
-        PreparedStatement in = statement("INSERT INTO " + table + " (" + String.join(", ", all) + ") VALUES ("
-                + String.join(", ", java.util.Collections.nCopies(all.size(), "?")) + ")");
+        PreparedStatement in = statement(sql[1]);
         i = 1;
         for (String k : key) {
             in.setString(i++, k);
