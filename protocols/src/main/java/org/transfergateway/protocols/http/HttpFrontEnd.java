@@ -53,6 +53,7 @@ public final class HttpFrontEnd implements Closeable {
     private volatile ConnectionLimiter limiter;
     private volatile HttpServices services;
     private boolean webDav;
+    private boolean proxyProtocol;
 
     /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
@@ -87,6 +88,15 @@ public final class HttpFrontEnd implements Closeable {
         if (enabled) {
             accounts.meter().announce(WebDav.PROTOCOL);
         }
+        return this;
+    }
+
+    /**
+     * Expects a PROXY v1/v2 header first on every connection and takes the client's address
+     * from it ({@code listeners.proxy-protocol}); called before {@link #start()}.
+     */
+    public synchronized HttpFrontEnd withProxyProtocol(boolean enabled) {
+        proxyProtocol = enabled;
         return this;
     }
 
@@ -140,7 +150,8 @@ public final class HttpFrontEnd implements Closeable {
                 // PUT then takes a quarter of the system calls. The decoder hands the body
                 // on in 64 KiB slices of the same buffer.
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(64, 2048, 256 * 1024))
-                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls));
+                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls)
+                        .withProxyProtocol(proxyProtocol));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
             close();
