@@ -16,7 +16,9 @@ import org.transfergateway.config.LimitsConfig;
  * limits.max-connections and limits.max-connections-per-address for SFTP: SSH sessions are
  * counted as FTP counts control connections, and one over either limit is closed as it is
  * accepted, before the SSH greeting, as OpenSSH's MaxStartups does. A refused session takes
- * no place, so the next one does not meet it while it closes.
+ * no place, so the next one does not meet it while it closes. With
+ * {@code listeners.proxy-protocol} a session is counted once its PROXY header has named
+ * the client ({@link ProxyHeaderAcceptor}), under that client's address.
  */
 final class SessionLimits implements SessionListener {
     private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
@@ -27,14 +29,26 @@ final class SessionLimits implements SessionListener {
     private final int maxPerAddress;
     private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
 
-    SessionLimits(LimitsConfig limits) {
+    private final boolean afterProxyHeader;
+
+    /** @param afterProxyHeader true: sessions are counted by {@link #admit}, once their PROXY header is read */
+    SessionLimits(LimitsConfig limits, boolean afterProxyHeader) {
         this.maxTotal = limits.maxConnections();
         this.maxPerAddress = limits.maxConnectionsPerAddress();
+        this.afterProxyHeader = afterProxyHeader;
     }
 
     @Override
     public void sessionCreated(Session session) {
-        InetAddress address = address(session.getRemoteAddress());
+        if (!afterProxyHeader) {
+            admit(session);
+        }
+    }
+
+    /** Counts the session in under its client's address, or closes it when over a limit. */
+    void admit(Session session) {
+        InetAddress address = address(session instanceof org.apache.sshd.server.session.ServerSession s
+                ? s.getClientAddress() : session.getRemoteAddress());
         if (total.incrementAndGet() > maxTotal) {
             total.decrementAndGet();
             refuse(session, address, "the gateway has the most SFTP sessions it accepts (" + maxTotal + ")");

@@ -73,6 +73,7 @@ public final class SftpFrontEnd implements AutoCloseable {
     private ScheduledExecutorService sweeper;
     private final Set<HandleChannel> transfers = ConcurrentHashMap.newKeySet();
     private volatile String fingerprint;
+    private boolean proxyProtocol;
 
     public SftpFrontEnd(SftpConfig config, LimitsConfig limits, Accounts accounts) {
         this.config = config;
@@ -98,6 +99,15 @@ public final class SftpFrontEnd implements AutoCloseable {
             out.put(u.name(), List.copyOf(list));
         }
         return Map.copyOf(out);
+    }
+
+    /**
+     * Expects a PROXY v1/v2 header first on every connection and takes the client's address
+     * from it ({@code listeners.proxy-protocol}); called before {@link #start()}.
+     */
+    public SftpFrontEnd withProxyProtocol(boolean enabled) {
+        proxyProtocol = enabled;
+        return this;
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 picks a free port). */
@@ -160,7 +170,11 @@ public final class SftpFrontEnd implements AutoCloseable {
                 return new UserFileSystem(accounts.files(user, PROTOCOL), limits, transfers);
             }
         });
-        sshd.addSessionListener(new SessionLimits(limits));
+        SessionLimits sessionLimits = new SessionLimits(limits, proxyProtocol);
+        sshd.addSessionListener(sessionLimits);
+        if (proxyProtocol) {
+            sshd.setServerProxyAcceptor(new ProxyHeaderAcceptor(sessionLimits));
+        }
         if (limits.minTransferRate() > 0) {
             sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sftp-rate-sweep");
