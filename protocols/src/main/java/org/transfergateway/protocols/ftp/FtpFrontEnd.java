@@ -233,7 +233,7 @@ public final class FtpFrontEnd implements AutoCloseable {
                 } catch (org.apache.mina.core.RuntimeIoException e) {
                     // The client closed the connection after its last command (QUIT); nothing to speed up.
                 }
-                ChannelDataConnections.install(session, context);
+                ChannelDataConnections.install(session, context, ProxyHeaderFilter.claimed(session));
                 command.execute(ProxyHeaderFilter.asClient(session, context), context, request);
             };
         };

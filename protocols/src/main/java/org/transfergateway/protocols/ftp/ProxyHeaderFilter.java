@@ -2,7 +2,6 @@ package org.transfergateway.protocols.ftp;
 
 import io.netty.buffer.Unpooled;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.Arrays;
 import org.apache.ftpserver.ftplet.FtpSession;
 import org.apache.ftpserver.impl.FtpIoSession;
@@ -13,6 +12,7 @@ import org.apache.mina.core.session.IdleStatus;
 import org.apache.mina.core.session.IoSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.protocols.ftp.command.ProxiedSession;
 import org.transfergateway.protocols.proxy.ProxyHeader;
 
 /**
@@ -21,7 +21,10 @@ import org.transfergateway.protocols.proxy.ProxyHeader;
  * keeps the client it names on the session; until the header is whole, the rest of the
  * chain does not learn of the connection at all (no greeting, no count in the limits). A
  * connection whose header is malformed, or that stays silent for the idle timeout, is
- * closed unseen. Data connections carry no header: see {@link #asClient}.
+ * closed unseen. Data connections carry no header: a passive one may come from the
+ * control connection's own peer (the balancer, mapping the passive ports in plain TCP
+ * mode) or from the client the header named (straight to this node), see
+ * {@link org.transfergateway.protocols.ftp.command.ChannelDataConnections}.
  */
 final class ProxyHeaderFilter extends IoFilterAdapter {
     private static final Logger log = LoggerFactory.getLogger(ProxyHeaderFilter.class);
@@ -35,23 +38,19 @@ final class ProxyHeaderFilter extends IoFilterAdapter {
         return session.getAttribute(CLIENT) instanceof InetSocketAddress claimed ? claimed : session.getClientAddress();
     }
 
+    /** The client a PROXY header named for this control connection; null when its peer stands. */
+    static InetSocketAddress claimed(IoSession session) {
+        return session.getAttribute(CLIENT) instanceof InetSocketAddress claimed ? claimed : null;
+    }
+
     /**
      * The session a command runs with: one whose remote address is the client the header
      * named, so MINA's own commands (PASS's login check, PORT's address check, the login
-     * statistics) see the real client. The passive data connection check keeps the
-     * session's own peer, the balancer: data ports are mapped through it in plain TCP
-     * mode, and a data connection then comes from the balancer's address.
+     * statistics) see the real client.
      */
     static FtpIoSession asClient(FtpIoSession session, FtpServerContext context) {
-        if (!(session.getAttribute(CLIENT) instanceof InetSocketAddress claimed)) {
-            return session;
-        }
-        return new FtpIoSession(session, context) {
-            @Override
-            public SocketAddress getRemoteAddress() {
-                return claimed;
-            }
-        };
+        InetSocketAddress claimed = claimed(session);
+        return claimed == null ? session : new ProxiedSession(session, context, () -> claimed);
     }
 
     @Override

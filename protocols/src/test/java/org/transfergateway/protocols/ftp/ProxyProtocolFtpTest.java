@@ -102,6 +102,27 @@ class ProxyProtocolFtpTest {
     }
 
     @Test
+    void aPassiveDataConnectionMayComeFromTheBalancerOrTheNamedClientOnly() throws Exception {
+        byte[] content = "straight to the node\n".getBytes(StandardCharsets.US_ASCII);
+        // The relay connects from 127.0.0.1 and names 127.0.0.2 as the client.
+        FTPClient c = login(relay(() -> ProxyHeaders.v1("127.0.0.2", 1, "127.0.0.1", 21)), "secret");
+        c.setFileType(FTP.BINARY_FILE_TYPE);
+        c.enterLocalPassiveMode();
+        c.setPassiveLocalIPAddress(InetAddress.getByName("127.0.0.2"));
+        assertTrue(c.storeFile("direct.bin", new ByteArrayInputStream(content)), c.getReplyString());
+        c.setPassiveLocalIPAddress(InetAddress.getByName("127.0.0.1"));
+        assertTrue(c.storeFile("balanced.bin", new ByteArrayInputStream(content)), c.getReplyString());
+        // Neither the balancer nor the client: another host taking the passive port.
+        c.setPassiveLocalIPAddress(InetAddress.getByName("127.0.0.3"));
+        assertFalse(c.storeFile("stolen.bin", new ByteArrayInputStream(content)));
+        assertEquals(426, c.getReplyCode(), c.getReplyString());
+        c.disconnect();
+        assertArrayEquals(content, Files.readAllBytes(root.resolve("alice/direct.bin")));
+        assertArrayEquals(content, Files.readAllBytes(root.resolve("alice/balanced.bin")));
+        assertFalse(Files.exists(root.resolve("alice/stolen.bin")));
+    }
+
+    @Test
     void aBanOnOneClaimedAddressDoesNotBlockAnother() throws Exception {
         ProxyHeaders.Relay banned = relay(() -> ProxyHeaders.v1("192.0.2.32", 1, "127.0.0.1", 21));
         for (int i = 0; i < 3; i++) {
