@@ -77,21 +77,28 @@ class BehindHaproxyTest {
         Files.writeString(config, """
                 global
                     maxconn 200
+                    log stdout format raw local0
                 defaults
+                    log global
                     mode tcp
                     timeout connect 5s
                     timeout client 30s
                     timeout server 30s
+                    # A check may take this long to answer (the machine is shared), not just its interval.
+                    timeout check 5s
                 frontend http
                     bind %1$s:%2$d
                     default_backend http_nodes
                 backend http_nodes
-                    server gw1 127.0.0.1:%3$d send-proxy-v2 source %4$s
+                    # Health checks every 200 ms: a v2 LOCAL header, then GET /healthz, which must answer 2xx.
+                    option httpchk
+                    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host gateway
+                    server gw1 127.0.0.1:%3$d send-proxy-v2 source %4$s check inter 200ms fall 1
                 frontend ftp
                     bind %1$s:%5$d
                     default_backend ftp_nodes
                 backend ftp_nodes
-                    server gw1 127.0.0.1:%6$d send-proxy source %4$s
+                    server gw1 127.0.0.1:%6$d send-proxy source %4$s check inter 200ms fall 1
                 """.formatted(BALANCER, httpPort, gateway.httpAddress().getPort(), BALANCER_SOURCE, ftpPort,
                 gateway.ftpAddress().getPort()));
         haproxy = new ProcessBuilder("haproxy", "-db", "-f", config.toString())
@@ -102,6 +109,7 @@ class BehindHaproxyTest {
 
     @AfterAll
     static void stop() throws Exception {
+        String log = haproxy == null ? "" : Files.readString(dir.resolve("haproxy.log"));
         ((Logger) LoggerFactory.getLogger(LoginGuard.class)).detachAppender(bans);
         if (haproxy != null) {
             haproxy.destroy();
@@ -112,6 +120,9 @@ class BehindHaproxyTest {
         if (gateway != null) {
             gateway.close();
         }
+        // The health checks (a PROXY v2 LOCAL header and GET /healthz for HTTP, a v1 header
+        // and a TCP connection for FTP) never found the node down.
+        assertFalse(log.contains("is DOWN"), log);
     }
 
     @Test
