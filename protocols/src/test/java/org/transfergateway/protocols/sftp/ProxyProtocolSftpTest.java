@@ -124,6 +124,20 @@ class ProxyProtocolSftpTest {
     }
 
     @Test
+    void aLocalHeaderKeepsTheBalancersOwnAddress() throws Exception {
+        try (ProxyHeaders.Relay health = new ProxyHeaders.Relay(address, ProxyHeaders::v2Local);
+                ProxyHeaders.Relay client = new ProxyHeaders.Relay(address, () -> ProxyHeaders.v2("192.0.2.26", 1, "127.0.0.1", 22));
+                ClientSession a = login(health, "secret");
+                ClientSession b = login(health, "secret")) {
+            // Both count against the relay's own address, 127.0.0.1, which is now full.
+            assertThrows(IOException.class, () -> login(health, "secret").close());
+            try (ClientSession c = login(client, "secret")) {
+                assertTrue(c.isAuthenticated());
+            }
+        }
+    }
+
+    @Test
     void aConnectionWithoutAValidHeaderIsClosed() throws Exception {
         for (String first : new String[] {"SSH-2.0-OpenSSH_9.2\r\n", "PROXY TCP4 192.0.2.999 127.0.0.1 1 22\r\nSSH-2.0-x\r\n"}) {
             try (Socket s = new Socket(address.getAddress(), address.getPort())) {
