@@ -66,7 +66,8 @@ public final class ConfigLoader {
                 Duration.ofSeconds(30),
                 true,
                 new ClusterConfig(hostName()),
-                WebDavConfig.DEFAULTS);
+                WebDavConfig.DEFAULTS,
+                ListenersConfig.DEFAULTS);
     }
 
     public GatewayConfig load(Path file) {
@@ -106,16 +107,23 @@ public final class ConfigLoader {
         Duration grace = root.parsed("shutdown-grace", Duration.ofSeconds(30), Units::parseDuration);
         ClusterConfig cluster = cluster(root.child("cluster"));
         WebDavConfig webdav = webdav(root.child("webdav"));
+        ListenersConfig listeners = listeners(root.child("listeners"));
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled() && !sftp.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled and sftp.enabled are false too: nothing would listen");
         }
         return new GatewayConfig(ftp, http, sftp, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster,
-                webdav);
+                webdav, listeners);
     }
 
     private static WebDavConfig webdav(ConfigNode n) {
         WebDavConfig c = new WebDavConfig(n.bool("enabled", WebDavConfig.DEFAULTS.enabled()));
+        n.rejectUnknownKeys();
+        return c;
+    }
+
+    private static ListenersConfig listeners(ConfigNode n) {
+        ListenersConfig c = new ListenersConfig(n.bool("proxy-protocol", ListenersConfig.DEFAULTS.proxyProtocol()));
         n.rejectUnknownKeys();
         return c;
     }

@@ -14,6 +14,7 @@ import java.util.Optional;
  * @param demo    true when running on the embedded defaults with the demo user
  * @param cluster this gateway's place among those sharing its ledger
  * @param webdav  the WebDAV front end under {@code /dav/} on the HTTP listener
+ * @param listeners what all listeners share: whether connections come with a PROXY header
  */
 public record GatewayConfig(
         FtpConfig ftp,
@@ -29,7 +30,8 @@ public record GatewayConfig(
         java.time.Duration shutdownGrace,
         boolean demo,
         ClusterConfig cluster,
-        WebDavConfig webdav) {
+        WebDavConfig webdav,
+        ListenersConfig listeners) {
 
     public GatewayConfig {
         users = List.copyOf(users);

@@ -119,6 +119,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void proxyProtocolIsOffUnlessTurnedOnAndKnowsOnlyItsKey() {
+        assertFalse(loader.parse("users: [{name: a, password: b}]\n").listeners().proxyProtocol());
+        assertFalse(ConfigLoader.defaults(java.nio.file.Path.of("data")).listeners().proxyProtocol());
+        assertTrue(loader.parse("listeners:\n  proxy-protocol: true\nusers: [{name: a, password: b}]\n").listeners().proxyProtocol());
+        assertEquals("listeners.proxy: is not a known key",
+                error("listeners:\n  proxy: true\nusers: [{name: a, password: b}]\n"));
+        assertEquals("listeners.proxy-protocol: v2 is not true or false",
+                error("listeners:\n  proxy-protocol: v2\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void webdavIsOnUnlessTurnedOffAndKnowsOnlyEnabled() {
         assertTrue(loader.parse("users: [{name: a, password: b}]\n").webdav().enabled());
         assertTrue(ConfigLoader.defaults(java.nio.file.Path.of("data")).webdav().enabled());

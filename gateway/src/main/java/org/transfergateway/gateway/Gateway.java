@@ -112,7 +112,8 @@ public final class Gateway implements AutoCloseable {
             Accounts accounts = new Accounts(config, opened.targets(), meter);
             accounts.share(ledger);
             if (config.ftp().enabled()) {
-                g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls);
+                g.ftp = new FtpFrontEnd(config.ftp(), config.limits(), accounts, tls)
+                        .withProxyProtocol(config.listeners().proxyProtocol());
                 g.open.add(g.ftp);
                 g.ftpAddress = bind("ftp.port", config.ftp().host(), config.ftp().port(), g.ftp::start);
                 g.metrics.bindConnections("ftp", g.ftp::openConnections);
@@ -126,7 +127,8 @@ public final class Gateway implements AutoCloseable {
             }
             if (config.http().enabled()) {
                 g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape,
-                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null).withWebDav(config.webdav().enabled());
+                        new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null).withWebDav(config.webdav().enabled())
+                        .withProxyProtocol(config.listeners().proxyProtocol());
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 g.metrics.bindConnections("http", g.http::openConnections);
@@ -134,7 +136,8 @@ public final class Gateway implements AutoCloseable {
                         config.http().tls() ? " (HTTPS)" : "", config.webdav().enabled() ? ", WebDAV under /dav/" : "");
             }
             if (config.sftp().enabled()) {
-                g.sftp = new SftpFrontEnd(config.sftp(), config.limits(), accounts);
+                g.sftp = new SftpFrontEnd(config.sftp(), config.limits(), accounts)
+                        .withProxyProtocol(config.listeners().proxyProtocol());
                 g.open.add(g.sftp);
                 g.sftpAddress = bind("sftp.port", config.sftp().host(), config.sftp().port(), g.sftp::start);
                 g.metrics.bindConnections("sftp", g.sftp::openConnections);

@@ -44,6 +44,7 @@ public final class FtpFrontEnd implements AutoCloseable {
     private FtpServer server;
     private final GatewayFtplet ftplet;
     private Listener listener;
+    private boolean proxyProtocol;
 
     public FtpFrontEnd(FtpConfig config, LimitsConfig limits, Accounts accounts) {
         this(config, limits, accounts, null);
@@ -60,6 +61,15 @@ public final class FtpFrontEnd implements AutoCloseable {
         this.accounts = accounts;
         accounts.meter().announce(PROTOCOL);
         this.tls = tls;
+    }
+
+    /**
+     * Expects a PROXY v1/v2 header first on every control connection and takes the
+     * client's address from it ({@code listeners.proxy-protocol}); called before {@link #start()}.
+     */
+    public FtpFrontEnd withProxyProtocol(boolean enabled) {
+        proxyProtocol = enabled;
+        return this;
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 picks a free port). */
@@ -129,10 +139,17 @@ public final class FtpFrontEnd implements AutoCloseable {
             f.setAccessible(true);
             acceptor = (SocketAcceptor) f.get(listener);
         } catch (ReflectiveOperationException | RuntimeException e) {
+            if (proxyProtocol) {
+                // Without its filter the listener would trust the balancer's address for every client.
+                throw new FtpException("listeners.proxy-protocol: cannot reach MINA's FTP acceptor: " + e, e);
+            }
             LoggerFactory.getLogger(FtpFrontEnd.class).warn("FTP accept queue stays at MINA's 50 connections, ABOR is seen after RETR: {}", e.toString());
             return;
         }
         if (acceptor == null) {
+            if (proxyProtocol) {
+                throw new FtpException("listeners.proxy-protocol: MINA's FTP listener has no acceptor");
+            }
             return;
         }
         InetSocketAddress bound = acceptor.getLocalAddress();
@@ -140,6 +157,10 @@ public final class FtpFrontEnd implements AutoCloseable {
         acceptor.setBacklog(Math.max(acceptor.getBacklog(), NetUtil.SOMAXCONN));
         if (acceptor.getFilterChain().contains("threadPool")) {
             acceptor.getFilterChain().addBefore("threadPool", "abortWatch", new AbortWatch());
+        }
+        if (proxyProtocol) {
+            // First, before implicit TLS: the balancer's header precedes the handshake.
+            acceptor.getFilterChain().addFirst("proxyHeader", new ProxyHeaderFilter());
         }
         try {
             acceptor.bind(bound);
@@ -212,8 +233,8 @@ public final class FtpFrontEnd implements AutoCloseable {
                 } catch (org.apache.mina.core.RuntimeIoException e) {
                     // The client closed the connection after its last command (QUIT); nothing to speed up.
                 }
-                ChannelDataConnections.install(session, context);
-                command.execute(session, context, request);
+                ChannelDataConnections.install(session, context, ProxyHeaderFilter.claimed(session));
+                command.execute(ProxyHeaderFilter.asClient(session, context), context, request);
             };
         };
     }

@@ -53,7 +53,7 @@ final class GatewayFtplet extends DefaultFtplet {
      */
     @Override
     public FtpletResult onConnect(FtpSession session) throws FtpException, IOException {
-        InetSocketAddress client = session.getClientAddress();
+        InetSocketAddress client = ProxyHeaderFilter.client(session);
         InetAddress address = client == null ? null : client.getAddress();
         int total = open.incrementAndGet();
         int fromAddress = address == null ? 0 : perAddress.computeIfAbsent(address, a -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
@@ -132,7 +132,7 @@ final class GatewayFtplet extends DefaultFtplet {
         if (session.getAttribute(COUNTED) != null) {
             session.removeAttribute(COUNTED);
             open.decrementAndGet();
-            InetSocketAddress client = session.getClientAddress();
+            InetSocketAddress client = ProxyHeaderFilter.client(session);
             if (client != null) {
                 perAddress.computeIfPresent(client.getAddress(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
             }
@@ -151,7 +151,7 @@ final class GatewayFtplet extends DefaultFtplet {
         if (command.equals("PORT") || command.equals("EPRT")) {
             String refusal = checkActiveTarget(session, command, request.getArgument());
             if (refusal != null) {
-                log.warn("{} from {} refused: {}", command, session.getClientAddress(), refusal);
+                log.warn("{} from {} refused: {}", command, ProxyHeaderFilter.client(session), refusal);
                 session.write(new DefaultFtpReply(FtpReply.REPLY_501_SYNTAX_ERROR_IN_PARAMETERS_OR_ARGUMENTS, refusal));
                 return FtpletResult.SKIP;
             }
@@ -167,7 +167,7 @@ final class GatewayFtplet extends DefaultFtplet {
         } catch (IllegalArgumentException | UnknownHostException e) {
             return command + " argument is malformed";
         }
-        InetSocketAddress client = session.getClientAddress();
+        InetSocketAddress client = ProxyHeaderFilter.client(session);
         if (client == null || !sameHost(client.getAddress(), target.getAddress())) {
             return "Data connections go only to the address of the control connection";
         }

@@ -27,7 +27,7 @@ final class TlsRequiredFtplet extends DefaultFtplet {
     public FtpletResult beforeCommand(FtpSession session, FtpRequest request) throws FtpException, IOException {
         String command = request.getCommand().toUpperCase(Locale.ROOT);
         if (LOGIN.contains(command) && !session.isSecure()) {
-            log.info("{} from {} refused: the control connection is not protected", command, session.getClientAddress());
+            log.info("{} from {} refused: the control connection is not protected", command, ProxyHeaderFilter.client(session));
             session.write(new DefaultFtpReply(530, "Log in over TLS: send AUTH TLS first"));
             return FtpletResult.SKIP;
         }

@@ -193,7 +193,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
             if (current != null && current.streaming() && ctx.channel().isWritable()) {
                 return; // an event stream that its client reads
             }
-            log.debug("closing idle connection {}", ctx.channel().remoteAddress());
+            log.debug("closing idle connection {}", ProxyHeaderHandler.client(ctx.channel()));
             ctx.close();
             return;
         }
@@ -202,7 +202,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter implements Ex
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        log.debug("connection {} failed: {}", ProxyHeaderHandler.client(ctx.channel()), cause.toString());
         ctx.close();
     }
 }

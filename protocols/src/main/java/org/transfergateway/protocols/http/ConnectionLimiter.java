@@ -15,7 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Counts the listener's open connections, in total and per client address, and turns
+ * Counts the listener's open connections, in total and per client address (the one a
+ * PROXY header named, with {@code listeners.proxy-protocol}), and turns
  * away one over either limit as it is accepted: a 503 and the connection closes, before
  * anything is read from it. Shared by every connection of one listener.
  */
@@ -37,7 +38,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        InetAddress address = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+        InetAddress address = ((InetSocketAddress) ProxyHeaderHandler.client(ctx.channel())).getAddress();
         String refusal = admit(address);
         if (refusal != null) {
             log.debug("refusing an HTTP connection from {}: {}", address.getHostAddress(), refusal);
@@ -50,6 +51,15 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         ctx.channel().closeFuture().addListener(f -> release(address));
         ctx.pipeline().remove(this);
         ctx.fireChannelActive();
+    }
+
+    /**
+     * Only a refused connection gets here (an admitted one no longer has this handler):
+     * what its client sent after a PROXY header is dropped while the refusal closes it.
+     */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        io.netty.util.ReferenceCountUtil.release(msg);
     }
 
     /** Counts the connection in; null when admitted, else why not. */

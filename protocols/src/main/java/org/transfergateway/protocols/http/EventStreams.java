@@ -159,7 +159,7 @@ final class EventStreams implements TransferListener, AutoCloseable {
             try {
                 data = json.writeValueAsString(render(visible));
             } catch (Exception e) {
-                log.error("cannot render an event of {}", ctx.channel().remoteAddress(), e);
+                log.error("cannot render an event of {}", ProxyHeaderHandler.client(ctx.channel()), e);
                 ctx.close();
                 return;
             }

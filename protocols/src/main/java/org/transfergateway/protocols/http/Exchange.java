@@ -113,7 +113,7 @@ final class Exchange {
 
     /** The client's address, as the login guard counts it; null when unknown. */
     java.net.InetAddress clientAddress() {
-        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        java.net.SocketAddress remote = ProxyHeaderHandler.client(ctx.channel());
         return remote instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
     }
 

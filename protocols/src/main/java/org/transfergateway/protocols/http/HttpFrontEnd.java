@@ -54,6 +54,7 @@ public final class HttpFrontEnd implements Closeable {
     private volatile ConnectionLimiter limiter;
     private volatile HttpServices services;
     private boolean webDav;
+    private boolean proxyProtocol;
 
     /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
@@ -88,6 +89,15 @@ public final class HttpFrontEnd implements Closeable {
         if (enabled) {
             accounts.meter().announce(WebDav.PROTOCOL);
         }
+        return this;
+    }
+
+    /**
+     * Expects a PROXY v1/v2 header first on every connection and takes the client's address
+     * from it ({@code listeners.proxy-protocol}); called before {@link #start()}.
+     */
+    public synchronized HttpFrontEnd withProxyProtocol(boolean enabled) {
+        proxyProtocol = enabled;
         return this;
     }
 
@@ -145,7 +155,8 @@ public final class HttpFrontEnd implements Closeable {
                 // the adaptive one kept allocating (and zeroing) new direct memory, and the
                 // gateway spent about a sixth more CPU per file (measured: bench small-files).
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls));
+                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls)
+                        .withProxyProtocol(proxyProtocol));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
             close();

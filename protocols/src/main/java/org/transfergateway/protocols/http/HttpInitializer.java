@@ -3,6 +3,7 @@ package org.transfergateway.protocols.http;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.ssl.SslContext;
@@ -25,6 +26,7 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
     private final HttpServices services;
     private final RouteTable routes;
     private SslContext tls;
+    private boolean proxyProtocol;
 
     HttpInitializer(HttpConfig config, LimitsConfig limits, ConnectionLimiter limiter, HttpServices services,
             RouteTable routes) {
@@ -41,9 +43,20 @@ final class HttpInitializer extends ChannelInitializer<SocketChannel> {
         return this;
     }
 
+    /** Expects a PROXY header first on each connection and takes the client from it. */
+    HttpInitializer withProxyProtocol(boolean proxyProtocol) {
+        this.proxyProtocol = proxyProtocol;
+        return this;
+    }
+
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        if (proxyProtocol) {
+            // The balancer's header comes before anything else, TLS included; fail fast on garbage.
+            p.addLast("proxy-decoder", new HAProxyMessageDecoder(true));
+            p.addLast("proxy", new ProxyHeaderHandler(config.idleTimeout()));
+        }
         // Connections over the limits are refused before any TLS handshake is spent on them.
         p.addLast("limits", limiter);
         if (tls != null) {

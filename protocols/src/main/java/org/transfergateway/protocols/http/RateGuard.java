@@ -169,7 +169,7 @@ final class RateGuard extends ChannelDuplexHandler {
             return;
         }
         log.info("dropping the connection from {}: {} at {} bytes/s ({} bytes in {} ms), below the minimum of {}",
-                ctx.channel().remoteAddress(), transfer, (long) rate, sent, elapsed / 1_000_000, minBytesPerSecond);
+                ProxyHeaderHandler.client(ctx.channel()), transfer, (long) rate, sent, elapsed / 1_000_000, minBytesPerSecond);
         transfer = null;
         ctx.close();
     }

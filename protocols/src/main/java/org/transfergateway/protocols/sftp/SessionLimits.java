@@ -18,9 +18,12 @@ import org.transfergateway.protocols.auth.UserSessions;
  * limits.max-connections and limits.max-connections-per-address for SFTP: SSH sessions are
  * counted as FTP counts control connections, and one over either limit is closed as it is
  * accepted, before the SSH greeting, as OpenSSH's MaxStartups does. A refused session takes
- * no place, so the next one does not meet it while it closes. A session that logs in as a
- * user who has limits.max-connections-per-user sessions open already (on any node) is
- * disconnected with SSH's "too many connections" reason instead of logged in ({@link #admit}).
+ * no place, so the next one does not meet it while it closes. With
+ * {@code listeners.proxy-protocol} a session is counted once its PROXY header has named
+ * the client ({@link ProxyHeaderAcceptor}), under that client's address. A session that
+ * logs in as a user who has limits.max-connections-per-user sessions open already (on any
+ * node) is disconnected with SSH's "too many connections" reason instead of logged in
+ * ({@link #admit}).
  */
 final class SessionLimits implements SessionListener {
     private static final Logger log = LoggerFactory.getLogger(SessionLimits.class);
@@ -33,10 +36,14 @@ final class SessionLimits implements SessionListener {
     private static final AttributeRepository.AttributeKey<UserSessions.Session> USER_SESSION = new AttributeRepository.AttributeKey<>();
     private final UserSessions sessions;
 
-    SessionLimits(LimitsConfig limits, UserSessions sessions) {
+    private final boolean afterProxyHeader;
+
+    /** @param afterProxyHeader true: sessions are counted by {@link #countIn}, once their PROXY header is read */
+    SessionLimits(LimitsConfig limits, UserSessions sessions, boolean afterProxyHeader) {
         this.maxTotal = limits.maxConnections();
         this.maxPerAddress = limits.maxConnectionsPerAddress();
         this.sessions = sessions;
+        this.afterProxyHeader = afterProxyHeader;
     }
 
     /**
@@ -66,7 +73,15 @@ final class SessionLimits implements SessionListener {
 
     @Override
     public void sessionCreated(Session session) {
-        InetAddress address = address(session.getRemoteAddress());
+        if (!afterProxyHeader) {
+            countIn(session);
+        }
+    }
+
+    /** Counts the session in under its client's address, or closes it when over a limit. */
+    void countIn(Session session) {
+        InetAddress address = address(session instanceof org.apache.sshd.server.session.ServerSession s
+                ? s.getClientAddress() : session.getRemoteAddress());
         if (total.incrementAndGet() > maxTotal) {
             total.decrementAndGet();
             refuse(session, address, "the gateway has the most SFTP sessions it accepts (" + maxTotal + ")");

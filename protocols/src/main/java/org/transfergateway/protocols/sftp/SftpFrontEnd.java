@@ -66,7 +66,8 @@ public final class SftpFrontEnd implements AutoCloseable {
     private final SftpConfig config;
     private final LimitsConfig limits;
     private final Accounts accounts;
-    private final SessionLimits sessionLimits;
+    /** Made at start, once {@link #withProxyProtocol} has said when sessions are counted. */
+    private volatile SessionLimits sessionLimits;
     private final Map<String, List<PublicKey>> keys;
     private SshServer server;
     private ScheduledExecutorService delays;
@@ -74,12 +75,12 @@ public final class SftpFrontEnd implements AutoCloseable {
     private ScheduledExecutorService sweeper;
     private final Set<HandleChannel> transfers = ConcurrentHashMap.newKeySet();
     private volatile String fingerprint;
+    private boolean proxyProtocol;
 
     public SftpFrontEnd(SftpConfig config, LimitsConfig limits, Accounts accounts) {
         this.config = config;
         this.limits = limits;
         this.accounts = accounts;
-        this.sessionLimits = new SessionLimits(limits, accounts.sessions());
         this.keys = authorizedKeys(accounts.users());
         accounts.meter().announce(PROTOCOL);
     }
@@ -100,6 +101,15 @@ public final class SftpFrontEnd implements AutoCloseable {
             out.put(u.name(), List.copyOf(list));
         }
         return Map.copyOf(out);
+    }
+
+    /**
+     * Expects a PROXY v1/v2 header first on every connection and takes the client's address
+     * from it ({@code listeners.proxy-protocol}); called before {@link #start()}.
+     */
+    public SftpFrontEnd withProxyProtocol(boolean enabled) {
+        proxyProtocol = enabled;
+        return this;
     }
 
     /** Binds and starts accepting; returns the bound address (port 0 picks a free port). */
@@ -162,7 +172,11 @@ public final class SftpFrontEnd implements AutoCloseable {
                 return new UserFileSystem(accounts.files(user, PROTOCOL), limits, transfers);
             }
         });
+        sessionLimits = new SessionLimits(limits, accounts.sessions(), proxyProtocol);
         sshd.addSessionListener(sessionLimits);
+        if (proxyProtocol) {
+            sshd.setServerProxyAcceptor(new ProxyHeaderAcceptor(sessionLimits));
+        }
         if (limits.minTransferRate() > 0) {
             sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sftp-rate-sweep");

@@ -83,7 +83,8 @@ final class HttpFixture implements AutoCloseable {
         // As a gateway does: every front end it has shows in the statistics, running or not.
         meter.announce(org.transfergateway.protocols.ftp.FtpFrontEnd.PROTOCOL);
         this.accounts = new Accounts(config, Map.of("local", wrap.apply(new LocalStorage("local", root))), meter);
-        this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText).withWebDav(webDav);
+        this.frontEnd = new HttpFrontEnd(config.http(), config.limits(), accounts, prometheusText).withWebDav(webDav)
+                .withProxyProtocol(config.listeners().proxyProtocol());
         this.address = frontEnd.start();
     }
 

@@ -113,6 +113,10 @@ final class ControlConnection {
         }
         try {
             IoSession io = (IoSession) WRAPPED.get(session);
+            // A ProxiedSession wraps MINA's own FtpIoSession.
+            while (io instanceof FtpIoSession wrapper) {
+                io = (IoSession) WRAPPED.get(wrapper);
+            }
             return io instanceof NioSession nio && CHANNEL.get(nio) instanceof SocketChannel c ? c : null;
         } catch (ReflectiveOperationException | RuntimeException e) {
             return null;
