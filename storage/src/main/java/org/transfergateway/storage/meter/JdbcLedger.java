@@ -170,6 +170,11 @@ public final class JdbcLedger implements Ledger {
      * {@link String#compareTo} and SQLite by UTF-8 bytes anyway.
      */
     private static final String POSTGRES_BINARY = " COLLATE \"C\"";
+    /**
+     * The first key of the advisory lock (two-key form, a key space apart from the one-key
+     * locks of users and commits) that orders the migrations of nodes starting together.
+     */
+    private static final int MIGRATION_LOCK_CLASS = 0x54474d31;
 
     /** Writes run together in one transaction, at most this many. */
     private static final int MAX_BATCH = 256;
@@ -442,9 +447,14 @@ public final class JdbcLedger implements Ledger {
     }
 
     private synchronized void migrate() throws SQLException {
-        int version = schemaVersion();
         db.setAutoCommit(false);
         try (Statement st = db.createStatement()) {
+            if (postgres) {
+                // Nodes that start together on a new database migrate it one at a time: the
+                // others wait here until the first commits, then find the schema current.
+                st.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK_CLASS + ", 0)");
+            }
+            int version = schemaVersion();
             if (version < 0) {
                 st.execute("CREATE TABLE schema_version (version INT NOT NULL)");
                 st.execute("INSERT INTO schema_version (version) VALUES (0)");
@@ -480,6 +490,14 @@ public final class JdbcLedger implements Ledger {
     }
 
     private int schemaVersion() throws SQLException {
+        if (postgres) {
+            // A failed query would abort the migration's transaction: ask first.
+            try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT to_regclass('schema_version')")) {
+                if (!rs.next() || rs.getString(1) == null) {
+                    return -1;
+                }
+            }
+        }
         try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
             return rs.next() ? rs.getInt(1) : 0;
         } catch (SQLException e) {
