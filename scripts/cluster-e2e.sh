@@ -19,10 +19,11 @@ for tool in java haproxy curl jq sha256sum sftp ssh-keygen psql; do
   command -v "$tool" > /dev/null || { echo "cluster-e2e: $tool is missing" >&2; exit 1; }
 done
 
-# PROXY protocol between HAProxy and the nodes. Switch on once the gateway supports
-# `listeners.proxy-protocol`: HAProxy then sends a PROXY v2 header on every connection
-# (health checks included), and each node is configured to expect it.
-proxy_protocol=false
+# PROXY protocol between HAProxy and the nodes: HAProxy sends a PROXY v2 header on every
+# connection (health checks included), and each node expects it (listeners.proxy-protocol),
+# so that bans, limits and logs see the clients. CLUSTER_E2E_PROXY_PROTOCOL=false runs
+# the same checks without it.
+proxy_protocol=${CLUSTER_E2E_PROXY_PROTOCOL:-true}
 
 started=$(date +%s)
 work=$(mktemp -d)
@@ -39,6 +40,10 @@ db="gateway_cluster_e2e_$$_$RANDOM"
 db_created=false
 lease=3s
 auth=(-u admin:secret)
+# What the script asks a node itself (not through HAProxy): with the PROXY protocol on, a
+# node takes only connections that start with a PROXY header, which curl can send.
+direct=("${auth[@]}")
+if $proxy_protocol; then direct+=(--haproxy-protocol); fi
 
 cleanup() {
   for n in "${!pid[@]}"; do
@@ -120,7 +125,7 @@ for n in "${nodes[@]}"; do
   wait_for 60 listening "$n" || fail "$n did not start listening"
 done
 alive_count() {
-  [ "$(curl -sf "${auth[@]}" "http://${addr[$1]}:8080/api/nodes" | jq '[.nodes[] | select(.alive)] | length')" = "$2" ]
+  [ "$(curl -sf "${direct[@]}" "http://${addr[$1]}:8080/api/nodes" | jq '[.nodes[] | select(.alive)] | length')" = "$2" ]
 }
 wait_for 10 alive_count gw-1 3 || fail "gw-1 does not list three live nodes"
 
@@ -219,7 +224,7 @@ for p in "${protocols[@]}"; do
 done
 # Every slow upload running with bytes received, seen by gw-1 as the union of all nodes.
 all_active() {
-  curl -sf "${auth[@]}" "http://${addr[gw-1]}:8080/api/stats" > active.json \
+  curl -sf "${direct[@]}" "http://${addr[gw-1]}:8080/api/stats" > active.json \
     && jq -e '[.active[] | select(.direction == "in" and .bytes > 0)] | length == 8' active.json > /dev/null
 }
 wait_for 20 all_active || fail "the slow uploads did not all show as active: $(cat active.json)"
@@ -249,11 +254,11 @@ for p in "${slow[@]}"; do wait "$p" || true; done
 
 # --- After the lease: every survivor agrees with the clients ---------------------------
 counted_dead() {
-  curl -sf "${auth[@]}" "http://${addr[$1]}:8080/api/nodes" \
+  curl -sf "${direct[@]}" "http://${addr[$1]}:8080/api/nodes" \
     | jq -e --arg v "$victim" '.nodes[] | select(.id == $v) | (.alive | not) and .deadAt != null' > /dev/null
 }
 failed_seen() {
-  [ "$(curl -sf "${auth[@]}" "http://${addr[$1]}:8080/api/stats" | jq '.transferred.failedIn')" = "$victim_active" ]
+  [ "$(curl -sf "${direct[@]}" "http://${addr[$1]}:8080/api/stats" | jq '.transferred.failedIn')" = "$victim_active" ]
 }
 for n in "${survivors[@]}"; do
   wait_for 30 counted_dead "$n" || fail "$n does not list $victim as dead"
@@ -291,9 +296,24 @@ disk_files=$(find "$files" -path "$files/.transfer-gateway-tmp" -prune -o -type 
 [ "$disk_bytes" = "$ok_bytes" ] && [ "$disk_files" = "$ok_files" ] \
   || fail "the backend holds $disk_files files, $disk_bytes bytes; the clients stored $ok_files, $ok_bytes"
 
+# A node reads the others' additions twice a second: the last upload that finished on one
+# survivor may reach the other's totals up to a second after its client saw it succeed.
+all_expected=$(expected all)
+union_read() {
+  curl -sf "${direct[@]}" "http://${addr[$1]}:8080/api/stats" \
+    | jq -e --argjson e "$all_expected" '.transferred | .bytesIn == $e.bytesIn and .filesIn == $e.filesIn' > /dev/null
+}
+for n in "${survivors[@]}"; do wait_for 5 union_read "$n" || true; done # the exact checks below say what differs
+
 for n in "${survivors[@]}"; do
-  java -jar "$jar" stats --url "http://${addr[$n]}:8080" --user admin --password secret --json > "stats-$n.json" \
-    || fail "stats on $n failed"
+  if $proxy_protocol; then
+    # The stats command sends no PROXY header: each node's JSON by curl here, and the
+    # command itself through HAProxy below.
+    curl -sf "${direct[@]}" "http://${addr[$n]}:8080/api/stats" > "stats-$n.json" || fail "stats on $n failed"
+  else
+    java -jar "$jar" stats --url "http://${addr[$n]}:8080" --user admin --password secret --json > "stats-$n.json" \
+      || fail "stats on $n failed"
+  fi
   for p in all "${protocols[@]}"; do
     e=$(expected "$p")
     if [ "$p" = all ]; then sel='.transferred'; else sel=".transferred.byProtocol.$p"; fi
@@ -307,6 +327,13 @@ for n in "${survivors[@]}"; do
   java -jar "$jar" reconcile --config "$n.yaml" > "reconcile-$n.txt" 2>&1 \
     || fail "reconcile with $n's config finds drift: $(cat "reconcile-$n.txt")"
 done
+
+# The stats command through the balancer sees the same union.
+java -jar "$jar" stats --url "http://$lb:8080" --user admin --password secret --json > stats-lb.json \
+  || fail "stats through HAProxy failed"
+e=$(expected all)
+jq -e --argjson e "$e" '.transferred | .bytesIn == $e.bytesIn and .filesIn == $e.filesIn and .failedIn == $e.failedIn' \
+  stats-lb.json > /dev/null || fail "stats through HAProxy: $(jq -c .transferred stats-lb.json) differs from $e"
 
 # Every upload a client saw succeed is on the backend byte for byte; no failed one is.
 while read -r proto path size src; do
