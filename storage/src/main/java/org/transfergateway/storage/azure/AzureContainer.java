@@ -47,9 +47,6 @@ final class AzureContainer {
     final int blockConcurrency;
     final MemoryBudget budget;
     final ExecutorService executor;
-    /** Put Block requests under way on this backend, and the most seen at once (diagnostics and tests). */
-    private final AtomicInteger blocksInFlight = new AtomicInteger();
-    private final AtomicInteger peakBlocksInFlight = new AtomicInteger();
 
     private AzureContainer(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget, BlobContainerClient client) {
         this.name = cfg.name();
@@ -120,23 +117,6 @@ final class AzureContainer {
             b.credential(new DefaultAzureCredentialBuilder().httpClient(http).build());
         }
         return b.buildClient();
-    }
-
-    void blockStarted() {
-        peakBlocksInFlight.accumulateAndGet(blocksInFlight.incrementAndGet(), Math::max);
-    }
-
-    void blockEnded() {
-        blocksInFlight.decrementAndGet();
-    }
-
-    int blocksInFlight() {
-        return blocksInFlight.get();
-    }
-
-    /** The most Put Block requests under way at once since the last call; starts again from those under way now. */
-    int takePeakBlocksInFlight() {
-        return peakBlocksInFlight.getAndSet(blocksInFlight.get());
     }
 
     /** No key, SAS or connection string: the SDK's default credential chain supplies a token. */

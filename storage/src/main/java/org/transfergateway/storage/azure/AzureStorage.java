@@ -420,11 +420,6 @@ public final class AzureStorage implements Storage, AbortsUploads {
         }
     }
 
-    /** The most blocks this backend had in flight at once since the last call (diagnostics and tests). */
-    int takePeakBlocksInFlight() {
-        return az.takePeakBlocksInFlight();
-    }
-
     /** The blob just stored, as Azure now tells it; what is known when it cannot be read back. */
     ObjectInfo storedInfo(String key, long written, String etag) {
         try {

@@ -9,14 +9,6 @@ package org.transfergateway.storage.azure;
  * doubled after every {@value #BLOCKS_PER_DOUBLING} blocks, never above the ceiling (the
  * memory budget, at most 1 GiB a buffer). From 4 MiB with a ceiling of 64 MiB the 50,000
  * blocks hold about 2.1 TiB; from 8 MiB under a 256 MiB ceiling about 7.3 TiB.
- *
- * <p>That size is the most a block may have. Azure takes blocks of different sizes in one
- * block list, so under a contended memory budget a block is staged smaller
- * ({@link #sizeUnder}): Azure (and Azurite the more so) takes each request at its own
- * pace, and throughput follows the number of blocks in flight, which the budget bounds in
- * bytes. A smaller block uses up one of the 50,000 for fewer bytes, so it is only ever
- * chosen while the blocks left, at their planned sizes, still reach what the stream was
- * promised ({@link #promised}: 1 TiB, or the whole plan where that holds less).
  */
 public final class BlockPlan {
     public static final long MIB = 1024L * 1024;
@@ -27,8 +19,6 @@ public final class BlockPlan {
     public static final long MAX_BLOCK_SIZE = 4000 * MIB;
     /** The block size doubles after every this many blocks. */
     public static final int BLOCKS_PER_DOUBLING = 5_000;
-    /** The smallest block staged under a contended budget: smaller ones cost more in requests than they gain. */
-    public static final long MIN_BLOCK_SIZE = MIB;
 
     private BlockPlan() {
     }
@@ -49,51 +39,5 @@ public final class BlockPlan {
             total += BLOCKS_PER_DOUBLING * blockSize(group * BLOCKS_PER_DOUBLING + 1, firstBlockSize, ceiling);
         }
         return total;
-    }
-
-    /** Bytes blocks {@code from}..{@value #MAX_BLOCKS} hold at their planned sizes. */
-    static long remainingCapacity(int from, long firstBlockSize, long ceiling) {
-        long total = 0;
-        for (int n = Math.max(from, 1); n <= MAX_BLOCKS; ) {
-            int groupEnd = Math.min(((n - 1) / BLOCKS_PER_DOUBLING + 1) * BLOCKS_PER_DOUBLING, MAX_BLOCKS);
-            total += (groupEnd - n + 1) * blockSize(n, firstBlockSize, ceiling);
-            n = groupEnd + 1;
-        }
-        return total;
-    }
-
-    /** What every stream can hold, however small its blocks were staged: 1 TiB, or the plan's capacity when less. */
-    public static long promised(long firstBlockSize, long ceiling) {
-        return Math.min(TIB, capacity(firstBlockSize, ceiling));
-    }
-
-    /**
-     * The size of block {@code number} given the memory budget: the planned size while
-     * {@code available} holds {@code concurrency + 1} blocks of it (the one being filled
-     * and those in flight of one upload at full speed), else halved until it does, down to
-     * {@link #MIN_BLOCK_SIZE}; never so small that the blocks left could not reach
-     * {@link #promised} after {@code written} bytes.
-     *
-     * @param written     bytes of the stream in blocks before this one
-     * @param available   bytes of the memory budget not handed out now
-     * @param concurrency blocks of one upload in flight at the planned size
-     */
-    public static long sizeUnder(int number, long written, long firstBlockSize, long ceiling, long available, int concurrency) {
-        long planned = blockSize(number, firstBlockSize, ceiling);
-        long size = planned;
-        long wanted = concurrency + 1L;
-        while (size > MIN_BLOCK_SIZE && size * wanted > available) {
-            size = Math.max(size / 2, MIN_BLOCK_SIZE);
-        }
-        if (size == planned) {
-            return planned;
-        }
-        // The blocks after this one at their planned sizes must still reach the promise.
-        long after = number < MAX_BLOCKS ? remainingCapacity(number + 1, firstBlockSize, ceiling) : 0;
-        long promise = promised(firstBlockSize, ceiling);
-        while (size < planned && written + size + after < promise) {
-            size = Math.min(size * 2, planned);
-        }
-        return size;
     }
 }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,11 +25,8 @@ import org.transfergateway.storage.UploadJournal;
 /**
  * An upload into a block blob from buffers of the shared memory budget: a body that ends
  * within its first block goes as one Put Blob on commit; a longer one is staged block by
- * block, and made visible by one Put Block List at commit. Block sizes grow with the
- * stream ({@link BlockPlan#blockSize}) and shrink while the shared budget is contended
- * ({@link BlockPlan#sizeUnder}); an upload keeps up to {@code storage.part-concurrency}
- * planned blocks' worth of bytes in flight, so smaller blocks mean more requests at once
- * from the same memory.
+ * block ({@code storage.part-concurrency} in flight per upload), with block sizes that
+ * grow ({@link BlockPlan#blockSize}), and made visible by one Put Block List at commit.
  * Staged blocks are invisible until then. Whatever fails, the staged blocks are discarded
  * ({@link AzureStorage#discardUncommitted}); the upload is reported to the
  * {@link UploadJournal} before its first block is sent, so that a crash is cleaned up too.
@@ -63,10 +61,7 @@ final class BlockPut implements JournaledUpload {
     private final long announced;
     private final String tag;
     private volatile UploadJournal journal = NO_JOURNAL;
-    /** Guards the blocks in flight, counted in blocks and bytes. */
-    private final Object flight = new Object();
-    private int blocksInFlight;
-    private long bytesInFlight;
+    private final Semaphore inFlight;
     private final List<String> blockIds = new ArrayList<>();
     private final AtomicReference<GatewayException> blockFailure = new AtomicReference<>();
     private volatile State state = State.OPEN;
@@ -84,6 +79,7 @@ final class BlockPut implements JournaledUpload {
         RANDOM.nextBytes(random);
         this.tag = HexFormat.of().formatHex(random);
         storage.uploadOpened(fullName);
+        this.inFlight = new Semaphore(az.blockConcurrency);
     }
 
     @Override
@@ -120,9 +116,7 @@ final class BlockPut implements JournaledUpload {
     }
 
     private int nextBufferSize() {
-        // Every earlier buffer was full and staged: written is what the blocks before this one hold.
-        long size = BlockPlan.sizeUnder(blockIds.size() + 1, written, az.firstBlockSize, az.blockCeiling,
-                az.budget.availableBytes(), az.blockConcurrency);
+        long size = BlockPlan.blockSize(blockIds.size() + 1, az.firstBlockSize, az.blockCeiling);
         if (blockIds.isEmpty() && announced > 0 && announced < size) {
             size = announced; // the whole body fits: one Put Blob, from no more memory than it needs
         }
@@ -163,9 +157,8 @@ final class BlockPut implements JournaledUpload {
             }
             staged = true;
         }
-        long size = buffer.position();
         try {
-            awaitRoomInFlight(size);
+            inFlight.acquire();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             abort();
@@ -181,69 +174,29 @@ final class BlockPut implements JournaledUpload {
         failIfABlockFailed();
     }
 
-    /**
-     * Waits until this upload has room for a block of {@code size} in flight: the planned
-     * size of its next block times {@code part-concurrency}, in bytes; one block always goes.
-     */
-    private void awaitRoomInFlight(long size) throws InterruptedException {
-        long limit = az.blockConcurrency * BlockPlan.blockSize(blockIds.size() + 1, az.firstBlockSize, az.blockCeiling);
-        synchronized (flight) {
-            while (blocksInFlight > 0 && bytesInFlight + size > limit) {
-                flight.wait();
-            }
-            blocksInFlight++;
-            bytesInFlight += size;
-        }
-    }
-
-    private void landed(long size) {
-        synchronized (flight) {
-            blocksInFlight--;
-            bytesInFlight -= size;
-            flight.notifyAll();
-        }
-    }
-
     /** A block id: base64 of the tag and the number, the same length for every block. */
     static String blockId(String tag, int number) {
         return Base64.getEncoder().encodeToString(String.format("%s-%06d", tag, number).getBytes(StandardCharsets.US_ASCII));
     }
 
-    /** Runs on the executor; always gives the buffer back and frees its room in flight. */
+    /** Runs on the executor; always gives the buffer and the permit back. */
     private void stage(int number, String id, ByteBuffer block) {
-        long size = block.remaining();
         try {
             if (state == State.ABORTED || blockFailure.get() != null) {
                 return;
             }
-            az.blockStarted();
-            try {
-                az.blob(fullName).stageBlock(id, BinaryData.fromByteBuffer(block.asReadOnlyBuffer()));
-            } finally {
-                az.blockEnded();
-            }
+            az.blob(fullName).stageBlock(id, BinaryData.fromByteBuffer(block.asReadOnlyBuffer()));
         } catch (RuntimeException e) {
             blockFailure.compareAndSet(null, az.failure("staging block " + number + " of " + key, e));
         } finally {
             az.budget.release(block);
-            landed(size);
+            inFlight.release();
         }
     }
 
     private void awaitBlocks() {
-        boolean interrupted = false;
-        synchronized (flight) {
-            while (blocksInFlight > 0) {
-                try {
-                    flight.wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        inFlight.acquireUninterruptibly(az.blockConcurrency);
+        inFlight.release(az.blockConcurrency);
     }
 
     @Override
