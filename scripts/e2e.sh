@@ -62,7 +62,9 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -c cookies.txt -H 'Origin: http:/
   --data-urlencode user=demo --data-urlencode password=demo "$ui/login")
 [ "$code" = 303 ] || fail "the dashboard login answered $code"
 grep -q tg_session cookies.txt || fail "the dashboard login set no session cookie"
-curl -sSf -b cookies.txt "$ui/" | grep -q 'id="view-overview"' || fail "the dashboard page did not load after login"
+# Saved first: under pipefail, grep -q closing the pipe early would fail curl (exit 23).
+curl -sSf -b cookies.txt -o dashboard.html "$ui/" || fail "the dashboard page did not load after login"
+grep -q 'id="view-overview"' dashboard.html || fail "the dashboard page lacks its overview after login"
 curl -sSN -b cookies.txt http://127.0.0.1:8080/api/events > events.txt 2>/dev/null &
 events=$!
 head -c 3000000 /dev/urandom > slow.bin
