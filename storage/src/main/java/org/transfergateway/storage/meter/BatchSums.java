@@ -1,6 +1,8 @@
 package org.transfergateway.storage.meter;
 
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,17 +46,30 @@ final class BatchSums {
         current.clear();
     }
 
-    /** Writes every row's sum, in the order the rows were first added, and forgets them. */
+    /**
+     * Writes every row's sum, in one order that every node shares (table, then key): two
+     * nodes' batches on one PostgreSQL ledger lock the rows they add to in the same order,
+     * so they wait for each other instead of deadlocking. Keeps the sums: a flush that
+     * failed may be run again.
+     */
     void flush(Sink sink) throws SQLException {
-        try {
-            for (Map.Entry<Row, long[]> e : kept.entrySet()) {
-                sink.add(e.getKey(), e.getValue());
-            }
-        } finally {
-            kept.clear();
-            current.clear();
+        List<Map.Entry<Row, long[]>> rows = new ArrayList<>(kept.entrySet());
+        rows.sort(Map.Entry.comparingByKey(ORDER));
+        for (Map.Entry<Row, long[]> e : rows) {
+            sink.add(e.getKey(), e.getValue());
         }
     }
+
+    private static final Comparator<Row> ORDER = (a, b) -> {
+        int c = a.counter().compareTo(b.counter());
+        for (int i = 0; c == 0 && i < Math.min(a.key().size(), b.key().size()); i++) {
+            Object x = a.key().get(i);
+            Object y = b.key().get(i);
+            c = x instanceof Number n && y instanceof Number m ? Long.compare(n.longValue(), m.longValue())
+                    : String.valueOf(x).compareTo(String.valueOf(y));
+        }
+        return c != 0 ? c : Integer.compare(a.key().size(), b.key().size());
+    };
 
     private static long[] sum(long[] a, long[] b) {
         for (int i = 0; i < a.length; i++) {

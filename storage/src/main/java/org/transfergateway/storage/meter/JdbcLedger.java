@@ -957,6 +957,7 @@ public final class JdbcLedger implements Ledger {
         }
         int[] failed = {-1};
         write("ledger cannot fail the transfers of node " + dead, () -> {
+            failed[0] = -1;
             long now = clock.millis();
             // The claim: under PostgreSQL's row lock a second claimant finds dead_millis set.
             PreparedStatement claim = statement("UPDATE nodes SET dead_millis = ? WHERE node_id = ? AND beats = ?"
@@ -1452,7 +1453,24 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
-    /** Runs the writes in one transaction, each behind a savepoint, and tells each caller. */
+    /** How often a write (or the batch's counter sums) is run again after a conflict with another node. */
+    private static final int CONFLICT_ATTEMPTS = 5;
+
+    /**
+     * Whether PostgreSQL refused a statement only because of another transaction: a
+     * deadlock it broke by choosing this one (40P01), or a serialization failure (40001).
+     * Rolled back to its savepoint, the statement then waits its turn: the other
+     * transaction has gone on.
+     */
+    private static boolean conflict(Exception e) {
+        return e instanceof SQLException q && ("40P01".equals(q.getSQLState()) || "40001".equals(q.getSQLState()));
+    }
+
+    /**
+     * Runs the writes in one transaction, each behind a savepoint, and tells each caller.
+     * A write that conflicted with another node's transaction runs again behind its
+     * savepoint (its captured results are set anew each run); the others are not repeated.
+     */
     private synchronized void runBatch(List<Pending> batch) {
         if (batch.isEmpty()) {
             return;
@@ -1463,18 +1481,36 @@ public final class JdbcLedger implements Ledger {
             sums = new BatchSums();
             for (int i = 0; i < batch.size(); i++) {
                 Savepoint sp = db.setSavepoint();
-                try {
-                    batch.get(i).write().run();
-                    sums.keep();
-                } catch (SQLException | IOException | RuntimeException e) {
-                    db.rollback(sp);
-                    sums.drop();
-                    refused[i] = e instanceof SQLException ? new IOException(batch.get(i).failure() + ": " + e.getMessage(), e) : e;
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        batch.get(i).write().run();
+                        sums.keep();
+                        break;
+                    } catch (SQLException | IOException | RuntimeException e) {
+                        db.rollback(sp);
+                        sums.drop();
+                        if (attempt < CONFLICT_ATTEMPTS && conflict(e)) {
+                            continue;
+                        }
+                        refused[i] = e instanceof SQLException ? new IOException(batch.get(i).failure() + ": " + e.getMessage(), e) : e;
+                        break;
+                    }
                 }
             }
             BatchSums summed = sums;
             sums = null;
-            summed.flush(this::addSumLocked);
+            Savepoint sp = db.setSavepoint();
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    summed.flush(this::addSumLocked);
+                    break;
+                } catch (SQLException e) {
+                    if (attempt >= CONFLICT_ATTEMPTS || !conflict(e)) {
+                        throw e;
+                    }
+                    db.rollback(sp);
+                }
+            }
             db.commit();
             broken = null;
         } catch (SQLException e) {
@@ -1703,6 +1739,7 @@ public final class JdbcLedger implements Ledger {
         }
         List<CopyTask> claimed = new ArrayList<>();
         write("ledger cannot claim copies to make", () -> {
+            claimed.clear();
             List<CopyTask> free = due;
             if (postgres) {
                 // Rows another gateway's transaction holds are passed over, never waited for:
