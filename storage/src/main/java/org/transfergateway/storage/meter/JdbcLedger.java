@@ -157,7 +157,27 @@ public final class JdbcLedger implements Ledger {
                             + " user_name VARCHAR(128) NOT NULL, protocol VARCHAR(32) NOT NULL, started_millis BIGINT NOT NULL)",
                     "CREATE INDEX user_sessions_user ON user_sessions (user_name)",
                     "CREATE TABLE login_failures (address VARCHAR(64) PRIMARY KEY, failures INT NOT NULL,"
-                            + " first_millis BIGINT NOT NULL, banned_until_millis BIGINT NOT NULL)"));
+                            + " first_millis BIGINT NOT NULL, banned_until_millis BIGINT NOT NULL)"),
+            // The counter rows each transfer's end adds to, per node (see rowNode): nodes
+            // sharing a ledger added to the same rows, whose locks each commit held to its
+            // end, so the nodes' commits ran one at a time. Readers sum the nodes' rows; the
+            // rows of earlier versions keep the node ''.
+            List.of("CREATE TABLE throughput_minutes_n (minute_millis BIGINT NOT NULL, protocol VARCHAR(32) NOT NULL,"
+                            + " direction VARCHAR(3) NOT NULL, user_name VARCHAR(128) NOT NULL, node VARCHAR(128) NOT NULL,"
+                            + " bytes BIGINT NOT NULL, files BIGINT NOT NULL, failed BIGINT NOT NULL,"
+                            + " PRIMARY KEY (minute_millis, protocol, direction, user_name, node))",
+                    "INSERT INTO throughput_minutes_n (minute_millis, protocol, direction, user_name, node, bytes, files,"
+                            + " failed) SELECT minute_millis, protocol, direction, user_name, '', bytes, files, failed"
+                            + " FROM throughput_minutes",
+                    "DROP TABLE throughput_minutes",
+                    "ALTER TABLE throughput_minutes_n RENAME TO throughput_minutes",
+                    "CREATE TABLE stored_totals_n (backend VARCHAR(64) NOT NULL, user_name VARCHAR(128) NOT NULL,"
+                            + " node VARCHAR(128) NOT NULL, bytes BIGINT NOT NULL, objects BIGINT NOT NULL,"
+                            + " PRIMARY KEY (backend, user_name, node))",
+                    "INSERT INTO stored_totals_n (backend, user_name, node, bytes, objects)"
+                            + " SELECT backend, user_name, '', bytes, objects FROM stored_totals",
+                    "DROP TABLE stored_totals",
+                    "ALTER TABLE stored_totals_n RENAME TO stored_totals"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -199,6 +219,12 @@ public final class JdbcLedger implements Ledger {
     private final boolean h2;
     /** Whose transfers this ledger starts and recovers. */
     private final String node;
+    /**
+     * The node whose counter rows (throughput_minutes, stored_totals) this ledger adds to:
+     * its own where nodes share the ledger, so that no two nodes' commits wait for each
+     * other's row locks; '' for a ledger one gateway holds, whose node may change.
+     */
+    private final String rowNode;
     /**
      * The counter additions of the batch being written, summed and written once before its
      * commit; null outside {@link #runBatch} (recovery, adoption write at once). Guarded by {@code this}.
@@ -243,6 +269,7 @@ public final class JdbcLedger implements Ledger {
         this.db = db;
         this.clock = clock;
         this.node = node;
+        this.rowNode = exclusive ? "" : node;
         this.exclusive = exclusive;
         String product = db.getMetaData().getDatabaseProductName();
         this.postgres = product.equalsIgnoreCase("PostgreSQL");
@@ -607,7 +634,8 @@ public final class JdbcLedger implements Ledger {
             }
             Map<String, Map<String, StoredTotals>> stored = new HashMap<>();
             try (Statement st = db.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT backend, user_name, bytes, objects FROM stored_totals")) {
+                 ResultSet rs = st.executeQuery("SELECT backend, user_name, SUM(bytes), SUM(objects) FROM stored_totals"
+                         + " GROUP BY backend, user_name")) {
                 while (rs.next()) {
                     stored.computeIfAbsent(rs.getString(1), k -> new HashMap<>())
                             .put(rs.getString(2), new StoredTotals(rs.getLong(3), rs.getLong(4)));
@@ -707,10 +735,9 @@ public final class JdbcLedger implements Ledger {
             return;
         }
         if (!h2) {
-            // One statement: two gateways sharing a database may add the same new minute at once.
             PreparedStatement ps = statement("INSERT INTO throughput_minutes (minute_millis, protocol, direction,"
-                    + " user_name, bytes, files, failed) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                    + " ON CONFLICT (minute_millis, protocol, direction, user_name) DO UPDATE SET"
+                    + " user_name, bytes, files, failed, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    + " ON CONFLICT (minute_millis, protocol, direction, user_name, node) DO UPDATE SET"
                     + " bytes = throughput_minutes.bytes + excluded.bytes, files = throughput_minutes.files + excluded.files,"
                     + " failed = throughput_minutes.failed + excluded.failed");
             ps.setLong(1, m.minute().toEpochMilli());
@@ -720,12 +747,14 @@ public final class JdbcLedger implements Ledger {
             ps.setLong(5, m.bytes());
             ps.setLong(6, m.files());
             ps.setLong(7, m.failed());
+            ps.setString(8, rowNode);
             ps.executeUpdate();
             return;
         }
         // H2 (one process at a time, one writer): an update, else an insert.
         PreparedStatement up = statement("UPDATE throughput_minutes SET bytes = bytes + ?, files = files + ?,"
-                + " failed = failed + ? WHERE minute_millis = ? AND protocol = ? AND direction = ? AND user_name = ?");
+                + " failed = failed + ? WHERE minute_millis = ? AND protocol = ? AND direction = ? AND user_name = ?"
+                + " AND node = ?");
         up.setLong(1, m.bytes());
         up.setLong(2, m.files());
         up.setLong(3, m.failed());
@@ -733,11 +762,12 @@ public final class JdbcLedger implements Ledger {
         up.setString(5, m.protocol().id());
         up.setString(6, m.direction().name());
         up.setString(7, m.user());
+        up.setString(8, rowNode);
         if (up.executeUpdate() == 1) {
             return;
         }
         PreparedStatement in = statement("INSERT INTO throughput_minutes (minute_millis, protocol, direction,"
-                + " user_name, bytes, files, failed) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                + " user_name, bytes, files, failed, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         in.setLong(1, m.minute().toEpochMilli());
         in.setString(2, m.protocol().id());
         in.setString(3, m.direction().name());
@@ -745,6 +775,7 @@ public final class JdbcLedger implements Ledger {
         in.setLong(5, m.bytes());
         in.setLong(6, m.files());
         in.setLong(7, m.failed());
+        in.setString(8, rowNode);
         in.executeUpdate();
     }
 
@@ -769,8 +800,9 @@ public final class JdbcLedger implements Ledger {
     public List<ThroughputMinute> throughput(Instant since, Instant until) throws IOException {
         try {
             return read(r -> {
-                PreparedStatement ps = r.statement("SELECT minute_millis, protocol, direction, user_name, bytes, files,"
-                        + " failed FROM throughput_minutes WHERE minute_millis >= ? AND minute_millis < ?"
+                PreparedStatement ps = r.statement("SELECT minute_millis, protocol, direction, user_name, SUM(bytes),"
+                        + " SUM(files), SUM(failed) FROM throughput_minutes WHERE minute_millis >= ? AND minute_millis < ?"
+                        + " GROUP BY minute_millis, protocol, direction, user_name"
                         + " ORDER BY minute_millis, protocol, direction, user_name");
                 ps.setLong(1, since == null ? Long.MIN_VALUE : since.toEpochMilli());
                 ps.setLong(2, until == null ? Long.MAX_VALUE : until.toEpochMilli());
@@ -1906,20 +1938,23 @@ public final class JdbcLedger implements Ledger {
             sums.add(BatchSums.Counter.STORED, List.of(backend, user), bytes, objects);
             return;
         }
-        PreparedStatement up = statement(
-                "UPDATE stored_totals SET bytes = bytes + ?, objects = objects + ? WHERE backend = ? AND user_name = ?");
+        PreparedStatement up = statement("UPDATE stored_totals SET bytes = bytes + ?, objects = objects + ?"
+                + " WHERE backend = ? AND user_name = ? AND node = ?");
         up.setLong(1, bytes);
         up.setLong(2, objects);
         up.setString(3, backend);
         up.setString(4, user);
+        up.setString(5, rowNode);
         if (up.executeUpdate() == 1) {
             return;
         }
-        PreparedStatement in = statement("INSERT INTO stored_totals (backend, user_name, bytes, objects) VALUES (?, ?, ?, ?)");
+        PreparedStatement in = statement("INSERT INTO stored_totals (backend, user_name, node, bytes, objects)"
+                + " VALUES (?, ?, ?, ?, ?)");
         in.setString(1, backend);
         in.setString(2, user);
-        in.setLong(3, bytes);
-        in.setLong(4, objects);
+        in.setString(3, rowNode);
+        in.setLong(4, bytes);
+        in.setLong(5, objects);
         in.executeUpdate();
     }
 
@@ -2066,7 +2101,8 @@ public final class JdbcLedger implements Ledger {
         try {
             db.setAutoCommit(false);
             StoredTotals old = StoredTotals.ZERO;
-            try (PreparedStatement ps = db.prepareStatement("SELECT bytes, objects FROM stored_totals WHERE backend = ? AND user_name = ?")) {
+            try (PreparedStatement ps = db.prepareStatement("SELECT SUM(bytes), SUM(objects) FROM stored_totals"
+                    + " WHERE backend = ? AND user_name = ? HAVING COUNT(*) > 0")) {
                 ps.setString(1, backend);
                 ps.setString(2, user);
                 try (ResultSet rs = ps.executeQuery()) {

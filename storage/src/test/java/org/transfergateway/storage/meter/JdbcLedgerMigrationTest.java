@@ -30,7 +30,7 @@ import org.transfergateway.config.LedgerConfig;
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
     /** The schema version of this release. */
-    private static final int LATEST = 10;
+    private static final int LATEST = 11;
 
     @TempDir
     Path dir;
