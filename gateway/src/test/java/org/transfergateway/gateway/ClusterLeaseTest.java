@@ -25,12 +25,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.storage.testing.S3ProxyFixture;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 
 /**
  * Three nodes on one PostgreSQL ledger with a 3 s lease (short, yet above the pauses of a
- * loaded 2-core test machine): gw-a a process, gw-b and gw-c in this JVM. gw-a is killed (SIGKILL) with an upload in flight; after the lease one of the
- * live nodes fails that upload, once, with the bytes last recorded for it, and counts
- * gw-a dead; both live nodes' totals then equal what the clients sent, to the byte.
+ * loaded 2-core test machine): gw-a a process, gw-b and gw-c in this JVM. gw-a is killed
+ * (SIGKILL) with an upload in flight; after the lease one of the live nodes fails that
+ * upload, once, with the bytes last recorded for it, and counts gw-a dead; both live
+ * nodes' totals then equal what the clients sent, to the byte. On S3, the live node also
+ * aborts the dead node's open multipart upload.
  * Runs where GATEWAY_TEST_POSTGRES_URL names a database (required with
  * GATEWAY_TEST_REQUIRE_CLIENTS=1); each run keeps to a schema of its own.
  */
@@ -62,18 +67,22 @@ class ClusterLeaseTest {
         }
     }
 
+    /** Set by a test on S3: the nodes' one backend, else each node's own local folder. */
+    String storage;
+
     private String yaml(String node, String ftp) {
         return """
                 cluster: {node-id: %s, lease: 3s}
                 ftp: %s
                 sftp: {enabled: false}
                 http: {port: 0}
-                storage: {backends: [{name: local, type: local, root: %s}]}
+                storage: %s
                 users:
                   - {name: alice, password: secret, admin: true}
                   - {name: bob, password: secret}
                 ledger: {url: "%s"}
-                """.formatted(node, ftp, dir.resolve("files-" + node), ledgerUrl);
+                """.formatted(node, ftp, storage != null ? storage
+                : "{backends: [{name: local, type: local, root: %s}]}".formatted(dir.resolve("files-" + node)), ledgerUrl);
     }
 
     private Gateway inJvm(String node) throws Exception {
@@ -179,6 +188,72 @@ class ClusterLeaseTest {
         } finally {
             a.close();
         }
+    }
+
+    /**
+     * On S3: gw-a is killed with a multipart upload open (12 MiB sent: two 5 MiB parts
+     * uploaded, the rest buffered). After the lease a live node fails that transfer once and aborts its
+     * multipart upload: nothing is left in the bucket, open or complete, and the ledger
+     * forgets the upload.
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void aKilledNodesMultipartUploadIsAbortedByALiveNodeAfterTheLease() throws Exception {
+        S3ProxyFixture s3 = S3ProxyFixture.shared();
+        String bucket = "cluster-lease";
+        s3.createBucket(bucket);
+        S3Client client = s3.client();
+        for (MultipartUpload u : client.listMultipartUploadsPaginator(b -> b.bucket(bucket)).uploads()) {
+            client.abortMultipartUpload(b -> b.bucket(bucket).key(u.key()).uploadId(u.uploadId())); // an earlier run's
+        }
+        storage = """
+                {part-size: 5MiB, backends: [{name: s3, type: s3, bucket: %s, prefix: %s/, endpoint: "%s",
+                  access-key: %s, secret-key: %s}]}""".formatted(bucket, schema, s3.endpoint(), s3.accessKey(), s3.secretKey());
+        int sent = 12 * 1024 * 1024;
+        GatewayProcess a = GatewayProcess.start(GatewayProcess.writeConfig(dir, yaml("gw-a", "{port: 0, passive-ports: 54521-54540}")));
+        try (Gateway b = inJvm("gw-b"); Gateway c = inJvm("gw-c")) {
+            try (Socket s = new Socket("127.0.0.1", a.httpPort())) {
+                OutputStream out = s.getOutputStream();
+                // Chunked, of unknown length: an announced size up to 100 MiB would be one PutObject.
+                out.write(("PUT /files/cut.bin HTTP/1.1\r\nHost: x\r\nAuthorization: " + ClusterStatsTest.auth("alice")
+                        + "\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                for (int off = 0; off < sent; off += 1 << 20) {
+                    out.write((Integer.toHexString(1 << 20) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(new byte[1 << 20]);
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                out.flush();
+                await("path = '/cut.bin'", List.of("gw-a active " + sent), 20_000);
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (single("SELECT COUNT(*) FROM transfer_uploads") < 1 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertEquals(1, single("SELECT COUNT(*) FROM transfer_uploads"));
+                assertEquals(List.of(schema + "/alice/cut.bin"), openUploads(client, bucket));
+                a.kill();
+                await("path = '/cut.bin'", List.of("gw-a failed " + sent), 20_000);
+            }
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (!openUploads(client, bucket).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(List.of(), openUploads(client, bucket));
+            deadline = System.nanoTime() + 10_000_000_000L;
+            while (single("SELECT COUNT(*) FROM transfer_uploads") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(0, single("SELECT COUNT(*) FROM transfer_uploads"));
+            assertEquals(0, client.listObjectsV2(r -> r.bucket(bucket).prefix(schema + "/")).keyCount());
+            assertEquals(1, single("SELECT SUM(failed) FROM throughput_minutes"));
+        } finally {
+            a.close();
+        }
+    }
+
+    private static List<String> openUploads(S3Client client, String bucket) {
+        List<String> keys = new ArrayList<>();
+        client.listMultipartUploadsPaginator(r -> r.bucket(bucket)).uploads().forEach(u -> keys.add(u.key()));
+        return keys;
     }
 
     private static List<String> ids(JsonNode nodes) {
