@@ -42,6 +42,8 @@ final class AzureContainer {
     final AzureBackendConfig config;
     final String prefix;
     final BlobContainerClient client;
+    /** The same container without retries: for a request whose body streams once. */
+    private final BlobContainerClient once;
     final long firstBlockSize;
     final long blockCeiling;
     final int blockConcurrency;
@@ -53,6 +55,7 @@ final class AzureContainer {
         this.config = cfg;
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
         this.client = client;
+        this.once = serviceClient(cfg, 1).getBlobContainerClient(cfg.container());
         this.blockCeiling = Math.min(budget.capacityBytes(), MAX_BUFFER_SIZE);
         this.firstBlockSize = Math.min(cfg.blockSize(shared.partSizeBytes()), blockCeiling);
         this.blockConcurrency = shared.partConcurrency();
@@ -74,7 +77,7 @@ final class AzureContainer {
     static AzureContainer connect(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
         BlobContainerClient client;
         try {
-            client = serviceClient(cfg).getBlobContainerClient(cfg.container());
+            client = serviceClient(cfg, MAX_ATTEMPTS).getBlobContainerClient(cfg.container());
         } catch (RuntimeException e) {
             throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": container " + cfg.container()
                     + " cannot be used: " + AzureErrors.reason(e), e);
@@ -99,11 +102,11 @@ final class AzureContainer {
      * default (Netty 4.1) is left out, and a class path that still holds it (S3Proxy's, in
      * tests) must not make the choice ambiguous.
      */
-    private static com.azure.storage.blob.BlobServiceClient serviceClient(AzureBackendConfig cfg) {
+    private static com.azure.storage.blob.BlobServiceClient serviceClient(AzureBackendConfig cfg, int attempts) {
         HttpClient http = new JdkHttpClientBuilder().connectionTimeout(Duration.ofSeconds(10)).build();
         BlobServiceClientBuilder b = new BlobServiceClientBuilder()
                 .httpClient(http)
-                .retryOptions(new RequestRetryOptions(RetryPolicyType.EXPONENTIAL, MAX_ATTEMPTS, (Integer) null,
+                .retryOptions(new RequestRetryOptions(RetryPolicyType.EXPONENTIAL, attempts, (Integer) null,
                         200L, 2000L, null));
         if (cfg.connectionString() != null) {
             return b.connectionString(cfg.connectionString()).buildClient();
@@ -139,6 +142,11 @@ final class AzureContainer {
 
     BlockBlobClient blob(String fullName) {
         return client.getBlobClient(fullName).getBlockBlobClient();
+    }
+
+    /** {@link #blob} without retries: a body that streams from a pipe cannot be sent twice. */
+    BlockBlobClient blobOnce(String fullName) {
+        return once.getBlobClient(fullName).getBlockBlobClient();
     }
 
     /**

@@ -22,6 +22,7 @@ import java.util.Queue;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +44,9 @@ import org.transfergateway.storage.s3.MemoryBudget;
  * {@code dir/}, exactly as on S3.
  *
  * <p>Uploads are {@link BlockPut}s: blocks from the shared {@link MemoryBudget}, one Put
- * Block List at commit, one Put Blob when the body fits in the first block. Renames are a
+ * Block List at commit, one Put Blob when the body fits in the first block. An upload of
+ * announced size up to {@link #SINGLE_PUT_MAX} is a {@link StreamedBlobPut} instead: one
+ * Put Blob whose body streams as it arrives. Renames are a
  * server-side Copy Blob, then a delete of the source. Reads stream the range in chunks.
  *
  * <p>Staged blocks are invisible, but Azure keeps them (up to 7 days) until the blob's
@@ -57,6 +60,11 @@ public final class AzureStorage implements Storage, AbortsUploads {
     private static final Logger log = LoggerFactory.getLogger(AzureStorage.class);
     /** The chunk a read fetches per request. */
     private static final int READ_CHUNK = 4 * 1024 * 1024;
+    /** The largest upload of announced size sent as one Put Blob: the SDK's own default single-upload size. */
+    static final long SINGLE_PUT_MAX = 256L * 1024 * 1024;
+    /** Streamed Put Blobs at once, each holding a thread; beyond them uploads go in blocks. */
+    private static final int MAX_STREAMED_PUTS = 256;
+    private final Semaphore streamedPuts = new Semaphore(MAX_STREAMED_PUTS);
 
     private final AzureContainer az;
     /** Blob names with uploads open here, and how many: a retried discard must not wipe a new upload's blocks. */
@@ -311,10 +319,17 @@ public final class AzureStorage implements Storage, AbortsUploads {
         return new BlockPut(az, this, key, -1);
     }
 
-    /** With a known size, the first buffer is no larger than the body: one Put Blob when it fits a block. */
+    /**
+     * With a known size up to {@link #SINGLE_PUT_MAX}, one Put Blob streamed from the
+     * writer (a body within the first block, from one buffer of its size); larger ones in
+     * blocks, held to the size all the same.
+     */
     @Override
     public Upload create(String key, long size) throws IOException {
         beforeUpload(key);
+        if (size > az.firstBlockSize && size <= SINGLE_PUT_MAX && streamedPuts.tryAcquire()) {
+            return new StreamedBlobPut(az, this, streamedPuts, key, size);
+        }
         return SizedUpload.of(new BlockPut(az, this, key, size), size);
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.BodyPipe;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Upload;

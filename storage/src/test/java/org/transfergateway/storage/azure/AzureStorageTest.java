@@ -172,6 +172,61 @@ class AzureStorageTest {
         assertEquals(0, budget.inUseBytes());
     }
 
+    /**
+     * A known size beyond the first block (up to 256 MiB) streams as one Put Blob: no block
+     * is staged and no memory of the budget is held, whatever the size.
+     */
+    @Test
+    void aBodyOfKnownSizeBeyondOneBlockStreamsAsOnePutBlobWithoutTheBudget() throws IOException {
+        byte[] content = random(5 * BLOCK + 123, 3);
+        ObjectInfo stored;
+        try (Upload u = storage.create("streamed.bin", content.length)) {
+            writeAll(u, content);
+            assertEquals(0, budget.inUseBytes());
+            assertFalse(container.getBlobClient(prefix + "streamed.bin").exists(), "visible before the commit");
+            stored = u.commit();
+        }
+        assertEquals(content.length, stored.size());
+        assertEquals(List.of(), container.getBlobClient(prefix + "streamed.bin").getBlockBlobClient()
+                .listBlocks(BlockListType.ALL).getCommittedBlocks());
+        assertEquals(List.of(), stagedOnly());
+        try (InputStream in = storage.read("streamed.bin", 0, -1)) {
+            assertArrayEquals(content, in.readAllBytes());
+        }
+    }
+
+    /**
+     * A streamed Put Blob aborted after its last write, cut short, or sent too long leaves
+     * nothing, and the blob it would have replaced stays whole.
+     */
+    @Test
+    void aStreamedPutAbortedAfterItsLastWriteCutShortOrTooLongLeavesNothing() throws IOException {
+        byte[] content = random(2 * BLOCK + 5, 4);
+        try (Upload u = storage.create("aborted.bin", content.length)) {
+            writeAll(u, content);
+            u.abort();
+        }
+        assertFalse(container.getBlobClient(prefix + "aborted.bin").exists());
+        byte[] old = random(100, 5);
+        try (Upload u = storage.create("kept.bin", old.length)) {
+            u.write(ByteBuffer.wrap(old));
+            u.commit();
+        }
+        try (Upload u = storage.create("kept.bin", content.length)) {
+            u.write(ByteBuffer.wrap(content, 0, content.length - 1));
+            GatewayException e = assertThrows(GatewayException.class, u::commit);
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        }
+        try (Upload u = storage.create("kept.bin", content.length)) {
+            GatewayException e = assertThrows(GatewayException.class, () -> writeAll(u, java.util.Arrays.copyOf(content, content.length + 1)));
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        }
+        try (InputStream in = storage.read("kept.bin", 0, -1)) {
+            assertArrayEquals(old, in.readAllBytes());
+        }
+        assertEquals(List.of(), stagedOnly());
+    }
+
     @Test
     void theJournalHearsOfStagedBlocksAndRecoveryDiscardsThem() throws IOException {
         List<String> events = new CopyOnWriteArrayList<>();

@@ -29,6 +29,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.transfergateway.config.S3BackendConfig;
 import org.transfergateway.config.StorageConfig;
+import org.transfergateway.storage.BodyPipe;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;

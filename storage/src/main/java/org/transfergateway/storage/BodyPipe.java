@@ -1,4 +1,4 @@
-package org.transfergateway.storage.s3;
+package org.transfergateway.storage;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,15 +9,16 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Carries a body of known size from the thread that receives it to the thread that sends
- * it to S3, holding at most {@link #CAPACITY} bytes (the writer waits beyond that).
+ * it to the backend in one request (an S3 PutObject, an Azure Put Blob), holding at most
+ * {@link #CAPACITY} bytes (the writer waits beyond that).
  *
  * <p>The last byte is kept back until {@link #release()}: until the upload is committed,
  * the request can never be complete, so an upload aborted after its last write cannot
- * land. {@link #fail} ends the body early on both sides; S3 discards a request whose body
- * falls short of its Content-Length.
+ * land. {@link #fail} ends the body early on both sides; the service discards a request
+ * whose body falls short of its Content-Length.
  */
-final class BodyPipe {
-    static final int CAPACITY = 256 * 1024;
+public final class BodyPipe {
+    public static final int CAPACITY = 256 * 1024;
     /** The pipe's pieces; emptied ones are reused, so a body of any size makes no garbage. */
     private static final int PIECE = 64 * 1024;
 
@@ -32,12 +33,12 @@ final class BodyPipe {
     private boolean opened;
     private IOException failure;
 
-    BodyPipe(long size) {
+    public BodyPipe(long size) {
         this.size = size;
     }
 
     /** Copies all of {@code src} in, waiting while the pipe is full. */
-    void write(ByteBuffer src) throws IOException {
+    public void write(ByteBuffer src) throws IOException {
         lock.lock();
         try {
             while (src.hasRemaining()) {
@@ -60,7 +61,7 @@ final class BodyPipe {
     }
 
     /** Whether {@code bytes} more can go in now without waiting. */
-    boolean hasRoom(int bytes) {
+    public boolean hasRoom(int bytes) {
         lock.lock();
         try {
             return failure == null && queued + bytes <= CAPACITY;
@@ -70,7 +71,7 @@ final class BodyPipe {
     }
 
     /** Lets the last byte go: the body is complete and may be completed on S3. */
-    void release() {
+    public void release() {
         lock.lock();
         try {
             released = true;
@@ -81,7 +82,7 @@ final class BodyPipe {
     }
 
     /** Ends the body early: readers and writers get {@code cause}. The first cause stays. */
-    void fail(IOException cause) {
+    public void fail(IOException cause) {
         lock.lock();
         try {
             if (failure == null) {
@@ -98,7 +99,7 @@ final class BodyPipe {
      * The body, once: the request cannot be replayed, so a second call (an SDK retry)
      * fails the request instead of sending a body that is gone.
      */
-    InputStream open() {
+    public InputStream open() {
         lock.lock();
         try {
             if (opened) {
