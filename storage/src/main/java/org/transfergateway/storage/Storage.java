@@ -132,4 +132,38 @@ public interface Storage extends Closeable {
     default void setModified(String key, java.time.Instant time) throws IOException {
         throw ErrorCode.BAD_REQUEST.exception("this storage does not keep modification times");
     }
+
+    /**
+     * The {@code algorithm} digest of the whole object {@code key}: null when there is no
+     * such file (a folder included), or when {@code recordedOnly} and no digest of it is
+     * recorded. The ledger records SHA-256 ({@link org.transfergateway.storage.chain.Metering});
+     * other digests, and one not recorded, are computed here by reading the object, a read
+     * that is no transfer: links above the metering let this call through to it.
+     * {@link ErrorCode#CONFLICT} when the object changed while it was read.
+     */
+    default byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
+        if (recordedOnly) {
+            return null;
+        }
+        ObjectInfo info = stat(key);
+        if (info == null || info.folder()) {
+            return null;
+        }
+        DigestAlgorithm.Hasher hasher = algorithm.start();
+        long read = 0;
+        try (InputStream in = read(key, 0, -1)) {
+            if (in == null) {
+                return null;
+            }
+            byte[] buf = new byte[256 * 1024];
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                hasher.update(buf, 0, n);
+                read += n;
+            }
+        }
+        if (read != info.size()) {
+            throw ErrorCode.CONFLICT.exception("the file changed while its digest was computed");
+        }
+        return hasher.finish();
+    }
 }

@@ -213,6 +213,30 @@ public final class UserFiles {
         return new Outbound((Metering.Sent) in, info, expected);
     }
 
+    /**
+     * The {@code algorithm} digest of the whole file at {@code path}: a SHA-256 as recorded
+     * when the file was uploaded, else computed by reading the file, a read that counts as
+     * no download. NOT_FOUND when there is no such file, CONFLICT for a folder.
+     */
+    public byte[] digest(String path, DigestAlgorithm algorithm) throws IOException {
+        String p = path(path);
+        String key = key(p);
+        byte[] d = chain.digest(key, algorithm, false);
+        if (d == null) {
+            ObjectInfo info = chain.stat(key);
+            if (info != null && info.folder() || p.equals("/")) {
+                throw ErrorCode.CONFLICT.exception(p + " is a folder");
+            }
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        return d;
+    }
+
+    /** The SHA-256 of the file at {@code path} as recorded when it was uploaded; null when none is. */
+    public byte[] recordedSha256(String path) throws IOException {
+        return chain.digest(key(path(path)), DigestAlgorithm.SHA_256, true);
+    }
+
     /** Deletes the file at {@code path}; NOT_FOUND when there is none. */
     public void delete(String path) throws IOException {
         String p = path(path);
@@ -312,6 +336,11 @@ public final class UserFiles {
         /** True when the commit replaced an existing file. */
         public boolean replaced() {
             return counted.replaced();
+        }
+
+        /** See {@link Metering.Counted#expect(DigestAlgorithm, byte[])}. */
+        public void expectDigest(DigestAlgorithm algorithm, byte[] value) throws IOException {
+            counted.expect(algorithm, value);
         }
     }
 

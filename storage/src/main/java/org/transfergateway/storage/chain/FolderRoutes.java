@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
@@ -102,6 +103,11 @@ public final class FolderRoutes extends ForwardingStorage {
     @Override
     public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
         route(dirKey).walk(dirKey, sink);
+    }
+
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
+        return route(key).digest(key, algorithm, recordedOnly);
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Consumer;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
@@ -99,6 +100,11 @@ public abstract class ForwardingStorage implements Storage {
     @Override
     public void setModified(String key, Instant time) throws IOException {
         next.setModified(key, time);
+    }
+
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
+        return next.digest(key, algorithm, recordedOnly);
     }
 
     /** Closes nothing: the chain of one user's session does not own the shared backends below it. */

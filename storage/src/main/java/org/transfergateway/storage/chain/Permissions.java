@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import org.transfergateway.config.UserPolicy;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
@@ -66,6 +67,19 @@ public final class Permissions extends ForwardingStorage {
     public InputStream read(String key, long offset, long length) throws IOException {
         require(policy.read(), "download");
         return next.read(key, offset, length);
+    }
+
+    /**
+     * A digest tells of the content: as for a download. A user who may not download sees
+     * no recorded one (HEAD stays allowed, without the header).
+     */
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
+        if (recordedOnly && !policy.read()) {
+            return null;
+        }
+        require(policy.read(), "download");
+        return next.digest(key, algorithm, recordedOnly);
     }
 
     @Override
