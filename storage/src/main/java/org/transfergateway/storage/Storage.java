@@ -134,17 +134,23 @@ public interface Storage extends Closeable {
     }
 
     /**
-     * The {@code algorithm} digest of the whole object {@code key}: null when there is no
-     * such file (a folder included), or when {@code recordedOnly} and no digest of it is
-     * recorded. The ledger records SHA-256 ({@link org.transfergateway.storage.chain.Metering});
-     * other digests, and one not recorded, are computed here by reading the object, a read
-     * that is no transfer: links above the metering let this call through to it.
+     * The SHA-256 that the ledger recorded for the object {@code key} when it was last
+     * committed whole through the gateway ({@link org.transfergateway.storage.chain.Metering}),
+     * or null when none is: the caller compares its size with the object's to see that the
+     * object did not change since. Only a lookup: nothing is read from the backend.
+     */
+    default org.transfergateway.storage.meter.ObjectDigest recordedDigest(String key) throws IOException {
+        return null;
+    }
+
+    /**
+     * The {@code algorithm} digest of the whole object {@code key}, or null when there is
+     * no such file (a folder included). The metering answers a SHA-256 it recorded; other
+     * digests, and one not recorded, are computed here by reading the object, a read that
+     * is no transfer: the links above the metering let this call through to it.
      * {@link ErrorCode#CONFLICT} when the object changed while it was read.
      */
-    default byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
-        if (recordedOnly) {
-            return null;
-        }
+    default byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
         ObjectInfo info = stat(key);
         if (info == null || info.folder()) {
             return null;

@@ -221,7 +221,7 @@ public final class UserFiles {
     public byte[] digest(String path, DigestAlgorithm algorithm) throws IOException {
         String p = path(path);
         String key = key(p);
-        byte[] d = chain.digest(key, algorithm, false);
+        byte[] d = chain.digest(key, algorithm);
         if (d == null) {
             ObjectInfo info = chain.stat(key);
             if (info != null && info.folder() || p.equals("/")) {
@@ -232,9 +232,17 @@ public final class UserFiles {
         return d;
     }
 
-    /** The SHA-256 of the file at {@code path} as recorded when it was uploaded; null when none is. */
-    public byte[] recordedSha256(String path) throws IOException {
-        return chain.digest(key(path(path)), DigestAlgorithm.SHA_256, true);
+    /**
+     * The SHA-256 of the file {@code info} (as {@link #stat} gave it) as recorded when it was
+     * uploaded; null when none is, or when the file's size is no longer the size recorded.
+     * Reads nothing from the backend.
+     */
+    public byte[] recordedSha256(ObjectInfo info) throws IOException {
+        if (info == null || info.folder()) {
+            return null;
+        }
+        org.transfergateway.storage.meter.ObjectDigest d = chain.recordedDigest(info.key());
+        return d != null && d.size() == info.size() ? java.util.HexFormat.of().parseHex(d.sha256()) : null;
     }
 
     /** Deletes the file at {@code path}; NOT_FOUND when there is none. */

@@ -15,6 +15,7 @@ import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.meter.ObjectDigest;
 
 /**
  * A user's per-folder rules ({@code users[].folders}): each key goes to the chain of the
@@ -106,8 +107,13 @@ public final class FolderRoutes extends ForwardingStorage {
     }
 
     @Override
-    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
-        return route(key).digest(key, algorithm, recordedOnly);
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return route(key).recordedDigest(key);
+    }
+
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        return route(key).digest(key, algorithm);
     }
 
     @Override

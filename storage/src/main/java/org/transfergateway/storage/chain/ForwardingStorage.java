@@ -9,6 +9,7 @@ import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.meter.ObjectDigest;
 
 /**
  * A {@link Storage} that hands every call to the next one in a chain. A decorator for one
@@ -103,8 +104,13 @@ public abstract class ForwardingStorage implements Storage {
     }
 
     @Override
-    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
-        return next.digest(key, algorithm, recordedOnly);
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return next.recordedDigest(key);
+    }
+
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        return next.digest(key, algorithm);
     }
 
     /** Closes nothing: the chain of one user's session does not own the shared backends below it. */

@@ -90,9 +90,9 @@ public final class Metering extends ForwardingStorage {
      * this link, so not counted as a download).
      */
     @Override
-    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
         if (algorithm == DigestAlgorithm.SHA_256) {
-            ObjectDigest recorded = meter.digests().digest(name(), key);
+            ObjectDigest recorded = recordedDigest(key);
             if (recorded != null) {
                 ObjectInfo info = next.stat(key);
                 if (info == null || info.folder()) {
@@ -103,7 +103,12 @@ public final class Metering extends ForwardingStorage {
                 }
             }
         }
-        return next.digest(key, algorithm, recordedOnly);
+        return next.digest(key, algorithm);
+    }
+
+    @Override
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return meter.digests().digest(name(), key);
     }
 
     /**

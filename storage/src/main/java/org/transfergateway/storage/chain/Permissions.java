@@ -11,6 +11,7 @@ import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.meter.ObjectDigest;
 
 /**
  * The first link of a user's chain: refuses what the user's {@link UserPolicy} does not
@@ -69,17 +70,17 @@ public final class Permissions extends ForwardingStorage {
         return next.read(key, offset, length);
     }
 
-    /**
-     * A digest tells of the content: as for a download. A user who may not download sees
-     * no recorded one (HEAD stays allowed, without the header).
-     */
+    /** A digest tells of the content: a user who may not download sees none (HEAD goes on without it). */
     @Override
-    public byte[] digest(String key, DigestAlgorithm algorithm, boolean recordedOnly) throws IOException {
-        if (recordedOnly && !policy.read()) {
-            return null;
-        }
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return policy.read() ? next.recordedDigest(key) : null;
+    }
+
+    /** A digest tells of the content: as for a download. */
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
         require(policy.read(), "download");
-        return next.digest(key, algorithm, recordedOnly);
+        return next.digest(key, algorithm);
     }
 
     @Override

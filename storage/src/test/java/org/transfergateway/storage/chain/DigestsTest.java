@@ -136,7 +136,7 @@ class DigestsTest {
         assertEquals(sha256(big), recorded("alice/big.bin"));
         assertEquals(sha256(small), recorded("alice/d/small.bin"));
         assertArrayEquals(jdk("SHA-256", big), files.digest("/big.bin", DigestAlgorithm.SHA_256));
-        assertArrayEquals(jdk("SHA-256", big), files.recordedSha256("/big.bin"));
+        assertArrayEquals(jdk("SHA-256", big), files.recordedSha256(files.stat("/big.bin")));
 
         // An overwrite replaces the digest; a rename moves it; a folder's rename moves those under it.
         byte[] other = random(3000, 3);
@@ -192,7 +192,7 @@ class DigestsTest {
         System.arraycopy(first, 0, whole, 0, first.length);
         System.arraycopy(more, 0, whole, first.length, more.length);
         assertNull(recorded("alice/log.txt"), "the kept bytes did not pass the metering");
-        assertNull(files.recordedSha256("/log.txt"));
+        assertNull(files.recordedSha256(files.stat("/log.txt")));
         assertArrayEquals(jdk("SHA-256", whole), files.digest("/log.txt", DigestAlgorithm.SHA_256));
         assertEquals(new Counters(first.length + more.length, 0, 2, 0, 0, 0), transferred());
     }
@@ -233,7 +233,7 @@ class DigestsTest {
         put("/a.bin", random(100, 10), true);
         byte[] behindTheBack = random(50, 11);
         Files.write(dir.resolve("files/alice/a.bin"), behindTheBack);
-        assertNull(files.recordedSha256("/a.bin"));
+        assertNull(files.recordedSha256(files.stat("/a.bin")));
         assertArrayEquals(jdk("SHA-256", behindTheBack), files.digest("/a.bin", DigestAlgorithm.SHA_256));
     }
 }
