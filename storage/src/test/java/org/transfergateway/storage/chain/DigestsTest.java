@@ -14,7 +14,10 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.zip.CRC32;
@@ -35,14 +38,17 @@ import org.transfergateway.storage.meter.JdbcLedger;
 import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.storage.meter.StoredTotals;
 import org.transfergateway.storage.meter.TransferMeter;
+import org.transfergateway.storage.pool.Member;
+import org.transfergateway.storage.pool.PlacementPolicy;
+import org.transfergateway.storage.pool.PoolStorage;
 import org.transfergateway.storage.s3.MemoryBudget;
 import org.transfergateway.storage.s3.S3Storage;
 import org.transfergateway.storage.testing.S3ProxyFixture;
 
 /**
  * The SHA-256 of each object, computed as its bytes pass the metering and kept in the
- * ledger (SQLite here) with the commit, on local disk and on S3 (S3Proxy, bodies of
- * several parts): exact against the JDK's digest of the bytes sent, moved by renames,
+ * ledger (SQLite here) with the commit, on local disk, on S3 (S3Proxy, bodies of
+ * several parts) and on a pool of two copies over three disks: exact against the JDK's digest of the bytes sent, moved by renames,
  * forgotten by deletes and appends; other digests computed by reading without counting a
  * download; announced digests checked before the commit.
  */
@@ -64,6 +70,17 @@ class DigestsTest {
         meter = new TransferMeter(ledger);
         if (kind.equals("local")) {
             backend = new LocalStorage("store", Files.createDirectories(dir.resolve("files")));
+        } else if (kind.equals("pool")) {
+            // Two copies of each object over three disks: the digest is the pool's object's, once.
+            meter.declarePools(List.of("store"));
+            Map<String, Storage> members = new LinkedHashMap<>();
+            List<Member> config = new ArrayList<>();
+            for (String m : List.of("m1", "m2", "m3")) {
+                members.put(m, new LocalStorage(m, Files.createDirectories(dir.resolve(m))));
+                config.add(new Member(m, 1, 2));
+            }
+            backend = new PoolStorage("store", config, members, PlacementPolicy.of("round-robin"), 2,
+                    meter.placements(), b -> meter.storedOf(b).bytes());
         } else {
             bucket = "d-" + UUID.randomUUID().toString().substring(0, 12);
             s3.createBucket(bucket);
@@ -126,7 +143,7 @@ class DigestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"local", "s3"})
+    @ValueSource(strings = {"local", "s3", "pool"})
     void theSha256OfEachUploadIsRecordedWithItsCommitAndFollowsTheObject(String kind) throws Exception {
         open(kind);
         byte[] big = random(2 * PART + 12345, 1); // three parts on S3
@@ -157,7 +174,7 @@ class DigestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"local", "s3"})
+    @ValueSource(strings = {"local", "s3", "pool"})
     void otherDigestsAreComputedByReadingWithoutCountingADownload(String kind) throws Exception {
         open(kind);
         byte[] content = random(PART + 777, 4);
@@ -198,7 +215,7 @@ class DigestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"local", "s3"})
+    @ValueSource(strings = {"local", "s3", "pool"})
     void aBodyUnlikeItsAnnouncedDigestIsNotStoredAndFailsOnce(String kind) throws Exception {
         open(kind);
         byte[] old = random(100, 7);
