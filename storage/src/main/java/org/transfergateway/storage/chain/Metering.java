@@ -4,8 +4,13 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
@@ -99,7 +104,7 @@ public final class Metering extends ForwardingStorage {
                     return null;
                 }
                 if (info.size() == recorded.size()) {
-                    return java.util.HexFormat.of().parseHex(recorded.sha256());
+                    return HexFormat.of().parseHex(recorded.sha256());
                 }
             }
         }
@@ -198,8 +203,8 @@ public final class Metering extends ForwardingStorage {
         private final Transfer transfer;
         /** Null for an upload that keeps bytes of the stored object, which never pass here. */
         private final DigestAlgorithm.Hasher sha256;
-        private final java.util.Map<DigestAlgorithm, DigestAlgorithm.Hasher> hashers = new java.util.EnumMap<>(DigestAlgorithm.class);
-        private final java.util.Map<DigestAlgorithm, byte[]> expected = new java.util.EnumMap<>(DigestAlgorithm.class);
+        private final Map<DigestAlgorithm, DigestAlgorithm.Hasher> hashers = new EnumMap<>(DigestAlgorithm.class);
+        private final Map<DigestAlgorithm, byte[]> expected = new EnumMap<>(DigestAlgorithm.class);
         /** Bytes that reached the digests. */
         private long hashed;
         private boolean replaced;
@@ -274,10 +279,10 @@ public final class Metering extends ForwardingStorage {
             for (var e : hashers.entrySet()) {
                 byte[] actual = e.getValue().finish();
                 byte[] want = expected.get(e.getKey());
-                if (want != null && !java.security.MessageDigest.isEqual(want, actual)) {
+                if (want != null && !MessageDigest.isEqual(want, actual)) {
                     throw ErrorCode.DIGEST_MISMATCH.exception("the body's " + e.getKey().label() + " is "
-                            + java.util.Base64.getEncoder().encodeToString(actual) + ", not "
-                            + java.util.Base64.getEncoder().encodeToString(want) + " as the request said; nothing was stored");
+                            + Base64.getEncoder().encodeToString(actual) + ", not "
+                            + Base64.getEncoder().encodeToString(want) + " as the request said; nothing was stored");
                 }
                 if (e.getValue() == sha256) {
                     hex = DigestAlgorithm.hex(actual);
