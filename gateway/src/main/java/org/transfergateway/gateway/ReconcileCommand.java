@@ -21,11 +21,14 @@ import org.transfergateway.config.ConfigLoader;
 import org.transfergateway.config.FolderRule;
 import org.transfergateway.config.GatewayConfig;
 import org.transfergateway.config.UserConfig;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.StoragePaths;
+import org.transfergateway.storage.meter.DigestChange;
 import org.transfergateway.storage.meter.JdbcLedger;
+import org.transfergateway.storage.meter.ObjectDigest;
 import org.transfergateway.storage.meter.Placement;
 import org.transfergateway.storage.meter.PendingCopy;
 import org.transfergateway.storage.meter.StoredChange;
@@ -48,6 +51,11 @@ import picocli.CommandLine.Option;
  * not name), and the pool's logical totals (one copy a key, from the placements) against its
  * stored totals. Exit 0 when everything agrees, 1 otherwise; {@code --fix} removes the extra
  * copies, forgets the missing ones and adopts the figures, recording the adjustments.
+ *
+ * <p>{@code --verify} also reads every object whose SHA-256 the ledger recorded and reports
+ * each whose content no longer has it (or that is gone) as drift; these reads are no
+ * transfers. With {@code --fix} the ledger forgets those digests: the object is what the
+ * backend holds, and its digest is computed again when asked.
  */
 @Command(name = "reconcile", mixinStandardHelpOptions = true,
         description = "Compares the ledger's stored totals and pools' copies with what the backends hold.")
@@ -58,6 +66,10 @@ final class ReconcileCommand implements Callable<Integer> {
     @Option(names = "--fix", description = "adopt the backends' figures, remove extra copies and forget missing ones,"
             + " and record that in the ledger")
     boolean fix;
+
+    @Option(names = "--verify", description = "also read every object whose SHA-256 the ledger recorded and report"
+            + " those whose content no longer has it")
+    boolean verify;
 
     PrintStream out = System.out;
 
@@ -97,10 +109,31 @@ final class ReconcileCommand implements Callable<Integer> {
         }
     }
 
-    /** What reconciling found: the totals rows and the copy problems of the pools. */
-    record Report(List<Row> rows, List<CopyProblem> copies) {
+    /**
+     * An object whose content no longer has the SHA-256 that the ledger recorded at its
+     * upload, or that is gone.
+     *
+     * @param actual the backend's digest now (hex), null when the object is gone
+     * @param size   the backend's size now, -1 when the object is gone
+     */
+    record DigestProblem(ObjectDigest recorded, String actual, long size) {
+        String describe() {
+            String where = "backend=" + recorded.backend() + " key=" + recorded.key();
+            return actual == null
+                    ? "digest of a missing object: " + where + " sha256=" + recorded.sha256() + " size=" + recorded.size()
+                    : "digest mismatch: " + where + " ledger sha256=" + recorded.sha256() + " size=" + recorded.size()
+                    + ", backend sha256=" + actual + " size=" + size;
+        }
+    }
+
+    /** What reconciling found: the totals rows, the copy problems of the pools, the digests that fail (--verify). */
+    record Report(List<Row> rows, List<CopyProblem> copies, List<DigestProblem> digests, long verified) {
+        Report(List<Row> rows, List<CopyProblem> copies) {
+            this(rows, copies, List.of(), -1);
+        }
+
         boolean drifts() {
-            return !copies.isEmpty() || rows.stream().anyMatch(Row::drifts);
+            return !copies.isEmpty() || !digests.isEmpty() || rows.stream().anyMatch(Row::drifts);
         }
     }
 
@@ -119,6 +152,9 @@ final class ReconcileCommand implements Callable<Integer> {
         try (ledger; Backends backends = Backends.open(cfg, false)) {
             backends.openPools(cfg.storage(), ledger);
             Report report = compare(cfg.users(), backends.all(), backends.pools(), ledger);
+            if (verify) {
+                report = verify(report, backends, ledger);
+            }
             print(report);
             boolean drift = report.drifts();
             if (drift && fix) {
@@ -247,6 +283,58 @@ final class ReconcileCommand implements Callable<Integer> {
     }
 
     /**
+     * Reads each object with a recorded SHA-256 from its backend or pool (not through a
+     * user's chain: no transfer is counted) and compares. An object whose size differs is
+     * not read. A digest the ledger changed meanwhile (a new upload on a running gateway)
+     * is not a problem.
+     */
+    static Report verify(Report report, Backends backends, JdbcLedger ledger) throws IOException {
+        Map<String, Storage> targets = new TreeMap<>(backends.all());
+        targets.putAll(backends.pools());
+        List<DigestProblem> problems = new ArrayList<>();
+        long verified = 0;
+        for (Map.Entry<String, Storage> t : targets.entrySet()) {
+            String after = null;
+            while (true) {
+                List<ObjectDigest> page = ledger.digests(t.getKey(), "", after, PAGE);
+                if (page.isEmpty()) {
+                    break;
+                }
+                for (ObjectDigest d : page) {
+                    verified++;
+                    DigestProblem p = check(t.getValue(), d);
+                    if (p != null && d.equals(ledger.digest(d.backend(), d.key()))) {
+                        problems.add(p);
+                    }
+                }
+                after = page.get(page.size() - 1).key();
+            }
+        }
+        return new Report(report.rows(), report.copies(), problems, verified);
+    }
+
+    private static DigestProblem check(Storage storage, ObjectDigest d) throws IOException {
+        ObjectInfo info = storage.stat(d.key());
+        if (info == null || info.folder()) {
+            return new DigestProblem(d, null, -1);
+        }
+        if (info.size() != d.size()) {
+            return new DigestProblem(d, "(not read)", info.size());
+        }
+        byte[] now;
+        try {
+            now = storage.digest(d.key(), DigestAlgorithm.SHA_256);
+        } catch (GatewayException e) {
+            return null; // changed while read: an upload of a running gateway
+        }
+        if (now == null) {
+            return new DigestProblem(d, null, -1);
+        }
+        String hex = DigestAlgorithm.hex(now);
+        return hex.equals(d.sha256()) ? null : new DigestProblem(d, hex, info.size());
+    }
+
+    /**
      * Removes the extra copies from their members and forgets the missing ones, then adopts
      * the plain backends' figures and the pools' logical totals as their placements now are.
      */
@@ -255,6 +343,16 @@ final class ReconcileCommand implements Callable<Integer> {
         Instant recent = ledger.heldAlone() ? null : Instant.now().minus(SHARED_LEDGER_GRACE);
         for (CopyProblem c : report.copies()) {
             out.println(fix(c, backends.all(), ledger, recent));
+        }
+        for (DigestProblem d : report.digests()) {
+            ObjectDigest r = d.recorded();
+            // Only the digest is forgotten, as long as it is still the one found wrong.
+            if (r.equals(ledger.digest(r.backend(), r.key()))) {
+                // A change of the digest alone moves no user's totals: the user is only a label.
+                ledger.changed(new StoredChange(r.backend(), "reconcile", 0, 0)
+                        .with(new DigestChange.Stored(r.key(), r.size(), null)));
+                out.println("forgot the digest of backend=" + r.backend() + " key=" + r.key());
+            }
         }
         for (Row r : report.rows()) {
             if (r.drifts() && !backends.pools().containsKey(r.backend())) {
@@ -347,6 +445,9 @@ final class ReconcileCommand implements Callable<Integer> {
         for (CopyProblem c : report.copies()) {
             out.println(c.describe());
         }
+        for (DigestProblem d : report.digests()) {
+            out.println(d.describe());
+        }
         List<String> summary = new ArrayList<>();
         long drifting = rows.stream().filter(Row::drifts).count();
         if (drifting > 0) {
@@ -359,6 +460,19 @@ final class ReconcileCommand implements Callable<Integer> {
         }
         if (extra > 0) {
             summary.add(extra + " extra " + (extra == 1 ? "copy" : "copies"));
+        }
+        if (!report.digests().isEmpty()) {
+            long gone = report.digests().stream().filter(d -> d.actual() == null).count();
+            long wrong = report.digests().size() - gone;
+            if (wrong > 0) {
+                summary.add(wrong + " digest " + (wrong == 1 ? "mismatch" : "mismatches"));
+            }
+            if (gone > 0) {
+                summary.add(gone + " " + (gone == 1 ? "digest" : "digests") + " of missing objects");
+            }
+        }
+        if (report.verified() >= 0) {
+            out.println("verified " + report.verified() + " recorded " + (report.verified() == 1 ? "digest" : "digests"));
         }
         out.println(summary.isEmpty() ? "no drift" : String.join(", ", summary));
     }

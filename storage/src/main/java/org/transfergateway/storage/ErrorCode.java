@@ -8,6 +8,8 @@ package org.transfergateway.storage;
 public enum ErrorCode {
     BAD_PATH(400, 553, "bad_path", "bad path"),
     BAD_REQUEST(400, 501, "bad_request", "bad request"),
+    /** The body does not have the digest that the request announced (Content-MD5, Repr-Digest). */
+    DIGEST_MISMATCH(400, 550, "digest_mismatch", "the content does not match its digest"),
     UNAUTHORIZED(401, 530, "unauthorized", "credentials are required"),
     /** Credentials were given and are wrong; its answer is delayed. */
     LOGIN_FAILED(401, 530, "unauthorized", "unknown user or wrong password"),

@@ -132,4 +132,44 @@ public interface Storage extends Closeable {
     default void setModified(String key, java.time.Instant time) throws IOException {
         throw ErrorCode.BAD_REQUEST.exception("this storage does not keep modification times");
     }
+
+    /**
+     * The SHA-256 that the ledger recorded for the object {@code key} when it was last
+     * committed whole through the gateway ({@link org.transfergateway.storage.chain.Metering}),
+     * or null when none is: the caller compares its size with the object's to see that the
+     * object did not change since. Only a lookup: nothing is read from the backend.
+     */
+    default org.transfergateway.storage.meter.ObjectDigest recordedDigest(String key) throws IOException {
+        return null;
+    }
+
+    /**
+     * The {@code algorithm} digest of the whole object {@code key}, or null when there is
+     * no such file (a folder included). The metering answers a SHA-256 it recorded; other
+     * digests, and one not recorded, are computed here by reading the object, a read that
+     * is no transfer: the links above the metering let this call through to it.
+     * {@link ErrorCode#CONFLICT} when the object changed while it was read.
+     */
+    default byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        ObjectInfo info = stat(key);
+        if (info == null || info.folder()) {
+            return null;
+        }
+        DigestAlgorithm.Hasher hasher = algorithm.start();
+        long read = 0;
+        try (InputStream in = read(key, 0, -1)) {
+            if (in == null) {
+                return null;
+            }
+            byte[] buf = new byte[256 * 1024];
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                hasher.update(buf, 0, n);
+                read += n;
+            }
+        }
+        if (read != info.size()) {
+            throw ErrorCode.CONFLICT.exception("the file changed while its digest was computed");
+        }
+        return hasher.finish();
+    }
 }

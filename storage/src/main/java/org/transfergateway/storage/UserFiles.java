@@ -213,6 +213,38 @@ public final class UserFiles {
         return new Outbound((Metering.Sent) in, info, expected);
     }
 
+    /**
+     * The {@code algorithm} digest of the whole file at {@code path}: a SHA-256 as recorded
+     * when the file was uploaded, else computed by reading the file, a read that counts as
+     * no download. NOT_FOUND when there is no such file, CONFLICT for a folder.
+     */
+    public byte[] digest(String path, DigestAlgorithm algorithm) throws IOException {
+        String p = path(path);
+        String key = key(p);
+        byte[] d = chain.digest(key, algorithm);
+        if (d == null) {
+            ObjectInfo info = chain.stat(key);
+            if (info != null && info.folder() || p.equals("/")) {
+                throw ErrorCode.CONFLICT.exception(p + " is a folder");
+            }
+            throw ErrorCode.NOT_FOUND.exception("no such file: " + p);
+        }
+        return d;
+    }
+
+    /**
+     * The SHA-256 of the file {@code info} (as {@link #stat} gave it) as recorded when it was
+     * uploaded; null when none is, or when the file's size is no longer the size recorded.
+     * Reads nothing from the backend.
+     */
+    public byte[] recordedSha256(ObjectInfo info) throws IOException {
+        if (info == null || info.folder()) {
+            return null;
+        }
+        org.transfergateway.storage.meter.ObjectDigest d = chain.recordedDigest(info.key());
+        return d != null && d.size() == info.size() ? java.util.HexFormat.of().parseHex(d.sha256()) : null;
+    }
+
     /** Deletes the file at {@code path}; NOT_FOUND when there is none. */
     public void delete(String path) throws IOException {
         String p = path(path);
@@ -312,6 +344,11 @@ public final class UserFiles {
         /** True when the commit replaced an existing file. */
         public boolean replaced() {
             return counted.replaced();
+        }
+
+        /** See {@link Metering.Counted#expect(DigestAlgorithm, byte[])}. */
+        public void expectDigest(DigestAlgorithm algorithm, byte[] value) throws IOException {
+            counted.expect(algorithm, value);
         }
     }
 

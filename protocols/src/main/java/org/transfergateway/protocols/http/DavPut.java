@@ -41,7 +41,8 @@ final class DavPut implements UploadTarget {
                 ? List.of(new DavLocks.Target(path, false), new DavLocks.Target(WebDav.parent(path), false))
                 : List.of(new DavLocks.Target(path, false)));
         long size = HttpUtil.isTransferEncodingChunked(ex.request()) ? -1 : HttpUtil.getContentLength(ex.request(), -1L);
-        return new DavPut(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path));
+        DigestHeaders.announced(ex.request().headers()); // a malformed one is refused before the upload starts
+        return new DavPut(ex, PutUpload.expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path)));
     }
 
     @Override

@@ -61,12 +61,21 @@ final class DownloadHandler implements SimpleHandler {
         if (ex.request().method().equals(HttpMethod.HEAD)) {
             FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status);
             headers(r.headers(), info, range, length);
+            DigestHeaders.describe(r.headers(), ex.request().headers(), files.recordedSha256(info));
             ex.send(r);
             return;
         }
         UserFiles.Outbound out = files.download(path, offset, length);
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
         headers(head.headers(), out.info(), range, out.length());
+        try {
+            // Of the whole file, also in a 206: Repr-Digest is the representation's (RFC 9530 section 3).
+            DigestHeaders.describe(head.headers(), ex.request().headers(), files.recordedSha256(out.info()));
+        } catch (IOException | RuntimeException e) {
+            out.abandon();
+            out.close();
+            throw e;
+        }
         FileBacked file = out.file();
         if (file != null && ex.ctx().pipeline().get(SslHandler.class) == null) {
             sendRegion(ex, head, out, file);

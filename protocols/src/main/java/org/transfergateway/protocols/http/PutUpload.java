@@ -27,8 +27,20 @@ final class PutUpload implements UploadTarget {
             String path = ex.userPath(prefix);
             // A Content-Length lets the backend stream the body in one request (S3 PutObject).
             long size = HttpUtil.isTransferEncodingChunked(ex.request()) ? -1 : HttpUtil.getContentLength(ex.request(), -1L);
-            return new PutUpload(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path));
+            DigestHeaders.announced(ex.request().headers()); // a malformed one is refused before the upload starts
+            return new PutUpload(ex, expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path)));
         };
+    }
+
+    /** {@code upload}, checking the digests the request announces (Content-MD5, Repr-Digest) before its commit. */
+    static UserFiles.Inbound expecting(Exchange ex, UserFiles.Inbound upload) throws IOException {
+        try {
+            DigestHeaders.expect(ex.request().headers(), upload);
+            return upload;
+        } catch (IOException | RuntimeException e) {
+            upload.abort();
+            throw e;
+        }
     }
 
     @Override

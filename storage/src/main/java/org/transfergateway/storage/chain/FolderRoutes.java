@@ -10,10 +10,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.meter.ObjectDigest;
 
 /**
  * A user's per-folder rules ({@code users[].folders}): each key goes to the chain of the
@@ -102,6 +104,16 @@ public final class FolderRoutes extends ForwardingStorage {
     @Override
     public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
         route(dirKey).walk(dirKey, sink);
+    }
+
+    @Override
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return route(key).recordedDigest(key);
+    }
+
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        return route(key).digest(key, algorithm);
     }
 
     @Override

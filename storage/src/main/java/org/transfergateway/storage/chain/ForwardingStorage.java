@@ -5,9 +5,11 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Consumer;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.meter.ObjectDigest;
 
 /**
  * A {@link Storage} that hands every call to the next one in a chain. A decorator for one
@@ -99,6 +101,16 @@ public abstract class ForwardingStorage implements Storage {
     @Override
     public void setModified(String key, Instant time) throws IOException {
         next.setModified(key, time);
+    }
+
+    @Override
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return next.recordedDigest(key);
+    }
+
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        return next.digest(key, algorithm);
     }
 
     /** Closes nothing: the chain of one user's session does not own the shared backends below it. */

@@ -4,9 +4,15 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.FileBacked;
 import org.transfergateway.storage.JournaledUpload;
@@ -14,7 +20,9 @@ import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.CommitLocks;
+import org.transfergateway.storage.meter.DigestChange;
 import org.transfergateway.storage.meter.Direction;
+import org.transfergateway.storage.meter.ObjectDigest;
 import org.transfergateway.storage.meter.Placement;
 import org.transfergateway.storage.meter.Protocol;
 import org.transfergateway.storage.meter.StoredChange;
@@ -48,21 +56,25 @@ public final class Metering extends ForwardingStorage {
 
     @Override
     public Upload create(String key) throws IOException {
-        return counted(key, next.create(key), -1);
+        return counted(key, next.create(key), -1, true);
     }
 
     @Override
     public Upload create(String key, long size) throws IOException {
-        return counted(key, next.create(key, size), size);
+        return counted(key, next.create(key, size), size, true);
     }
 
+    /** Its SHA-256 is not known: the kept bytes do not pass here (see {@link Counted}). */
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
-        return counted(key, next.createContinuing(key, keep), -1);
+        return counted(key, next.createContinuing(key, keep), -1, keep <= 0);
     }
 
-    /** @param size the bytes announced for the upload, or -1 */
-    private Counted counted(String key, Upload upload, long size) throws IOException {
+    /**
+     * @param size  the bytes announced for the upload, or -1
+     * @param whole true when every byte of the object passes through {@link Counted#write}
+     */
+    private Counted counted(String key, Upload upload, long size, boolean whole) throws IOException {
         Transfer transfer;
         try {
             transfer = meter.start(user, protocol, Direction.IN, pathOf.apply(key), name(), size);
@@ -74,7 +86,34 @@ public final class Metering extends ForwardingStorage {
         if (upload instanceof JournaledUpload j) {
             j.journalTo(new TransferJournal(meter, transfer, name()));
         }
-        return new Counted(key, upload, transfer);
+        return new Counted(key, upload, transfer, whole);
+    }
+
+    /**
+     * SHA-256 as the ledger recorded it at the commit, when the object still has the size
+     * it had then; every other digest, and one not recorded, from the backend (read below
+     * this link, so not counted as a download).
+     */
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        if (algorithm == DigestAlgorithm.SHA_256) {
+            ObjectDigest recorded = recordedDigest(key);
+            if (recorded != null) {
+                ObjectInfo info = next.stat(key);
+                if (info == null || info.folder()) {
+                    return null;
+                }
+                if (info.size() == recorded.size()) {
+                    return HexFormat.of().parseHex(recorded.sha256());
+                }
+            }
+        }
+        return next.digest(key, algorithm);
+    }
+
+    @Override
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return meter.digests().digest(name(), key);
     }
 
     /**
@@ -111,7 +150,8 @@ public final class Metering extends ForwardingStorage {
             if (!next.delete(key)) {
                 return false;
             }
-            meter.changed(new StoredChange(name(), user, -old.size(), -1, old.copies(), List.of()));
+            meter.changed(new StoredChange(name(), user, -old.size(), -1, old.copies(), List.of())
+                    .with(new DigestChange.Removed(key)));
             return true;
         }
     }
@@ -143,31 +183,68 @@ public final class Metering extends ForwardingStorage {
             if (replacedFile) {
                 removed.addAll(replaced.copies());
             }
-            if (replacedFile || !removed.isEmpty()) {
-                meter.changed(new StoredChange(name(), user, replacedFile ? -replaced.size() : 0,
-                        replacedFile ? -1 : 0, removed, added));
-            }
+            // Always recorded: the digests kept move with the rename.
+            meter.changed(new StoredChange(name(), user, replacedFile ? -replaced.size() : 0,
+                    replacedFile ? -1 : 0, removed, added).with(new DigestChange.Moved(from, to, source.folder())));
         }
     }
 
     /**
      * An upload being counted. Commit makes the file visible and counts the transfer as
      * completed; abort or close without commit counts it as failed. Either happens once.
+     *
+     * <p>The SHA-256 of an object written whole is computed here as its bytes pass, once
+     * whatever the backend, and recorded with the commit's stored change. Digests that the
+     * client announced ({@link #expect(DigestAlgorithm, byte[])}) are checked before the
+     * commit: a mismatch stores nothing and fails the transfer.
      */
     public final class Counted extends ForwardingUpload {
         private final String key;
         private final Transfer transfer;
+        /** Null for an upload that keeps bytes of the stored object, which never pass here. */
+        private final DigestAlgorithm.Hasher sha256;
+        private final Map<DigestAlgorithm, DigestAlgorithm.Hasher> hashers = new EnumMap<>(DigestAlgorithm.class);
+        private final Map<DigestAlgorithm, byte[]> expected = new EnumMap<>(DigestAlgorithm.class);
+        /** Bytes that reached the digests. */
+        private long hashed;
         private boolean replaced;
 
-        private Counted(String key, Upload upload, Transfer transfer) {
+        private Counted(String key, Upload upload, Transfer transfer, boolean whole) {
             super(upload);
             this.key = key;
             this.transfer = transfer;
+            this.sha256 = whole ? DigestAlgorithm.SHA_256.start() : null;
+            if (sha256 != null) {
+                hashers.put(DigestAlgorithm.SHA_256, sha256);
+            }
+        }
+
+        /**
+         * Makes the commit check that the whole body has the digest {@code value} (HTTP
+         * Content-MD5, Repr-Digest); before the first write. BAD_REQUEST for an upload
+         * that keeps stored bytes, whose whole body does not pass here.
+         */
+        public void expect(DigestAlgorithm algorithm, byte[] value) throws IOException {
+            if (sha256 == null) {
+                throw ErrorCode.BAD_REQUEST.exception("a digest cannot be checked on an upload that continues a file");
+            }
+            if (hashed > 0) {
+                throw new IllegalStateException("digests are expected before the first byte");
+            }
+            hashers.computeIfAbsent(algorithm, DigestAlgorithm::start);
+            expected.put(algorithm, value.clone());
         }
 
         @Override
         public void write(ByteBuffer src) throws IOException {
             int n = src.remaining();
+            if (!hashers.isEmpty()) {
+                // Before the write consumes them; a write that fails fails the upload anyway.
+                for (DigestAlgorithm.Hasher h : hashers.values()) {
+                    h.update(src.duplicate());
+                }
+                hashed += n;
+            }
             try {
                 next.write(src);
             } finally {
@@ -196,12 +273,31 @@ public final class Metering extends ForwardingStorage {
             return replaced;
         }
 
+        /** The digests of what was written, checked against those expected; null hex when not whole. */
+        private String checkDigests() throws IOException {
+            String hex = null;
+            for (var e : hashers.entrySet()) {
+                byte[] actual = e.getValue().finish();
+                byte[] want = expected.get(e.getKey());
+                if (want != null && !MessageDigest.isEqual(want, actual)) {
+                    throw ErrorCode.DIGEST_MISMATCH.exception("the body's " + e.getKey().label() + " is "
+                            + Base64.getEncoder().encodeToString(actual) + ", not "
+                            + Base64.getEncoder().encodeToString(want) + " as the request said; nothing was stored");
+                }
+                if (e.getValue() == sha256) {
+                    hex = DigestAlgorithm.hex(actual);
+                }
+            }
+            return hex;
+        }
+
         @Override
         public ObjectInfo commit() throws IOException {
             ObjectInfo info;
             StoredChange change;
             CommitLocks.Held turn = null;
             try {
+                String hex = checkDigests();
                 turn = meter.commitLocks().lock(name(), key);
                 ObjectInfo old = Metering.this.next.stat(key);
                 replaced = old != null && !old.folder();
@@ -210,6 +306,8 @@ public final class Metering extends ForwardingStorage {
                 change = replaced
                         ? new StoredChange(name(), user, info.size() - old.size(), 0, removed, info.copies(), info.pending())
                         : new StoredChange(name(), user, info.size(), 1, removed, info.copies(), info.pending());
+                // A size other than the bytes hashed (never expected) records no digest rather than a wrong one.
+                change = change.with(new DigestChange.Stored(key, info.size(), info.size() == hashed ? hex : null));
             } catch (IOException | RuntimeException e) {
                 if (turn != null) {
                     turn.close();

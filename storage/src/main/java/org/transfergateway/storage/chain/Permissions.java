@@ -5,11 +5,13 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import org.transfergateway.config.UserPolicy;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
+import org.transfergateway.storage.meter.ObjectDigest;
 
 /**
  * The first link of a user's chain: refuses what the user's {@link UserPolicy} does not
@@ -66,6 +68,19 @@ public final class Permissions extends ForwardingStorage {
     public InputStream read(String key, long offset, long length) throws IOException {
         require(policy.read(), "download");
         return next.read(key, offset, length);
+    }
+
+    /** A digest tells of the content: a user who may not download sees none (HEAD goes on without it). */
+    @Override
+    public ObjectDigest recordedDigest(String key) throws IOException {
+        return policy.read() ? next.recordedDigest(key) : null;
+    }
+
+    /** A digest tells of the content: as for a download. */
+    @Override
+    public byte[] digest(String key, DigestAlgorithm algorithm) throws IOException {
+        require(policy.read(), "download");
+        return next.digest(key, algorithm);
     }
 
     @Override

@@ -177,7 +177,14 @@ public final class JdbcLedger implements Ledger {
                     "INSERT INTO stored_totals_n (backend, user_name, node, bytes, objects)"
                             + " SELECT backend, user_name, '', bytes, objects FROM stored_totals",
                     "DROP TABLE stored_totals",
-                    "ALTER TABLE stored_totals_n RENAME TO stored_totals"));
+                    "ALTER TABLE stored_totals_n RENAME TO stored_totals"),
+            // The SHA-256 (lower-case hex) of each object written whole, by the backend or pool
+            // the user's rule names and key, recorded with its commit's stored change and moved
+            // or removed with its rename or delete (see DigestChange). Appends and the objects
+            // of earlier versions have none. {binary}: see POSTGRES_BINARY.
+            List.of("CREATE TABLE object_digests (backend VARCHAR(64) NOT NULL, object_key VARCHAR(1024){binary} NOT NULL,"
+                    + " size BIGINT NOT NULL, sha256 VARCHAR(64) NOT NULL, recorded_millis BIGINT NOT NULL,"
+                    + " PRIMARY KEY (backend, object_key))"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -1585,10 +1592,128 @@ public final class JdbcLedger implements Ledger {
         if (c == null || c.isEmpty()) {
             return;
         }
+        digestLocked(c);
+        if (c.onlyDigest()) {
+            return;
+        }
         addTotalsLocked(c);
         addNodeStoredLocked(c);
         placeLocked(c);
         queueLocked(c);
+    }
+
+    /** Applies what the change does to the digests kept ({@link DigestChange}), in the running transaction. */
+    private void digestLocked(StoredChange c) throws SQLException {
+        DigestChange d = c.digest();
+        if (d instanceof DigestChange.Stored st) {
+            forgetDigestLocked(c.backend(), st.key());
+            if (st.sha256() != null) {
+                insertDigestLocked(c.backend(), st.key(), st.size(), st.sha256(), clock.millis());
+            }
+        } else if (d instanceof DigestChange.Removed r) {
+            forgetDigestLocked(c.backend(), r.key());
+        } else if (d instanceof DigestChange.Moved m && !m.from().equals(m.to())) {
+            if (!m.folder()) {
+                forgetDigestLocked(c.backend(), m.to());
+                PreparedStatement up = statement("UPDATE object_digests SET object_key = ? WHERE backend = ? AND object_key = ?");
+                up.setString(1, m.to());
+                up.setString(2, c.backend());
+                up.setString(3, m.from());
+                up.executeUpdate();
+                return;
+            }
+            // Every digest under the folder takes its new key: read, delete the range, insert anew.
+            String prefix = m.from() + "/";
+            String end = prefixEnd(prefix, utf16Order);
+            PreparedStatement sel = statement("SELECT object_key, size, sha256, recorded_millis FROM object_digests"
+                    + " WHERE backend = ? AND object_key >= ? AND object_key < ?");
+            sel.setString(1, c.backend());
+            sel.setString(2, prefix);
+            sel.setString(3, end);
+            List<ObjectDigest> moved = new ArrayList<>();
+            try (ResultSet rs = sel.executeQuery()) {
+                while (rs.next()) {
+                    moved.add(new ObjectDigest(c.backend(), m.to() + rs.getString(1).substring(m.from().length()),
+                            rs.getLong(2), rs.getString(3), Instant.ofEpochMilli(rs.getLong(4))));
+                }
+            }
+            PreparedStatement del = statement("DELETE FROM object_digests WHERE backend = ? AND object_key >= ? AND object_key < ?");
+            del.setString(1, c.backend());
+            del.setString(2, prefix);
+            del.setString(3, end);
+            del.executeUpdate();
+            for (ObjectDigest o : moved) {
+                forgetDigestLocked(c.backend(), o.key());
+                insertDigestLocked(c.backend(), o.key(), o.size(), o.sha256(), o.recorded().toEpochMilli());
+            }
+        }
+    }
+
+    private void forgetDigestLocked(String backend, String key) throws SQLException {
+        PreparedStatement del = statement("DELETE FROM object_digests WHERE backend = ? AND object_key = ?");
+        del.setString(1, backend);
+        del.setString(2, key);
+        del.executeUpdate();
+    }
+
+    private void insertDigestLocked(String backend, String key, long size, String sha256, long millis) throws SQLException {
+        PreparedStatement in = statement("INSERT INTO object_digests (backend, object_key, size, sha256, recorded_millis)"
+                + " VALUES (?, ?, ?, ?, ?)");
+        in.setString(1, backend);
+        in.setString(2, key);
+        in.setLong(3, size);
+        in.setString(4, sha256);
+        in.setLong(5, millis);
+        in.executeUpdate();
+    }
+
+    @Override
+    public ObjectDigest digest(String backend, String key) throws IOException {
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT size, sha256, recorded_millis FROM object_digests"
+                        + " WHERE backend = ? AND object_key = ?");
+                ps.setString(1, backend);
+                ps.setString(2, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? new ObjectDigest(backend, key, rs.getLong(1), rs.getString(2),
+                            Instant.ofEpochMilli(rs.getLong(3))) : null;
+                }
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot read the digest of " + key + " in " + backend + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<ObjectDigest> digests(String backend, String prefix, String after, int limit) throws IOException {
+        String from = prefix == null ? "" : prefix;
+        String end = prefixEnd(from, utf16Order);
+        try {
+            return read(r -> {
+                boolean fromAfter = after != null && compareKeys(after, from) >= 0;
+                PreparedStatement ps = r.statement("SELECT object_key, size, sha256, recorded_millis FROM object_digests"
+                        + " WHERE backend = ? AND object_key " + (fromAfter ? ">" : ">=") + " ?"
+                        + (end == null ? "" : " AND object_key < ?") + " ORDER BY backend, object_key LIMIT ?");
+                int i = 1;
+                ps.setString(i++, backend);
+                ps.setString(i++, fromAfter ? after : from);
+                if (end != null) {
+                    ps.setString(i++, end);
+                }
+                ps.setInt(i, Math.max(0, limit));
+                List<ObjectDigest> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new ObjectDigest(backend, rs.getString(1), rs.getLong(2), rs.getString(3),
+                                Instant.ofEpochMilli(rs.getLong(4))));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot list the digests of " + backend + ": " + e.getMessage(), e);
+        }
     }
 
     /** Adds a finished transfer's counts (as its minute holds them) to what {@code owner} added. */

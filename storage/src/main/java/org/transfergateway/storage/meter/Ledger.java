@@ -9,7 +9,7 @@ import java.util.Map;
  * {@link TransferMeter} calls it before it changes its in-memory totals, so a transfer
  * that the ledger refused is not counted in memory either.
  */
-public interface Ledger extends AutoCloseable, Placements, CopyQueue {
+public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests {
 
     /** The totals to start from; only reads. Transfers still active are in no total. */
     State load() throws IOException;
@@ -251,10 +251,37 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
         // pool -> key -> copies
         Map<String, java.util.NavigableMap<String, java.util.List<Placement>>> placed = new java.util.HashMap<>();
         MemoryCopyQueue queue = new MemoryCopyQueue(java.time.Clock.systemUTC());
+        // backend -> key -> digest
+        Map<String, java.util.NavigableMap<String, ObjectDigest>> digests = new java.util.HashMap<>();
         return new Ledger() {
             private void place(StoredChange c) {
                 if (c == null) {
                     return;
+                }
+                synchronized (digests) {
+                    var byKey = digests.computeIfAbsent(c.backend(), k -> new java.util.TreeMap<>());
+                    if (c.digest() instanceof DigestChange.Stored s) {
+                        byKey.remove(s.key());
+                        if (s.sha256() != null) {
+                            byKey.put(s.key(), new ObjectDigest(c.backend(), s.key(), s.size(), s.sha256(), Instant.now()));
+                        }
+                    } else if (c.digest() instanceof DigestChange.Removed r) {
+                        byKey.remove(r.key());
+                    } else if (c.digest() instanceof DigestChange.Moved m && !m.from().equals(m.to())) {
+                        byKey.remove(m.to());
+                        java.util.List<ObjectDigest> moving = new java.util.ArrayList<>();
+                        if (m.folder()) {
+                            byKey.tailMap(m.from() + "/", true).values().stream()
+                                    .takeWhile(d -> d.key().startsWith(m.from() + "/")).forEach(moving::add);
+                        } else if (byKey.containsKey(m.from())) {
+                            moving.add(byKey.get(m.from()));
+                        }
+                        for (ObjectDigest d : moving) {
+                            byKey.remove(d.key());
+                            String to = m.to() + d.key().substring(m.from().length());
+                            byKey.put(to, new ObjectDigest(d.backend(), to, d.size(), d.sha256(), d.recorded()));
+                        }
+                    }
                 }
                 queue.apply(c);
                 synchronized (placed) {
@@ -274,6 +301,23 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue {
                         copies.removeIf(x -> x.backend().equals(p.backend()));
                         copies.add(p);
                     }
+                }
+            }
+
+            @Override
+            public ObjectDigest digest(String backend, String key) {
+                synchronized (digests) {
+                    return digests.getOrDefault(backend, java.util.Collections.emptyNavigableMap()).get(key);
+                }
+            }
+
+            @Override
+            public java.util.List<ObjectDigest> digests(String backend, String prefix, String after, int limit) {
+                synchronized (digests) {
+                    var byKey = digests.getOrDefault(backend, java.util.Collections.emptyNavigableMap());
+                    var tail = after == null || after.compareTo(prefix) < 0 ? byKey.tailMap(prefix, true) : byKey.tailMap(after, false);
+                    return tail.values().stream().takeWhile(d -> d.key().startsWith(prefix))
+                            .limit(Math.max(0, limit)).toList();
                 }
             }
 

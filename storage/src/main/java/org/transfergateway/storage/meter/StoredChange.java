@@ -19,15 +19,24 @@ import java.util.Map;
  * transaction. The copies still pending of every key whose copies the change removes are
  * dropped then, unless the change renames the key: see {@link #keyMoves()}.
  *
+ * <p>{@code digest} is what the change does to the SHA-256 digests kept of the backend's
+ * or pool's objects ({@link DigestChange}); null when nothing.
+ *
  * @param backend the backend or pool the user's rule names
  */
 public record StoredChange(String backend, String user, long bytes, long objects,
-                           List<Placement> removed, List<Placement> added, List<PendingCopy> pending) {
+                           List<Placement> removed, List<Placement> added, List<PendingCopy> pending,
+                           DigestChange digest) {
 
     public StoredChange {
         removed = List.copyOf(removed);
         added = List.copyOf(added);
         pending = List.copyOf(pending);
+    }
+
+    public StoredChange(String backend, String user, long bytes, long objects,
+                        List<Placement> removed, List<Placement> added, List<PendingCopy> pending) {
+        this(backend, user, bytes, objects, removed, added, pending, null);
     }
 
     public StoredChange(String backend, String user, long bytes, long objects,
@@ -43,8 +52,18 @@ public record StoredChange(String backend, String user, long bytes, long objects
         return new StoredChange(backend, user, 0, 0);
     }
 
+    /** This change, doing {@code d} to the digests kept too. */
+    public StoredChange with(DigestChange d) {
+        return new StoredChange(backend, user, bytes, objects, removed, added, pending, d);
+    }
+
+    /** True when the change only moves or forgets digests: no totals, copies or pending copies. */
+    public boolean onlyDigest() {
+        return digest != null && bytes == 0 && objects == 0 && removed.isEmpty() && added.isEmpty() && pending.isEmpty();
+    }
+
     public boolean isEmpty() {
-        return bytes == 0 && objects == 0 && removed.isEmpty() && added.isEmpty() && pending.isEmpty();
+        return bytes == 0 && objects == 0 && removed.isEmpty() && added.isEmpty() && pending.isEmpty() && digest == null;
     }
 
     /**

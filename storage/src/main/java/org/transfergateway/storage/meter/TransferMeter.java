@@ -156,6 +156,11 @@ public final class TransferMeter {
         return ledger;
     }
 
+    /** The ledger's record of the objects' SHA-256 digests. */
+    public Digests digests() {
+        return ledger;
+    }
+
     /** The ledger's queue of the copies that async pools still have to make. */
     public CopyQueue copyQueue() {
         return ledger;
@@ -276,7 +281,7 @@ public final class TransferMeter {
     }
 
     private void applyLocked(StoredChange c) {
-        if (c == null || c.isEmpty()) {
+        if (c == null || c.isEmpty() || c.onlyDigest()) {
             return;
         }
         stored.computeIfAbsent(c.backend(), k -> new HashMap<>())

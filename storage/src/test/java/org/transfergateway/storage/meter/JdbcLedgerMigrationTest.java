@@ -25,12 +25,14 @@ import org.transfergateway.config.LedgerConfig;
  * transfers, totals and recorded uploads, and record the copies of pools from then on.
  * Those of version 5 (no replication queue) keep their placements and queue the copies of
  * async pools from then on. Those of version 6 (no per-minute throughput) get the minutes
- * of the transfers already ended, then count each new one in the minute it ends.
+ * of the transfers already ended, then count each new one in the minute it ends. Those of
+ * version 11 (no digests) keep their totals, know no digest of the objects stored before,
+ * and record the SHA-256 of each object committed from then on.
  */
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
     /** The schema version of this release. */
-    private static final int LATEST = 11;
+    private static final int LATEST = 12;
 
     @TempDir
     Path dir;
@@ -469,6 +471,73 @@ class JdbcLedgerMigrationTest {
         try {
             writeVersion7(url, true);
             assertMigratedFrom7(url);
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
+            }
+        }
+    }
+
+    /**
+     * A ledger of version 11: this release's schema without the digests, written by this
+     * release and taken back to version 11 (the two differ only by that table).
+     */
+    private static void writeVersion11(String url) throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
+            TransferMeter m = new TransferMeter(ledger);
+            Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/old.bin", "local");
+            up.add(100);
+            m.end(up, true, new StoredChange("local", "alice", 100, 1));
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE object_digests");
+            st.execute("UPDATE schema_version SET version = 11");
+        }
+    }
+
+    private static void assertMigratedFrom11(String url) throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
+            TransferMeter m = new TransferMeter(ledger);
+            assertEquals(new StoredTotals(100, 1), m.statistics(u -> true).stored());
+            assertEquals(null, ledger.digest("local", "alice/old.bin"), "stored before: no digest known");
+            Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/new.bin", "local");
+            up.add(5);
+            m.end(up, true, new StoredChange("local", "alice", 5, 1)
+                    .with(new DigestChange.Stored("alice/new.bin", 5, "ab".repeat(32))));
+            assertEquals("ab".repeat(32), ledger.digest("local", "alice/new.bin").sha256());
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+            assertTrue(rs.next());
+            assertEquals(LATEST, rs.getInt(1));
+        }
+    }
+
+    @Test
+    void aVersion11SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion11(url);
+        assertMigratedFrom11(url);
+    }
+
+    @Test
+    void aVersion11H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion11(url);
+        assertMigratedFrom11(url);
+    }
+
+    @Test
+    void aVersion11PostgresLedgerIsMigrated() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion11(url);
+            assertMigratedFrom11(url);
         } finally {
             try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA " + schema + " CASCADE");

@@ -26,7 +26,7 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("quota_reservations", "user_sessions", "login_failures", "node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
+            for (String table : List.of("object_digests", "quota_reservations", "user_sessions", "login_failures", "node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
                 st.execute("DROP TABLE IF EXISTS " + table);
             }
         }
@@ -61,6 +61,12 @@ class JdbcLedgerPostgresTest {
         assertEquals(new StoredTotals(1500, 2), reopened.storedTotals().get("s3").get("alice"));
         assertTrue(after.active().isEmpty());
         reopened.close();
+    }
+
+    @Test
+    void digestsFollowTheirObjectsAndSurviveAReopenOnPostgres() throws Exception {
+        JdbcLedgerTest.checkDigestsFollowTheirObjects(JdbcLedger.open(URL, Clock.systemUTC()),
+                () -> JdbcLedger.open(URL, Clock.systemUTC()));
     }
 
     @Test

@@ -279,6 +279,93 @@ class JdbcLedgerTest {
 
     // The checks below run on PostgreSQL too (JdbcLedgerPostgresTest).
 
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "h2"})
+    void digestsFollowTheirObjectsAndSurviveAReopen(String database) throws Exception {
+        checkDigestsFollowTheirObjects(JdbcLedger.open(url(database), Clock.systemUTC()),
+                () -> JdbcLedger.open(url(database), Clock.systemUTC()));
+    }
+
+    @Test
+    void theInMemoryLedgerKeepsDigestsByTheSameRules() throws Exception {
+        checkDigestsFollowTheirObjects(Ledger.inMemory(), null);
+    }
+
+    private static String sha(char c) {
+        return String.valueOf(c).repeat(64);
+    }
+
+    private static StoredChange digestChange(long bytes, long objects, DigestChange d) {
+        return new StoredChange("local", "alice", bytes, objects).with(d);
+    }
+
+    private static List<String> keys(Ledger ledger, String prefix) throws Exception {
+        return ledger.digests("local", prefix, null, 100).stream().map(d -> d.key() + "=" + d.sha256().charAt(0)).toList();
+    }
+
+    /**
+     * A commit records its digest with the transfer's end; an overwrite replaces it, an
+     * overwrite of unknown digest (an append) forgets it; a rename moves it (a folder's
+     * rename every digest under it, and no other), replacing the target's; a delete
+     * forgets it. A refused end records no digest. The digests survive a reopen and are
+     * listed in pages. Closes {@code ledger}.
+     */
+    static void checkDigestsFollowTheirObjects(Ledger ledger, Reopen reopen) throws Exception {
+        TransferMeter m = new TransferMeter(ledger);
+        Transfer up = m.start("alice", Protocol.of("http"), Direction.IN, "/a.bin", "local");
+        up.add(10);
+        m.end(up, true, digestChange(10, 1, new DigestChange.Stored("alice/a.bin", 10, sha('a'))));
+        ObjectDigest a = ledger.digest("local", "alice/a.bin");
+        assertEquals(10, a.size());
+        assertEquals(sha('a'), a.sha256());
+        assertNull(ledger.digest("other", "alice/a.bin"), "another backend's");
+        assertNull(ledger.digest("local", "alice/a.bi"));
+
+        m.changed(digestChange(10, 1, new DigestChange.Stored("alice/d/x.bin", 10, sha('x'))));
+        m.changed(digestChange(10, 1, new DigestChange.Stored("alice/d/sub/y.bin", 10, sha('y'))));
+        m.changed(digestChange(10, 1, new DigestChange.Stored("alice/d0.bin", 10, sha('0'))));
+        m.changed(digestChange(10, 1, new DigestChange.Stored("alice/dd.bin", 10, sha('e'))));
+        // An overwrite replaces the digest; one of unknown digest forgets it.
+        m.changed(digestChange(2, 0, new DigestChange.Stored("alice/a.bin", 12, sha('b'))));
+        assertEquals(sha('b'), ledger.digest("local", "alice/a.bin").sha256());
+        assertEquals(12, ledger.digest("local", "alice/a.bin").size());
+        m.changed(digestChange(5, 0, new DigestChange.Stored("alice/dd.bin", 15, null)));
+        assertNull(ledger.digest("local", "alice/dd.bin"));
+
+        // A file renamed over another: its digest replaces the other's.
+        m.changed(digestChange(-10, -1, new DigestChange.Moved("alice/d0.bin", "alice/a.bin", false)));
+        assertEquals(sha('0'), ledger.digest("local", "alice/a.bin").sha256());
+        assertNull(ledger.digest("local", "alice/d0.bin"));
+        // A folder's rename moves what lies under it, and not alice/d0.bin's likes.
+        m.changed(digestChange(10, 1, new DigestChange.Stored("alice/d0.bin", 3, sha('3'))));
+        m.changed(digestChange(0, 0, new DigestChange.Moved("alice/d", "alice/e", true)));
+        assertEquals(List.of("alice/a.bin=0", "alice/d0.bin=3", "alice/e/sub/y.bin=y", "alice/e/x.bin=x"), keys(ledger, ""));
+        assertEquals(List.of("alice/e/sub/y.bin=y", "alice/e/x.bin=x"), keys(ledger, "alice/e/"));
+        assertEquals(List.of("alice/e/x.bin"), ledger.digests("local", "alice/", "alice/e/sub/y.bin", 10).stream()
+                .map(ObjectDigest::key).toList(), "the page after a key");
+        assertEquals(2, ledger.digests("local", "alice/", null, 2).size());
+
+        m.changed(digestChange(-10, -1, new DigestChange.Removed("alice/e/x.bin")));
+        assertNull(ledger.digest("local", "alice/e/x.bin"));
+        if (ledger instanceof JdbcLedger) {
+            // A transfer ended twice is refused the second time: its digest is not recorded.
+            Transfer twice = m.start("alice", Protocol.of("http"), Direction.IN, "/z.bin", "local");
+            m.end(twice, false, null);
+            TransferRecord again = new TransferRecord(twice.id(), "alice", Protocol.of("http"), Direction.IN, "/z.bin",
+                    "local", 0, true, twice.startedAt(), Instant.now());
+            assertThrows(java.io.IOException.class, () -> ledger.finished(again,
+                    digestChange(1, 1, new DigestChange.Stored("alice/z.bin", 1, sha('z')))));
+            assertNull(ledger.digest("local", "alice/z.bin"));
+        }
+        ledger.close();
+        if (reopen != null) {
+            try (JdbcLedger again = reopen.open()) {
+                assertEquals(List.of("alice/a.bin=0", "alice/d0.bin=3", "alice/e/sub/y.bin=y"), keys(again, "alice/"));
+                assertEquals(10, again.digest("local", "alice/a.bin").size());
+            }
+        }
+    }
+
     /** How SQLite and PostgreSQL's "C" collation order strings: by code points. */
     static final Comparator<String> CODE_POINTS = (a, b) -> Arrays.compare(a.codePoints().toArray(), b.codePoints().toArray());
 

@@ -13,6 +13,7 @@ import org.apache.ftpserver.impl.FtpServerContext;
  * with MODE Z (lftp does by default), deflate every byte on both ends: a cost of CPU per
  * byte for data that is mostly compressed already, and a path that skips the 64 KiB data
  * loop. So FEAT lists what works, and MODE takes only S (stream), as the contract says.
+ * HASH is listed with the session's algorithm starred ({@link Hash}).
  */
 final class Features {
     private Features() {
@@ -25,7 +26,10 @@ final class Features {
             @Override
             public void execute(FtpIoSession session, FtpServerContext context, FtpRequest request) {
                 session.resetState();
-                session.write(new DefaultFtpReply(FtpReply.REPLY_211_SYSTEM_STATUS_REPLY, withMfmt(session, list)));
+                String features = withMfmt(session, list);
+                int end = features.lastIndexOf("End");
+                features = features.substring(0, end) + " " + Hash.featLine(session) + "\n" + features.substring(end);
+                session.write(new DefaultFtpReply(FtpReply.REPLY_211_SYSTEM_STATUS_REPLY, features));
             }
         };
     }

@@ -10,6 +10,7 @@ import org.apache.ftpserver.impl.FtpIoSession;
 import org.apache.ftpserver.impl.IODataConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 
@@ -18,8 +19,8 @@ import org.transfergateway.storage.GatewayException;
  * delete or rename, because MINA's versions leave partial files behind and turn every
  * storage failure into a bare {@code false}; RETR, whose copy loop MINA runs 4 KiB at a
  * time; FEAT and MODE, so that only what works is offered ({@link Features}); MLSD and
- * MFMT as copying clients need them ({@link Mlsd}, {@link Mfmt}); and ALLO, which upload
- * checks hold a file to ({@link Allo}). Also the one place that renders an
+ * MFMT as copying clients need them ({@link Mlsd}, {@link Mfmt}); ALLO, which upload
+ * checks hold a file to ({@link Allo}); HASH, OPTS HASH and the X digests ({@link Hash}). Also the one place that renders an
  * {@link ErrorCode} as an FTP reply.
  */
 public final class FtpCommands {
@@ -47,7 +48,14 @@ public final class FtpCommands {
                 Map.entry("RMD", PathCommand.rmd()),
                 Map.entry("RNTO", new Rnto()),
                 Map.entry("MLSD", new Mlsd()),
-                Map.entry("MFMT", new Mfmt()));
+                Map.entry("MFMT", new Mfmt()),
+                Map.entry("OPTS", Hash.opts()),
+                Map.entry("HASH", Hash.hash()),
+                // MINA takes the X off a command name of more than three letters (XMKD is MKD).
+                Map.entry("SHA256", Hash.legacy("XSHA256", DigestAlgorithm.SHA_256)),
+                Map.entry("SHA1", Hash.legacy("XSHA1", DigestAlgorithm.SHA_1)),
+                Map.entry("MD5", Hash.legacy("XMD5", DigestAlgorithm.MD5)),
+                Map.entry("CRC", Hash.legacy("XCRC", DigestAlgorithm.CRC32)));
     }
 
     /** Like {@link #replyError(FtpIoSession, String, String, Throwable)} where no user path applies. */
