@@ -59,6 +59,19 @@ def cpu_ticks(match):
 
 
 
+def pid_ticks(pids):
+    """User + system clock ticks of these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            s = open("/proc/%d/stat" % pid).read()
+        except OSError:
+            continue
+        f = s[s.rindex(")") + 2:].split()
+        total += int(f[11]) + int(f[12])
+    return total
+
+
 def is_postgres(comm):
     return comm.startswith("postgres")
 
@@ -207,24 +220,36 @@ backend gateways
         subprocess.run(["rm", "-rf", str(self.files / USER / ("big-%d" % r))], check=True)
         return BIG_N * BIG_SIZE / MiB / seconds
 
-    def measure(self, label, base, nodes):
+    def measure(self, label, base, nodes, balancer=None):
         """Warm-up (both workloads: every node compiles its data path), then the timed runs;
         PostgreSQL's CPU time per small file."""
-        for w in range(self.a.warmup):
+        # The same warm-up per node: the JIT of each node compiles the small-file path
+        # only after some thousands of its own requests.
+        for w in range(self.a.warmup * len(nodes)):
             self.small_files(base, 100 + w)
-            if w == 0:
-                self.big_files(base, 100)
-        small, big, pg_ms = [], [], []
+            if w < len(nodes):
+                self.big_files(base, 100 + w)
+        # What the nodes burn idle (heartbeats, reading the others' counts twice a second).
+        node_pids = [p.pid for _, _, p in nodes]
+        idle0 = pid_ticks(node_pids)
+        time.sleep(5)
+        idle_pct = (pid_ticks(node_pids) - idle0) * 100.0 / os.sysconf("SC_CLK_TCK") / 5 / len(nodes)
+        small, big, pg_ms, gw_ms, lb_ms = [], [], [], [], []
+        ms = 1000.0 / os.sysconf("SC_CLK_TCK") / SMALL_N
         for r in range(self.a.runs):
-            pg0 = cpu_ticks(is_postgres)
+            pg0, gw0 = cpu_ticks(is_postgres), pid_ticks(node_pids)
+            lb0 = pid_ticks([balancer.pid]) if balancer else 0
             small.append(self.small_files(base, r))
-            pg_ms.append((cpu_ticks(is_postgres) - pg0) * 1000.0 / os.sysconf("SC_CLK_TCK") / SMALL_N)
+            pg_ms.append((cpu_ticks(is_postgres) - pg0) * ms)
+            gw_ms.append((pid_ticks(node_pids) - gw0) * ms)
+            lb_ms.append((pid_ticks([balancer.pid]) - lb0) * ms if balancer else 0.0)
             big.append(self.big_files(base, r))
         rss = [int(open("/proc/%d/status" % p.pid).read().split("VmHWM:")[1].split()[0]) // 1024 for _, _, p in nodes]
         row = dict(label=label, small=statistics.median(small), big=statistics.median(big), pg_ms=statistics.median(pg_ms),
-                   small_runs=small, big_runs=big, rss=rss)
-        log("%s: %s files/s, %s MiB/s, PostgreSQL %.3f ms CPU per file, RSS %s MiB"
-            % (label, " ".join("%.0f" % x for x in small), " ".join("%.0f" % x for x in big), row["pg_ms"], rss))
+                   gw_ms=statistics.median(gw_ms), idle_pct=idle_pct, lb_ms=statistics.median(lb_ms), small_runs=small, big_runs=big, rss=rss)
+        log("%s: %s files/s, %s MiB/s; CPU ms per file: nodes %.3f, HAProxy %.3f, PostgreSQL %.3f; idle CPU per node"
+            " %.1f %%; RSS %s MiB" % (label, " ".join("%.0f" % x for x in small), " ".join("%.0f" % x for x in big),
+                                     row["gw_ms"], row["lb_ms"], row["pg_ms"], idle_pct, rss))
         return row
 
     def gateway_rows(self):
@@ -243,7 +268,7 @@ backend gateways
                                          nodes))
             lb = self.start_haproxy(nodes)
             rows.append(self.measure("%d node%s, PostgreSQL ledger, HAProxy" % (n, "" if n == 1 else "s"),
-                                     "http://%s:%d" % (LB, LB_PORT), nodes))
+                                     "http://%s:%d" % (LB, LB_PORT), nodes, lb))
             spread = subprocess.run(["su", "postgres", "-c", "psql -tA -d tgw_bench_cluster_%d -c \"SELECT node, COUNT(*)"
                                      " FROM transfers GROUP BY node ORDER BY node\"" % n], capture_output=True, text=True,
                                     cwd="/").stdout.split()
@@ -289,7 +314,7 @@ backend gateways
         L = []
         L.append("# Several nodes on one machine: scale figures")
         L.append("")
-        L.append("- date: %s; %d run(s) per figure, medians, after %d warm-up round(s) of the small files"
+        L.append("- date: %s; %d run(s) per figure, medians, after %d warm-up round(s) of the small files per node (and one of the large per node)"
                  % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), self.a.runs, self.a.warmup))
         L.append("- machine: %d cores, %d MiB; loopback only; files on %s. Every node, HAProxy, PostgreSQL and the "
                  "clients share these cores: more nodes cannot add CPU here, so the rows show what a node, the "
@@ -305,12 +330,13 @@ backend gateways
         L.append("")
         L.append("## Gateway nodes")
         L.append("")
-        L.append("| setup | small files/s | big MiB/s | PostgreSQL CPU ms per small file | peak RSS MiB per node"
-                 " | transfers per node |")
-        L.append("| --- | ---: | ---: | ---: | --- | --- |")
+        L.append("| setup | small files/s | big MiB/s | CPU ms per small file: nodes | HAProxy | PostgreSQL"
+                 " | idle CPU per node | peak RSS MiB per node | transfers per node |")
+        L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
         for r in gw:
-            L.append("| %s | %.0f | %.0f | %s | %s | %s |" % (
-                r["label"], r["small"], r["big"], "%.3f" % r["pg_ms"] if "PostgreSQL" in r["label"] else "-",
+            L.append("| %s | %.0f | %.0f | %.3f | %s | %s | %.1f %% | %s | %s |" % (
+                r["label"], r["small"], r["big"], r["gw_ms"], "%.3f" % r["lb_ms"] if "HAProxy" in r["label"] else "-",
+                "%.3f" % r["pg_ms"] if "PostgreSQL" in r["label"] else "-", r["idle_pct"],
                 ", ".join(str(x) for x in r["rss"]), " ".join(r.get("spread", [])) or "-"))
         L.append("")
         L.append("## The ledger alone (bench/LedgerBench.java: 64 KiB uploads started and ended, each end waiting for its commit)")
@@ -353,7 +379,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--results", required=True)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=6, help="warm-up rounds of the small files per node")
     ap.add_argument("--nodes", default="1,2,3")
     ap.add_argument("--ledger-seconds", type=float, default=5)
     ap.add_argument("--only", default="gateway,ledger")
