@@ -352,6 +352,11 @@ final class Tus {
         if (u == null || !u.user().equals(caller.name())) {
             throw ErrorCode.NOT_FOUND.exception("no such upload: " + ex.rawPath());
         }
+        String node = ex.services().accounts().meter().node();
+        if (!u.node().equals(node)) {
+            throw ErrorCode.CONFLICT.exception("the upload " + ex.rawPath() + " is kept by the gateway node " + u.node()
+                    + ", not by " + node + ": send its requests there");
+        }
         if (!clock.instant().isBefore(u.expires()) && u.offset() < u.length()) {
             if (busy.add(u.id())) {
                 try {
