@@ -120,7 +120,7 @@ public final class ConfigLoader {
 
     private static TusConfig tus(ConfigNode n) {
         TusConfig c = new TusConfig(n.bool("enabled", TusConfig.DEFAULTS.enabled()),
-                n.parsed("expiry", TusConfig.DEFAULTS.expiry(), Units::parseDuration));
+                positive(n, "expiry", TusConfig.DEFAULTS.expiry()));
         n.rejectUnknownKeys();
         return c;
     }

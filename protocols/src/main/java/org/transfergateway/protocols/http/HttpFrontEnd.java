@@ -56,6 +56,7 @@ public final class HttpFrontEnd implements Closeable {
     private boolean webDav;
     private boolean proxyProtocol;
     private Tus tus;
+    private boolean tusSweeps;
 
     /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
@@ -98,7 +99,14 @@ public final class HttpFrontEnd implements Closeable {
      * data kept under {@code dir}; called before {@link #start()}.
      */
     public synchronized HttpFrontEnd withTus(org.transfergateway.config.TusConfig config, java.nio.file.Path dir) {
-        tus = config.enabled() ? new Tus(config, limits, dir, java.time.Clock.systemUTC()) : null;
+        return withTus(config, dir, java.time.Clock.systemUTC(), true);
+    }
+
+    /** For tests: tus on {@code clock}, and without the sweeper unless {@code sweep}. */
+    synchronized HttpFrontEnd withTus(org.transfergateway.config.TusConfig config, java.nio.file.Path dir,
+                                      java.time.Clock clock, boolean sweep) {
+        tus = config.enabled() ? new Tus(config, limits, dir, clock) : null;
+        tusSweeps = sweep;
         return this;
     }
 
@@ -183,7 +191,7 @@ public final class HttpFrontEnd implements Closeable {
                     + cause.getMessage(), cause);
         }
         server = bound.channel();
-        if (tus != null) {
+        if (tus != null && tusSweeps) {
             Tus t = tus;
             long every = t.sweepEvery().toMillis();
             boss.scheduleAtFixedRate(() -> blocking.execute(() -> t.sweep(accounts.meter(),

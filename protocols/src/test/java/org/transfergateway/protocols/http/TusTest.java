@@ -57,10 +57,37 @@ class TusTest {
         config = HttpFixture.config(dir, sections);
         ledger = JdbcLedger.open(new LedgerConfig(dir.resolve("data").toString()).jdbcUrl(), Clock.systemUTC());
         meter = new TransferMeter(ledger);
-        frontEnd = new HttpFrontEnd(config.http(), config.limits(), HttpFixture.accounts(config, dir.resolve("files"), meter),
-                () -> "").withTus(config.tus(), partDir());
+        HttpFrontEnd f = new HttpFrontEnd(config.http(), config.limits(),
+                HttpFixture.accounts(config, dir.resolve("files"), meter), () -> "");
+        frontEnd = clock == null ? f.withTus(config.tus(), partDir()) : f.withTus(config.tus(), partDir(), clock, false);
         port = frontEnd.start().getPort();
     }
+
+    /** A clock the test moves; tus runs on it without its sweeper when set before start. */
+    private static final class MovableClock extends Clock {
+        private volatile java.time.Instant now = java.time.Instant.now();
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return now;
+        }
+    }
+
+    private MovableClock clock;
 
     private void start() throws Exception {
         start("limits:\n  max-upload-size: 10MiB\n");
@@ -426,5 +453,47 @@ class TusTest {
         assertTrue(status == 404 || status == 410, "expired: " + status);
         assertFalse(Files.exists(stored("/late.bin")));
         assertEquals(new Counters(10, 0, 0, 0, 1, 0), http());
+    }
+
+    @Test
+    void anExpiredUploadIsGoneOnItsNextRequestAndCountedOnce() throws Exception {
+        clock = new MovableClock();
+        start("tus:\n  expiry: 1h\n");
+        byte[] data = random(100, 10);
+        String upload = create(100, "filename " + b64("gone.bin"));
+        assertEquals(204, patch(upload, 0, data, 0, 30).statusCode());
+        clock.advance(Duration.ofMinutes(59));
+        assertEquals("30", head(upload).headers().firstValue("Upload-Offset").orElseThrow(), "not yet expired");
+        clock.advance(Duration.ofMinutes(1));
+        HttpResponse<String> late = patch(upload, 30, data, 30, 100);
+        assertEquals(410, late.statusCode(), late.body());
+        assertEquals(404, head(upload).statusCode(), "removed on the request that found it expired");
+        assertEquals(0, partFiles());
+        assertFalse(Files.exists(stored("/gone.bin")));
+        assertEquals(new Counters(30, 0, 0, 0, 1, 0), http(), "one failed transfer of the bytes it had");
+    }
+
+    @Test
+    void creationChecksPermissionAndQuotaBeforeAnyByte() throws Exception {
+        start("""
+                  - name: reader
+                    password: r
+                    access: read-only
+                  - name: small
+                    password: s
+                    quota: {bytes: 1000}
+                """);
+        HttpResponse<String> reader = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/tus/"))
+                .header("Authorization", HttpFixture.basic("reader", "r")).header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "10").header("Upload-Metadata", "filename " + b64("x"))
+                .POST(HttpRequest.BodyPublishers.noBody()).build());
+        assertEquals(403, reader.statusCode(), reader.body());
+        HttpResponse<String> small = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/tus/"))
+                .header("Authorization", HttpFixture.basic("small", "s")).header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "1001").header("Upload-Metadata", "filename " + b64("x"))
+                .POST(HttpRequest.BodyPublishers.noBody()).build());
+        assertEquals(413, small.statusCode(), small.body());
+        assertEquals(0, partFiles());
+        assertEquals(new Counters(0, 0, 0, 0, 0, 0), http());
     }
 }
