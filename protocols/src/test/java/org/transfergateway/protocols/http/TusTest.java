@@ -496,4 +496,60 @@ class TusTest {
         assertEquals(0, partFiles());
         assertEquals(new Counters(0, 0, 0, 0, 0, 0), http());
     }
+
+    @Test
+    void aCompleteUploadThatACrashLeftUncommittedIsCommittedByTheNextHead() throws Exception {
+        start();
+        byte[] data = random(4000, 12);
+        String upload = create(data.length, "filename " + b64("late-commit.bin"));
+        String id = upload.substring("/tus/".length());
+        assertEquals(204, patch(upload, 0, data, 0, 1000).statusCode());
+        stop();
+        // As a crash after the last chunk's offset was recorded and before its commit leaves it.
+        Files.write(partDir().resolve(id + ".part"), data);
+        try (JdbcLedger l = JdbcLedger.open(new LedgerConfig(dir.resolve("data").toString()).jdbcUrl(), Clock.systemUTC())) {
+            assertTrue(l.advanceUpload(id, 1000, 4000));
+        }
+        start();
+        assertFalse(Files.exists(stored("/late-commit.bin")));
+        HttpResponse<String> h = head(upload);
+        assertEquals(200, h.statusCode());
+        assertEquals("4000", h.headers().firstValue("Upload-Offset").orElseThrow());
+        assertArrayEquals(data, Files.readAllBytes(stored("/late-commit.bin")));
+        assertEquals(404, head(upload).statusCode());
+        assertEquals(new Counters(4000, 0, 1, 0, 0, 0), http());
+        assertEquals(0, partFiles());
+    }
+
+    @Test
+    void aSecondRequestOnAnUploadBeingWrittenIsLocked() throws Exception {
+        start();
+        String upload = create(10_000, "filename " + b64("locked.bin"));
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            OutputStream out = s.getOutputStream();
+            HttpFixture.send(out, "PATCH " + upload + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + ALICE
+                    + "\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+                    + "Content-Length: 10000\r\n\r\n");
+            out.write(new byte[100]);
+            out.flush();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            int status = 0;
+            while (System.nanoTime() < deadline) {
+                status = send(tus(upload).DELETE().build()).statusCode();
+                if (status == 423) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertEquals(423, status, "while the first PATCH is still sending");
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        int status = 0;
+        while (System.nanoTime() < deadline && status != 204) {
+            status = send(tus(upload).DELETE().build()).statusCode();
+            Thread.sleep(20);
+        }
+        assertEquals(204, status, "once the cut-off PATCH has ended");
+        assertEquals(new Counters(100, 0, 0, 0, 1, 0), http());
+    }
 }
