@@ -142,15 +142,13 @@ final class Tus {
         Instant now = clock.instant();
         ResumableUpload u = new ResumableUpload(UUID.randomUUID().toString().replace("-", ""), meter.node(),
                 caller.name(), path, length, 0, metadata, now, now.plus(config.expiry()));
-        Files.createDirectories(dir);
-        Files.deleteIfExists(part(u.id()));
-        Files.createFile(part(u.id()));
-        uploads(ex).createUpload(u);
-        if (!busy.add(u.id())) {
-            throw new IllegalStateException("a new upload is busy: " + u.id());
-        }
+        // Held from before its part file exists: the sweeper leaves it alone meanwhile.
+        busy.add(u.id());
         TusChunk chunk;
         try {
+            Files.createDirectories(dir);
+            Files.createFile(part(u.id()));
+            uploads(ex).createUpload(u);
             chunk = new TusChunk(this, ex, u, body ? TusChecksum.of(h) : null, true);
         } catch (IOException | RuntimeException e) {
             busy.remove(u.id());
@@ -317,8 +315,38 @@ final class Tus {
                     release(u.id());
                 }
             }
+            removeOrphans(meter);
         } catch (IOException | RuntimeException e) {
             log.warn("cannot remove expired tus uploads: {}", e.toString());
+        }
+    }
+
+    /**
+     * Deletes the part files that no upload of the ledger owns: a crash between an upload's
+     * removal and its file's deletion, or between a creation's file and its record, leaves one.
+     */
+    private void removeOrphans(TransferMeter meter) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        List<Path> parts;
+        try (var files = Files.list(dir)) {
+            parts = files.filter(p -> p.getFileName().toString().endsWith(".part")).toList();
+        }
+        for (Path p : parts) {
+            String name = p.getFileName().toString();
+            String id = name.substring(0, name.length() - ".part".length());
+            if (!busy.add(id)) {
+                continue;
+            }
+            try {
+                if (meter.resumableUploads().upload(id) == null) {
+                    Files.deleteIfExists(p);
+                    log.info("deleted {}: no tus upload owns it", p);
+                }
+            } finally {
+                release(id);
+            }
         }
     }
 
