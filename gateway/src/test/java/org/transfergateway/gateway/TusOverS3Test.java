@@ -179,11 +179,13 @@ class TusOverS3Test {
                 "tus-js-client could not be installed from npm (no network?): " + out);
         Path script = dir.resolve("upload.js");
         Files.writeString(script, """
-                // Uploads a file with tus-js-client; stops (aborts) once stopAt bytes were
-                // accepted, or goes on to the end. Prints STOPPED/DONE and the upload's URL.
+                // Uploads a file with tus-js-client; goes on to the end, or stops once stopAt
+                // bytes were accepted (mode abort: between chunks, as the client's abort()
+                // does) or sent (mode exit: the process ends at once, inside a chunk).
+                // Prints STOPPED/EXITED/DONE and the upload's URL.
                 const tus = require('tus-js-client');
                 const fs = require('fs');
-                const [endpoint, uploadUrl, file, stopAt, chunkSize, auth] = process.argv.slice(2);
+                const [endpoint, uploadUrl, file, stopAt, chunkSize, auth, mode] = process.argv.slice(2);
                 let stopped = false;
                 const upload = new tus.Upload(fs.readFileSync(file), {
                   endpoint,
@@ -193,8 +195,14 @@ class TusOverS3Test {
                   chunkSize: Number(chunkSize),
                   retryDelays: null,
                   storeFingerprintForResuming: false,
+                  onProgress(sent, total) {
+                    if (mode === 'exit' && sent >= Number(stopAt) && sent < total) {
+                      console.log('EXITED ' + upload.url + ' 0');
+                      process.exit(0);
+                    }
+                  },
                   onChunkComplete(size, accepted, total) {
-                    if (!stopped && accepted >= Number(stopAt) && accepted < total) {
+                    if (mode === 'abort' && !stopped && accepted >= Number(stopAt) && accepted < total) {
                       stopped = true;
                       upload.abort().then(() => console.log('STOPPED ' + upload.url + ' ' + accepted));
                     }
@@ -224,20 +232,25 @@ class TusOverS3Test {
         Random random = new Random();
         long seed = random.nextLong();
         random = new Random(seed);
-        byte[] bytes = new byte[6 * 1024 * 1024 + random.nextInt(100_000)];
+        // Each round goes at most 1 MiB past the last offset, plus one chunk (< 1 MiB): the
+        // four rounds stop within 8 MiB, always before the end.
+        byte[] bytes = new byte[12 * 1024 * 1024 + random.nextInt(100_000)];
         random.nextBytes(bytes);
         Path file = js.resolve("js.bin");
         Files.write(file, bytes);
         String url = "-";
         long accepted = 0;
-        for (int round = 0; round < 3; round++) {
-            int chunk = 64 * 1024 + random.nextInt(900 * 1024);
-            long stopAt = accepted + 1 + random.nextInt(2 * 1024 * 1024);
-            String out = run(script, base() + "/tus/", url, file.toString(), Long.toString(stopAt), Integer.toString(chunk), AUTH);
-            assertTrue(out.startsWith("STOPPED "), "seed " + seed + ": " + out);
+        // Rounds stop by turns between chunks and, the process ending at once, inside one.
+        for (int round = 0; round < 4; round++) {
+            int chunk = 64 * 1024 + random.nextInt(900 * 1024); // below 1 MiB
+            long stopAt = accepted + 1 + random.nextInt(1024 * 1024);
+            boolean exit = round % 2 == 1;
+            String out = run(script, base() + "/tus/", url, file.toString(), Long.toString(stopAt), Integer.toString(chunk), AUTH,
+                    exit ? "exit" : "abort");
+            assertTrue(out.startsWith(exit ? "EXITED " : "STOPPED "), "seed " + seed + ": " + out);
             String[] parts = out.split("\\s+");
             url = parts[1];
-            accepted = Long.parseLong(parts[2]);
+            accepted = Math.max(accepted, Long.parseLong(parts[2]));
             assertEquals(List.of(), keys(), "seed " + seed + ": nothing in the bucket before the last byte");
             String path = URI.create(url).getPath();
             restart();
@@ -248,8 +261,10 @@ class TusOverS3Test {
             long offset = Long.parseLong(head.headers().firstValue("Upload-Offset").orElseThrow());
             assertTrue(offset >= accepted, "seed " + seed + ": the offset " + offset + " keeps the " + accepted
                     + " bytes accepted");
+            accepted = offset;
         }
-        String out = run(script, base() + "/tus/", url, file.toString(), Long.toString(Long.MAX_VALUE), "1048576", AUTH);
+        String out = run(script, base() + "/tus/", url, file.toString(), Long.toString(Long.MAX_VALUE), "1048576", AUTH,
+                "abort");
         assertTrue(out.startsWith("DONE "), "seed " + seed + ": " + out);
         assertEquals(List.of("alice/tusjs/js.bin"), keys());
         assertArrayEquals(bytes, object("alice/tusjs/js.bin"), "seed " + seed);
