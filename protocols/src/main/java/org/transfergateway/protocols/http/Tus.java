@@ -49,7 +49,9 @@ import org.transfergateway.storage.meter.TransferMeter;
  * part file is cut back to the recorded offset whenever it is opened again, so that what
  * survives a crash agrees with the ledger. The last byte makes the upload one ordinary
  * upload through the user's storage chain (permissions, quota, metering, backend), which
- * commits the object: nothing appears at the target before.
+ * commits the object: nothing appears at the target before. A finished upload is kept
+ * until it expires, answering with its full offset, so that a client that lost the last
+ * answer learns it is done.
  *
  * <p>Counting: an upload that completes is one completed transfer of its length, counted
  * by the chain at that commit. One that is terminated or expires is one failed transfer
@@ -141,7 +143,7 @@ final class Tus {
         TransferMeter meter = ex.services().accounts().meter();
         Instant now = clock.instant();
         ResumableUpload u = new ResumableUpload(UUID.randomUUID().toString().replace("-", ""), meter.node(),
-                caller.name(), path, length, 0, metadata, now, now.plus(config.expiry()));
+                caller.name(), path, length, 0, metadata, now, now.plus(config.expiry()), null);
         // Held from before its part file exists: the sweeper leaves it alone meanwhile.
         busy.add(u.id());
         TusChunk chunk;
@@ -161,14 +163,21 @@ final class Tus {
     private void head(Exchange ex) throws IOException {
         checkVersion(ex);
         ResumableUpload u = find(ex);
-        if (u.offset() == u.length()) {
+        if (u.offset() == u.length() && !u.isFinished()) {
             // Complete but not yet committed (the commit failed, or a crash came between):
             // commit now, so that a client that resumes by asking the offset gets its file.
-            hold(u.id());
+            String id = u.id();
+            hold(id);
             try {
-                complete(ex, u);
+                u = uploads(ex).upload(id);
+                if (u == null) {
+                    throw ErrorCode.NOT_FOUND.exception("no such upload: " + ex.rawPath());
+                }
+                if (!u.isFinished()) {
+                    complete(ex, u);
+                }
             } finally {
-                release(u.id());
+                release(id);
             }
         }
         FullHttpResponse r = ex.services().responses().empty(HttpResponseStatus.OK);
@@ -206,6 +215,10 @@ final class Tus {
                 throw ErrorCode.TOO_LARGE.exception("the chunk of " + announced + " bytes goes beyond Upload-Length "
                         + u.length() + " (offset " + u.offset() + ")");
             }
+            if (u.isFinished()) {
+                release(id);
+                return new Finished(ex, u);
+            }
             return new TusChunk(this, ex, u, TusChecksum.of(h), false);
         } catch (IOException | RuntimeException e) {
             release(id);
@@ -219,7 +232,12 @@ final class Tus {
         ResumableUpload u = find(ex);
         hold(u.id());
         try {
-            discard(ex.services().accounts().meter(), ex.caller().files(), u);
+            if (u.isFinished()) {
+                // Its file is an ordinary file now (delete it under /files): only the upload goes.
+                uploads(ex).removeUpload(u.id());
+            } else {
+                discard(ex.services().accounts().meter(), ex.caller().files(), u);
+            }
         } finally {
             release(u.id());
         }
@@ -248,8 +266,9 @@ final class Tus {
 
     /**
      * Makes the complete part file the object at the upload's target, through the user's
-     * storage chain (counted there as one completed transfer), then forgets the upload.
-     * On failure nothing is stored and the upload stays complete, to be committed again.
+     * storage chain (counted there as one completed transfer), then marks the upload
+     * finished. On failure nothing is stored and the upload stays complete, to be
+     * committed again.
      */
     void complete(Exchange ex, ResumableUpload u) throws IOException {
         UserFiles files = ex.caller().files();
@@ -280,9 +299,42 @@ final class Tus {
                 in.abort();
             }
         }
-        uploads(ex).removeUpload(u.id());
+        // Kept, finished, until it expires: a client that lost this answer asks the offset.
+        uploads(ex).finishUpload(u.id(), clock.instant());
         Files.deleteIfExists(part);
         log.debug("tus upload {} complete: {} bytes at {}", u.id(), u.length(), u.path());
+    }
+
+    /**
+     * A PATCH at the end of a finished upload (a client that lost the last answer and sent
+     * its last chunk's end again): nothing more to take, the same answer.
+     */
+    private static final class Finished implements UploadTarget {
+        private final Exchange ex;
+        private final ResumableUpload upload;
+
+        Finished(Exchange ex, ResumableUpload upload) {
+            this.ex = ex;
+            this.upload = upload;
+        }
+
+        @Override
+        public void write(ByteBuffer chunk) throws IOException {
+            throw ErrorCode.TOO_LARGE.exception("the upload is complete: no byte goes beyond Upload-Length "
+                    + upload.length());
+        }
+
+        @Override
+        public FullHttpResponse finish() {
+            FullHttpResponse r = ex.services().responses().empty(HttpResponseStatus.NO_CONTENT);
+            r.headers().set("Upload-Offset", upload.offset());
+            r.headers().set("Upload-Expires", HTTP_DATE.format(upload.expires()));
+            return r;
+        }
+
+        @Override
+        public void abort() {
+        }
     }
 
     /** Counts {@code bytes} that were received and then thrown away as one failed upload. */
@@ -307,6 +359,10 @@ final class Tus {
                     continue;
                 }
                 try {
+                    if (u.isFinished()) {
+                        meter.resumableUploads().removeUpload(u.id());
+                        continue;
+                    }
                     UserFiles files = filesOf.apply(u.user());
                     discard(meter, files, u);
                     log.info("tus upload {} of {} to {} expired after {} of {} bytes", u.id(), u.user(), u.path(),
@@ -340,7 +396,8 @@ final class Tus {
                 continue;
             }
             try {
-                if (meter.resumableUploads().upload(id) == null) {
+                ResumableUpload owner = meter.resumableUploads().upload(id);
+                if (owner == null || owner.isFinished()) {
                     Files.deleteIfExists(p);
                     log.info("deleted {}: no tus upload owns it", p);
                 }
@@ -385,7 +442,11 @@ final class Tus {
             throw ErrorCode.CONFLICT.exception("the upload " + ex.rawPath() + " is kept by the gateway node " + u.node()
                     + ", not by " + node + ": send its requests there");
         }
-        if (!clock.instant().isBefore(u.expires()) && u.offset() < u.length()) {
+        boolean expired = !clock.instant().isBefore(u.expires());
+        if (expired && u.isFinished()) {
+            throw ErrorCode.NOT_FOUND.exception("no such upload: " + ex.rawPath());
+        }
+        if (expired && u.offset() < u.length()) {
             if (busy.add(u.id())) {
                 try {
                     discard(ex.services().accounts().meter(), caller.files(), u);

@@ -227,8 +227,23 @@ class TusTest {
         assertArrayEquals(data, Files.readAllBytes(stored("/in/sub/a b.bin")));
         assertEquals(new Counters(300_000, 0, 1, 0, 0, 0), http());
         assertEquals(new StoredTotals(300_000, 1), storedTotals());
-        assertEquals(404, head(upload).statusCode(), "a finished upload is gone");
         assertEquals(0, partFiles());
+        // A client that lost the last answer learns that the upload is done, and nothing is counted again.
+        HttpResponse<String> after = head(upload);
+        assertEquals(200, after.statusCode());
+        assertEquals("300000", after.headers().firstValue("Upload-Offset").orElseThrow());
+        HttpResponse<String> again = patch(upload, 300_000, data, 0, 0);
+        assertEquals(204, again.statusCode(), again.body());
+        assertEquals("300000", again.headers().firstValue("Upload-Offset").orElseThrow());
+        assertEquals(409, patch(upload, 299_999, data, 299_999, 300_000).statusCode(), "the last chunk again");
+        assertEquals(413, patch(upload, 300_000, data, 0, 1).statusCode());
+        assertEquals(new Counters(300_000, 0, 1, 0, 0, 0), http());
+        // Terminating a finished upload forgets the upload, not its file.
+        assertEquals(204, send(tus(upload).DELETE().build()).statusCode());
+        assertEquals(404, head(upload).statusCode());
+        assertArrayEquals(data, Files.readAllBytes(stored("/in/sub/a b.bin")));
+        assertEquals(new Counters(300_000, 0, 1, 0, 0, 0), http());
+        assertEquals(new StoredTotals(300_000, 1), storedTotals());
         // The file is an ordinary one: downloadable under /files.
         HttpResponse<byte[]> got = client.send(req("/files/in/sub/a%20b.bin").GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
@@ -431,7 +446,7 @@ class TusTest {
         start();
         String upload = create(0, "filename " + b64("empty.bin"));
         assertEquals(0, Files.size(stored("/empty.bin")));
-        assertEquals(404, head(upload).statusCode());
+        assertEquals("0", head(upload).headers().firstValue("Upload-Offset").orElseThrow());
         assertEquals(new Counters(0, 0, 1, 0, 0, 0), http());
         assertEquals(new StoredTotals(0, 1), storedTotals());
     }
@@ -519,7 +534,7 @@ class TusTest {
         assertEquals(200, h.statusCode());
         assertEquals("4000", h.headers().firstValue("Upload-Offset").orElseThrow());
         assertArrayEquals(data, Files.readAllBytes(stored("/late-commit.bin")));
-        assertEquals(404, head(upload).statusCode());
+        assertEquals(200, head(upload).statusCode(), "finished, and not committed again");
         assertEquals(new Counters(4000, 0, 1, 0, 0, 0), http());
         assertEquals(0, partFiles());
     }

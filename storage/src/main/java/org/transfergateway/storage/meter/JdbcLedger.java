@@ -190,7 +190,7 @@ public final class JdbcLedger implements Ledger {
             List.of("CREATE TABLE resumable_uploads (id VARCHAR(64) PRIMARY KEY, node VARCHAR(128) NOT NULL,"
                             + " user_name VARCHAR(128) NOT NULL, path VARCHAR(4096) NOT NULL, total_length BIGINT NOT NULL,"
                             + " upload_offset BIGINT NOT NULL, metadata VARCHAR(4096) NOT NULL,"
-                            + " created_millis BIGINT NOT NULL, expires_millis BIGINT NOT NULL)",
+                            + " created_millis BIGINT NOT NULL, expires_millis BIGINT NOT NULL, finished_millis BIGINT)",
                     "CREATE INDEX resumable_uploads_expires ON resumable_uploads (node, expires_millis)"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
@@ -1675,13 +1675,13 @@ public final class JdbcLedger implements Ledger {
     }
 
     private static final String RESUMABLE_COLUMNS = "id, node, user_name, path, total_length, upload_offset, metadata,"
-            + " created_millis, expires_millis";
+            + " created_millis, expires_millis, finished_millis";
 
     @Override
     public void createUpload(ResumableUpload u) throws IOException {
         write("ledger cannot record the resumable upload " + u.id(), () -> {
             PreparedStatement ps = statement("INSERT INTO resumable_uploads (" + RESUMABLE_COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
             ps.setString(1, u.id());
             ps.setString(2, u.node());
             ps.setString(3, u.user());
@@ -1691,6 +1691,11 @@ public final class JdbcLedger implements Ledger {
             ps.setString(7, u.metadata());
             ps.setLong(8, u.created().toEpochMilli());
             ps.setLong(9, u.expires().toEpochMilli());
+            if (u.finished() == null) {
+                ps.setNull(10, java.sql.Types.BIGINT);
+            } else {
+                ps.setLong(10, u.finished().toEpochMilli());
+            }
             ps.executeUpdate();
         });
     }
@@ -1712,20 +1717,35 @@ public final class JdbcLedger implements Ledger {
 
     private static ResumableUpload resumable(ResultSet rs) throws SQLException {
         return new ResumableUpload(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
-                rs.getLong(6), rs.getString(7), Instant.ofEpochMilli(rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)));
+                rs.getLong(6), rs.getString(7), Instant.ofEpochMilli(rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)),
+                rs.getObject(10) == null ? null : Instant.ofEpochMilli(rs.getLong(10)));
     }
 
     @Override
     public boolean advanceUpload(String id, long from, long to) throws IOException {
         boolean[] moved = {false};
         write("ledger cannot record the offset of the resumable upload " + id, () -> {
-            PreparedStatement ps = statement("UPDATE resumable_uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?");
+            PreparedStatement ps = statement("UPDATE resumable_uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?"
+                    + " AND finished_millis IS NULL");
             ps.setLong(1, to);
             ps.setString(2, id);
             ps.setLong(3, from);
             moved[0] = ps.executeUpdate() == 1;
         });
         return moved[0];
+    }
+
+    @Override
+    public boolean finishUpload(String id, Instant at) throws IOException {
+        boolean[] marked = {false};
+        write("ledger cannot record the end of the resumable upload " + id, () -> {
+            PreparedStatement ps = statement("UPDATE resumable_uploads SET finished_millis = ? WHERE id = ?"
+                    + " AND finished_millis IS NULL");
+            ps.setLong(1, at.toEpochMilli());
+            ps.setString(2, id);
+            marked[0] = ps.executeUpdate() == 1;
+        });
+        return marked[0];
     }
 
     @Override

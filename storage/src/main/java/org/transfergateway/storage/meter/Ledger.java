@@ -318,7 +318,13 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests, R
             @Override
             public boolean advanceUpload(String id, long from, long to) {
                 ResumableUpload u = resumable.get(id);
-                return u != null && u.offset() == from && resumable.replace(id, u, u.at(to));
+                return u != null && !u.isFinished() && u.offset() == from && resumable.replace(id, u, u.at(to));
+            }
+
+            @Override
+            public boolean finishUpload(String id, Instant at) {
+                ResumableUpload u = resumable.get(id);
+                return u != null && !u.isFinished() && resumable.replace(id, u, u.finishedAt(at));
             }
 
             @Override

@@ -14,10 +14,13 @@ import java.time.Instant;
  * @param offset   the bytes received and made durable so far
  * @param metadata the Upload-Metadata header as the client sent it ("" when none)
  * @param created  when it was created
- * @param expires  when it expires unless completed
+ * @param expires  when it expires (a finished one is then forgotten)
+ * @param finished when its file was committed at its path; null until then. A finished
+ *                 upload is kept until it expires, so that a client that lost the last
+ *                 answer learns from the offset that it is done
  */
 public record ResumableUpload(String id, String node, String user, String path, long length, long offset,
-                              String metadata, Instant created, Instant expires) {
+                              String metadata, Instant created, Instant expires, Instant finished) {
 
     public ResumableUpload {
         if (length < 0 || offset < 0 || offset > length) {
@@ -26,6 +29,14 @@ public record ResumableUpload(String id, String node, String user, String path, 
     }
 
     public ResumableUpload at(long newOffset) {
-        return new ResumableUpload(id, node, user, path, length, newOffset, metadata, created, expires);
+        return new ResumableUpload(id, node, user, path, length, newOffset, metadata, created, expires, finished);
+    }
+
+    public ResumableUpload finishedAt(Instant at) {
+        return new ResumableUpload(id, node, user, path, length, offset, metadata, created, expires, at);
+    }
+
+    public boolean isFinished() {
+        return finished != null;
     }
 }

@@ -22,9 +22,12 @@ public interface ResumableUploads {
      */
     boolean advanceUpload(String id, long from, long to) throws IOException;
 
+    /** Marks the complete upload as committed; false when it is gone or was marked already. */
+    boolean finishUpload(String id, Instant at) throws IOException;
+
     /** Forgets the upload; false when there was none. */
     boolean removeUpload(String id) throws IOException;
 
-    /** The uploads of {@code node} that expired before {@code now}, at most {@code limit}. */
+    /** The uploads of {@code node} that expired before {@code now}, finished or not, at most {@code limit}. */
     List<ResumableUpload> expiredUploads(String node, Instant now, int limit) throws IOException;
 }

@@ -29,7 +29,7 @@ import org.transfergateway.config.LedgerConfig;
  * version 11 (no digests) keep their totals, know no digest of the objects stored before,
  * and record the SHA-256 of each object committed from then on. Those of version 12 (no
  * resumable uploads) keep their totals and record tus uploads from then on: created,
- * advanced only from the offset they are at, expired by node, removed.
+ * advanced only from the offset they are at, finished once, expired by node, removed.
  */
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
@@ -565,9 +565,9 @@ class JdbcLedgerMigrationTest {
     private static void assertMigratedFrom12(String url) throws Exception {
         Instant created = Instant.ofEpochMilli(1_000_000);
         ResumableUpload a = new ResumableUpload("u1", "gw-1", "alice", "/in/a.bin", 100, 0, "filename YS5iaW4=",
-                created, created.plusSeconds(60));
+                created, created.plusSeconds(60), null);
         ResumableUpload b = new ResumableUpload("u2", "gw-2", "alice", "/in/b.bin", 7, 0, "", created,
-                created.plusSeconds(10));
+                created.plusSeconds(10), null);
         try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
             TransferMeter m = new TransferMeter(ledger);
             assertEquals(new StoredTotals(100, 1), m.statistics(u -> true).stored());
@@ -583,6 +583,11 @@ class JdbcLedgerMigrationTest {
             assertEquals(List.of(), reopened.expiredUploads("gw-1", created.plusSeconds(60), 10));
             assertEquals(List.of(a.at(40)), reopened.expiredUploads("gw-1", created.plusSeconds(61), 10));
             assertEquals(List.of(b), reopened.expiredUploads("gw-2", created.plusSeconds(61), 10));
+            assertTrue(reopened.advanceUpload("u2", 0, 7));
+            assertTrue(reopened.finishUpload("u2", created.plusSeconds(5)));
+            assertEquals(false, reopened.finishUpload("u2", created.plusSeconds(6)), "finished once");
+            assertEquals(false, reopened.advanceUpload("u2", 7, 7), "a finished upload no longer moves");
+            assertEquals(b.at(7).finishedAt(created.plusSeconds(5)), reopened.upload("u2"));
             assertTrue(reopened.removeUpload("u1"));
             assertEquals(false, reopened.removeUpload("u1"));
             assertEquals(null, reopened.upload("u1"));
