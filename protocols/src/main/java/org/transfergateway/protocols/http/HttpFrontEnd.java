@@ -194,9 +194,15 @@ public final class HttpFrontEnd implements Closeable {
         if (tus != null && tusSweeps) {
             Tus t = tus;
             long every = t.sweepEvery().toMillis();
-            boss.scheduleAtFixedRate(() -> blocking.execute(() -> t.sweep(accounts.meter(),
-                    name -> accounts.user(name).map(u -> accounts.files(u, PROTOCOL)).orElse(null))),
-                    every, every, TimeUnit.MILLISECONDS);
+            ThreadPoolExecutor pool = blocking;
+            boss.scheduleAtFixedRate(() -> {
+                try {
+                    pool.execute(() -> t.sweep(accounts.meter(),
+                            name -> accounts.user(name).map(u -> accounts.files(u, PROTOCOL)).orElse(null)));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // closing: the pool takes no more work, and the next start sweeps
+                }
+            }, every, every, TimeUnit.MILLISECONDS);
         }
         InetSocketAddress address = (InetSocketAddress) server.localAddress();
         log.debug("HTTP bound to {}:{}", address.getHostString(), address.getPort());
