@@ -67,7 +67,8 @@ public final class ConfigLoader {
                 true,
                 new ClusterConfig(hostName()),
                 WebDavConfig.DEFAULTS,
-                ListenersConfig.DEFAULTS);
+                ListenersConfig.DEFAULTS,
+                TusConfig.DEFAULTS);
     }
 
     public GatewayConfig load(Path file) {
@@ -108,12 +109,20 @@ public final class ConfigLoader {
         ClusterConfig cluster = cluster(root.child("cluster"));
         WebDavConfig webdav = webdav(root.child("webdav"));
         ListenersConfig listeners = listeners(root.child("listeners"));
+        TusConfig tus = tus(root.child("tus"));
         root.rejectUnknownKeys();
         if (!ftp.enabled() && !http.enabled() && !sftp.enabled()) {
             throw new ConfigException("ftp.enabled", "false, and http.enabled and sftp.enabled are false too: nothing would listen");
         }
         return new GatewayConfig(ftp, http, sftp, storage, users, ledger, security, limits, tls, dataDir, grace, false, cluster,
-                webdav, listeners);
+                webdav, listeners, tus);
+    }
+
+    private static TusConfig tus(ConfigNode n) {
+        TusConfig c = new TusConfig(n.bool("enabled", TusConfig.DEFAULTS.enabled()),
+                positive(n, "expiry", TusConfig.DEFAULTS.expiry()));
+        n.rejectUnknownKeys();
+        return c;
     }
 
     private static WebDavConfig webdav(ConfigNode n) {

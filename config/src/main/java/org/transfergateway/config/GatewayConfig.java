@@ -15,6 +15,7 @@ import java.util.Optional;
  * @param cluster this gateway's place among those sharing its ledger
  * @param webdav  the WebDAV front end under {@code /dav/} on the HTTP listener
  * @param listeners what all listeners share: whether connections come with a PROXY header
+ * @param tus     resumable uploads under {@code /tus/} on the HTTP listener
  */
 public record GatewayConfig(
         FtpConfig ftp,
@@ -31,7 +32,8 @@ public record GatewayConfig(
         boolean demo,
         ClusterConfig cluster,
         WebDavConfig webdav,
-        ListenersConfig listeners) {
+        ListenersConfig listeners,
+        TusConfig tus) {
 
     public GatewayConfig {
         users = List.copyOf(users);

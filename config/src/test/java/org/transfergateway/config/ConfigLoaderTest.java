@@ -141,6 +141,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void tusIsOnUnlessTurnedOffAndExpiresAfterADayUnlessSet() {
+        GatewayConfig plain = loader.parse("users: [{name: a, password: b}]\n");
+        assertTrue(plain.tus().enabled());
+        assertEquals(java.time.Duration.ofHours(24), plain.tus().expiry());
+        assertEquals(TusConfig.DEFAULTS, ConfigLoader.defaults(java.nio.file.Path.of("data")).tus());
+        GatewayConfig set = loader.parse("tus:\n  enabled: false\n  expiry: 90m\nusers: [{name: a, password: b}]\n");
+        assertEquals(new TusConfig(false, java.time.Duration.ofMinutes(90)), set.tus());
+        assertEquals("tus.expiry: must be longer than 0", error("tus:\n  expiry: 0s\nusers: [{name: a, password: b}]\n"));
+        assertEquals("tus.max-size: is not a known key", error("tus:\n  max-size: 1GiB\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void connectionsPerUserAreUnlimitedUnlessSet() {
         assertEquals(0, loader.parse("users: [{name: a, password: b}]\n").limits().maxConnectionsPerUser());
         assertEquals(3, loader.parse("limits: {max-connections-per-user: 3}\nusers: [{name: a, password: b}]\n")

@@ -128,12 +128,13 @@ public final class Gateway implements AutoCloseable {
             if (config.http().enabled()) {
                 g.http = new HttpFrontEnd(config.http(), config.limits(), accounts, g.metrics::scrape,
                         new BackendsReport(config.storage(), opened, meter), config.http().tls() ? tls.nettyContext() : null).withWebDav(config.webdav().enabled())
+                        .withTus(config.tus(), config.dataDir().resolve("tus"))
                         .withProxyProtocol(config.listeners().proxyProtocol());
                 g.open.add(g.http);
                 g.httpAddress = bind("http.port", config.http().host(), config.http().port(), g.http::start);
                 g.metrics.bindConnections("http", g.http::openConnections);
-                log.info("listening: http on {}:{}{}{}", config.http().host(), g.httpAddress.getPort(),
-                        config.http().tls() ? " (HTTPS)" : "", config.webdav().enabled() ? ", WebDAV under /dav/" : "");
+                log.info("listening: http on {}:{}{}{}{}", config.http().host(), g.httpAddress.getPort(),
+                        config.http().tls() ? " (HTTPS)" : "", config.webdav().enabled() ? ", WebDAV under /dav/" : "", config.tus().enabled() ? ", tus under /tus/" : "");
             }
             if (config.sftp().enabled()) {
                 g.sftp = new SftpFrontEnd(config.sftp(), config.limits(), accounts)

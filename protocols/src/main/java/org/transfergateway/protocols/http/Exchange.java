@@ -164,6 +164,10 @@ final class Exchange {
         if (Dashboard.owns(rawPath)) {
             Dashboard.secure(response.headers());
         }
+        if (Tus.owns(rawPath)) {
+            // tus: every answer but OPTIONS' says which version it speaks; OPTIONS may too.
+            response.headers().set(Tus.TUS_RESUMABLE, Tus.VERSION);
+        }
         if (response.status().code() == 401 && (Dashboard.owns(rawPath) || SessionCookie.token(request.headers()) != null)) {
             // The dashboard's pages handle a lost session themselves; a Basic challenge
             // would make the browser ask for a password in its own dialog instead.
@@ -281,6 +285,10 @@ final class Exchange {
     void sendError(Throwable failure) {
         if (failure instanceof DavStatus dav) {
             send(dav.response(services.responses()));
+            return;
+        }
+        if (failure instanceof TusStatus tus) {
+            send(tus.response(services.responses()));
             return;
         }
         if (GatewayException.codeOf(failure) == ErrorCode.LOGIN_FAILED) {

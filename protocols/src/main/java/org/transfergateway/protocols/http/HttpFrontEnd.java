@@ -55,6 +55,8 @@ public final class HttpFrontEnd implements Closeable {
     private volatile HttpServices services;
     private boolean webDav;
     private boolean proxyProtocol;
+    private Tus tus;
+    private boolean tusSweeps;
 
     /** Plain HTTP that reports no backends at {@code /api/backends}. */
     public HttpFrontEnd(HttpConfig config, LimitsConfig limits, Accounts accounts, Supplier<String> prometheusText) {
@@ -93,6 +95,22 @@ public final class HttpFrontEnd implements Closeable {
     }
 
     /**
+     * Serves resumable uploads (tus 1.0.0) under {@code /tus/} (SPEC section 9), their partial
+     * data kept under {@code dir}; called before {@link #start()}.
+     */
+    public synchronized HttpFrontEnd withTus(org.transfergateway.config.TusConfig config, java.nio.file.Path dir) {
+        return withTus(config, dir, java.time.Clock.systemUTC(), true);
+    }
+
+    /** For tests: tus on {@code clock}, and without the sweeper unless {@code sweep}. */
+    synchronized HttpFrontEnd withTus(org.transfergateway.config.TusConfig config, java.nio.file.Path dir,
+                                      java.time.Clock clock, boolean sweep) {
+        tus = config.enabled() ? new Tus(config, limits, dir, clock) : null;
+        tusSweeps = sweep;
+        return this;
+    }
+
+    /**
      * Expects a PROXY v1/v2 header first on every connection and takes the client's address
      * from it ({@code listeners.proxy-protocol}); called before {@link #start()}.
      */
@@ -103,7 +121,15 @@ public final class HttpFrontEnd implements Closeable {
 
     /** The routes of SPEC sections 3, 6, 10 and 11, and with {@code dav} those of WebDAV (section 8). */
     static RouteTable routes(boolean dav) {
+        return routes(dav, null);
+    }
+
+    /** With {@code tus} (null: none), the routes of tus too (section 9). */
+    static RouteTable routes(boolean dav, Tus tus) {
         RouteTable routes = dav ? new WebDav(java.time.Clock.systemUTC()).routes(new RouteTable()) : new RouteTable();
+        if (tus != null) {
+            tus.routes(routes);
+        }
         return Dashboard.routes(routes)
                 .open(HttpMethod.GET, RouteTable.exactly("/healthz"), new HealthHandler())
                 .simple(HttpMethod.GET, RouteTable.exactly("/api/stats"), new StatsHandler())
@@ -155,7 +181,7 @@ public final class HttpFrontEnd implements Closeable {
                 // the adaptive one kept allocating (and zeroing) new direct memory, and the
                 // gateway spent about a sixth more CPU per file (measured: bench small-files).
                 .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav)).withTls(tls)
+                .childHandler(new HttpInitializer(config, limits, limiter, services, routes(webDav, tus)).withTls(tls)
                         .withProxyProtocol(proxyProtocol));
         ChannelFuture bound = b.bind(config.host(), config.port()).await();
         if (!bound.isSuccess()) {
@@ -165,6 +191,19 @@ public final class HttpFrontEnd implements Closeable {
                     + cause.getMessage(), cause);
         }
         server = bound.channel();
+        if (tus != null && tusSweeps) {
+            Tus t = tus;
+            long every = t.sweepEvery().toMillis();
+            ThreadPoolExecutor pool = blocking;
+            boss.scheduleAtFixedRate(() -> {
+                try {
+                    pool.execute(() -> t.sweep(accounts.meter(),
+                            name -> accounts.user(name).map(u -> accounts.files(u, PROTOCOL)).orElse(null)));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // closing: the pool takes no more work, and the next start sweeps
+                }
+            }, every, every, TimeUnit.MILLISECONDS);
+        }
         InetSocketAddress address = (InetSocketAddress) server.localAddress();
         log.debug("HTTP bound to {}:{}", address.getHostString(), address.getPort());
         return address;

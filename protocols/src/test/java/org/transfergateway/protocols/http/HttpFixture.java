@@ -93,7 +93,7 @@ final class HttpFixture implements AutoCloseable {
         return config(dir, "");
     }
 
-    private static GatewayConfig config(Path dir, String sectionsYaml) {
+    static GatewayConfig config(Path dir, String sectionsYaml) {
         String yaml = """
                 data-dir: %s
                 http:

@@ -184,7 +184,14 @@ public final class JdbcLedger implements Ledger {
             // of earlier versions have none. {binary}: see POSTGRES_BINARY.
             List.of("CREATE TABLE object_digests (backend VARCHAR(64) NOT NULL, object_key VARCHAR(1024){binary} NOT NULL,"
                     + " size BIGINT NOT NULL, sha256 VARCHAR(64) NOT NULL, recorded_millis BIGINT NOT NULL,"
-                    + " PRIMARY KEY (backend, object_key))"));
+                    + " PRIMARY KEY (backend, object_key))"),
+            // Resumable (tus) uploads in progress: who, where to, how far (see ResumableUploads).
+            // The partial bytes live with the node that took them.
+            List.of("CREATE TABLE resumable_uploads (id VARCHAR(64) PRIMARY KEY, node VARCHAR(128) NOT NULL,"
+                            + " user_name VARCHAR(128) NOT NULL, path VARCHAR(4096) NOT NULL, total_length BIGINT NOT NULL,"
+                            + " upload_offset BIGINT NOT NULL, metadata VARCHAR(4096) NOT NULL,"
+                            + " created_millis BIGINT NOT NULL, expires_millis BIGINT NOT NULL, finished_millis BIGINT)",
+                    "CREATE INDEX resumable_uploads_expires ON resumable_uploads (node, expires_millis)"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -1665,6 +1672,113 @@ public final class JdbcLedger implements Ledger {
         in.setString(4, sha256);
         in.setLong(5, millis);
         in.executeUpdate();
+    }
+
+    private static final String RESUMABLE_COLUMNS = "id, node, user_name, path, total_length, upload_offset, metadata,"
+            + " created_millis, expires_millis, finished_millis";
+
+    @Override
+    public void createUpload(ResumableUpload u) throws IOException {
+        write("ledger cannot record the resumable upload " + u.id(), () -> {
+            PreparedStatement ps = statement("INSERT INTO resumable_uploads (" + RESUMABLE_COLUMNS
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            ps.setString(1, u.id());
+            ps.setString(2, u.node());
+            ps.setString(3, u.user());
+            ps.setString(4, u.path());
+            ps.setLong(5, u.length());
+            ps.setLong(6, u.offset());
+            ps.setString(7, u.metadata());
+            ps.setLong(8, u.created().toEpochMilli());
+            ps.setLong(9, u.expires().toEpochMilli());
+            if (u.finished() == null) {
+                ps.setNull(10, java.sql.Types.BIGINT);
+            } else {
+                ps.setLong(10, u.finished().toEpochMilli());
+            }
+            ps.executeUpdate();
+        });
+    }
+
+    @Override
+    public ResumableUpload upload(String id) throws IOException {
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT " + RESUMABLE_COLUMNS + " FROM resumable_uploads WHERE id = ?");
+                ps.setString(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? resumable(rs) : null;
+                }
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot read the resumable upload " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static ResumableUpload resumable(ResultSet rs) throws SQLException {
+        return new ResumableUpload(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
+                rs.getLong(6), rs.getString(7), Instant.ofEpochMilli(rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)),
+                rs.getObject(10) == null ? null : Instant.ofEpochMilli(rs.getLong(10)));
+    }
+
+    @Override
+    public boolean advanceUpload(String id, long from, long to) throws IOException {
+        boolean[] moved = {false};
+        write("ledger cannot record the offset of the resumable upload " + id, () -> {
+            PreparedStatement ps = statement("UPDATE resumable_uploads SET upload_offset = ? WHERE id = ? AND upload_offset = ?"
+                    + " AND finished_millis IS NULL");
+            ps.setLong(1, to);
+            ps.setString(2, id);
+            ps.setLong(3, from);
+            moved[0] = ps.executeUpdate() == 1;
+        });
+        return moved[0];
+    }
+
+    @Override
+    public boolean finishUpload(String id, Instant at) throws IOException {
+        boolean[] marked = {false};
+        write("ledger cannot record the end of the resumable upload " + id, () -> {
+            PreparedStatement ps = statement("UPDATE resumable_uploads SET finished_millis = ? WHERE id = ?"
+                    + " AND finished_millis IS NULL");
+            ps.setLong(1, at.toEpochMilli());
+            ps.setString(2, id);
+            marked[0] = ps.executeUpdate() == 1;
+        });
+        return marked[0];
+    }
+
+    @Override
+    public boolean removeUpload(String id) throws IOException {
+        boolean[] removed = {false};
+        write("ledger cannot remove the resumable upload " + id, () -> {
+            PreparedStatement ps = statement("DELETE FROM resumable_uploads WHERE id = ?");
+            ps.setString(1, id);
+            removed[0] = ps.executeUpdate() == 1;
+        });
+        return removed[0];
+    }
+
+    @Override
+    public List<ResumableUpload> expiredUploads(String owner, Instant now, int limit) throws IOException {
+        try {
+            return read(r -> {
+                PreparedStatement ps = r.statement("SELECT " + RESUMABLE_COLUMNS + " FROM resumable_uploads"
+                        + " WHERE node = ? AND expires_millis < ? ORDER BY expires_millis LIMIT ?");
+                ps.setString(1, owner);
+                ps.setLong(2, now.toEpochMilli());
+                ps.setInt(3, limit);
+                List<ResumableUpload> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(resumable(rs));
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IOException("ledger cannot list expired resumable uploads: " + e.getMessage(), e);
+        }
     }
 
     @Override

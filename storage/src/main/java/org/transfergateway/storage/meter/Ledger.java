@@ -9,7 +9,7 @@ import java.util.Map;
  * {@link TransferMeter} calls it before it changes its in-memory totals, so a transfer
  * that the ledger refused is not counted in memory either.
  */
-public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests {
+public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests, ResumableUploads {
 
     /** The totals to start from; only reads. Transfers still active are in no total. */
     State load() throws IOException;
@@ -253,6 +253,7 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests {
         MemoryCopyQueue queue = new MemoryCopyQueue(java.time.Clock.systemUTC());
         // backend -> key -> digest
         Map<String, java.util.NavigableMap<String, ObjectDigest>> digests = new java.util.HashMap<>();
+        Map<String, ResumableUpload> resumable = new java.util.concurrent.ConcurrentHashMap<>();
         return new Ledger() {
             private void place(StoredChange c) {
                 if (c == null) {
@@ -302,6 +303,39 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests {
                         copies.add(p);
                     }
                 }
+            }
+
+            @Override
+            public void createUpload(ResumableUpload upload) {
+                resumable.put(upload.id(), upload);
+            }
+
+            @Override
+            public ResumableUpload upload(String id) {
+                return resumable.get(id);
+            }
+
+            @Override
+            public boolean advanceUpload(String id, long from, long to) {
+                ResumableUpload u = resumable.get(id);
+                return u != null && !u.isFinished() && u.offset() == from && resumable.replace(id, u, u.at(to));
+            }
+
+            @Override
+            public boolean finishUpload(String id, Instant at) {
+                ResumableUpload u = resumable.get(id);
+                return u != null && !u.isFinished() && resumable.replace(id, u, u.finishedAt(at));
+            }
+
+            @Override
+            public boolean removeUpload(String id) {
+                return resumable.remove(id) != null;
+            }
+
+            @Override
+            public java.util.List<ResumableUpload> expiredUploads(String node, Instant now, int limit) {
+                return resumable.values().stream().filter(u -> u.node().equals(node) && u.expires().isBefore(now))
+                        .limit(limit).toList();
             }
 
             @Override

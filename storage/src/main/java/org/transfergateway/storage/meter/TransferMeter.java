@@ -161,6 +161,11 @@ public final class TransferMeter {
         return ledger;
     }
 
+    /** The ledger's record of resumable (tus) uploads in progress. */
+    public ResumableUploads resumableUploads() {
+        return ledger;
+    }
+
     /** The ledger's queue of the copies that async pools still have to make. */
     public CopyQueue copyQueue() {
         return ledger;

@@ -27,12 +27,14 @@ import org.transfergateway.config.LedgerConfig;
  * async pools from then on. Those of version 6 (no per-minute throughput) get the minutes
  * of the transfers already ended, then count each new one in the minute it ends. Those of
  * version 11 (no digests) keep their totals, know no digest of the objects stored before,
- * and record the SHA-256 of each object committed from then on.
+ * and record the SHA-256 of each object committed from then on. Those of version 12 (no
+ * resumable uploads) keep their totals and record tus uploads from then on: created,
+ * advanced only from the offset they are at, finished once, expired by node, removed.
  */
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
     /** The schema version of this release. */
-    private static final int LATEST = 12;
+    private static final int LATEST = 13;
 
     @TempDir
     Path dir;
@@ -479,8 +481,8 @@ class JdbcLedgerMigrationTest {
     }
 
     /**
-     * A ledger of version 11: this release's schema without the digests, written by this
-     * release and taken back to version 11 (the two differ only by that table).
+     * A ledger of version 11: this release's schema without the digests and what came
+     * after them, written by this release and taken back to version 11.
      */
     private static void writeVersion11(String url) throws Exception {
         try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
@@ -490,6 +492,7 @@ class JdbcLedgerMigrationTest {
             m.end(up, true, new StoredChange("local", "alice", 100, 1));
         }
         try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE resumable_uploads");
             st.execute("DROP TABLE object_digests");
             st.execute("UPDATE schema_version SET version = 11");
         }
@@ -538,6 +541,89 @@ class JdbcLedgerMigrationTest {
         try {
             writeVersion11(url);
             assertMigratedFrom11(url);
+        } finally {
+            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + schema + " CASCADE");
+            }
+        }
+    }
+
+    /** A ledger of version 12: this release's schema without the resumable uploads. */
+    private static void writeVersion12(String url) throws Exception {
+        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
+            TransferMeter m = new TransferMeter(ledger);
+            Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/old.bin", "local");
+            up.add(100);
+            m.end(up, true, new StoredChange("local", "alice", 100, 1));
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE resumable_uploads");
+            st.execute("UPDATE schema_version SET version = 12");
+        }
+    }
+
+    private static void assertMigratedFrom12(String url) throws Exception {
+        Instant created = Instant.ofEpochMilli(1_000_000);
+        ResumableUpload a = new ResumableUpload("u1", "gw-1", "alice", "/in/a.bin", 100, 0, "filename YS5iaW4=",
+                created, created.plusSeconds(60), null);
+        ResumableUpload b = new ResumableUpload("u2", "gw-2", "alice", "/in/b.bin", 7, 0, "", created,
+                created.plusSeconds(10), null);
+        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
+            TransferMeter m = new TransferMeter(ledger);
+            assertEquals(new StoredTotals(100, 1), m.statistics(u -> true).stored());
+            assertEquals(null, ledger.upload("u1"));
+            ledger.createUpload(a);
+            ledger.createUpload(b);
+            assertTrue(ledger.advanceUpload("u1", 0, 40));
+            assertEquals(false, ledger.advanceUpload("u1", 0, 80), "moves only from the offset it is at");
+            assertEquals(false, ledger.advanceUpload("nope", 0, 1));
+        }
+        try (JdbcLedger reopened = JdbcLedger.open(url, Clock.systemUTC(), "gw-1")) {
+            assertEquals(a.at(40), reopened.upload("u1"));
+            assertEquals(List.of(), reopened.expiredUploads("gw-1", created.plusSeconds(60), 10));
+            assertEquals(List.of(a.at(40)), reopened.expiredUploads("gw-1", created.plusSeconds(61), 10));
+            assertEquals(List.of(b), reopened.expiredUploads("gw-2", created.plusSeconds(61), 10));
+            assertTrue(reopened.advanceUpload("u2", 0, 7));
+            assertTrue(reopened.finishUpload("u2", created.plusSeconds(5)));
+            assertEquals(false, reopened.finishUpload("u2", created.plusSeconds(6)), "finished once");
+            assertEquals(false, reopened.advanceUpload("u2", 7, 7), "a finished upload no longer moves");
+            assertEquals(b.at(7).finishedAt(created.plusSeconds(5)), reopened.upload("u2"));
+            assertTrue(reopened.removeUpload("u1"));
+            assertEquals(false, reopened.removeUpload("u1"));
+            assertEquals(null, reopened.upload("u1"));
+        }
+        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
+            assertTrue(rs.next());
+            assertEquals(LATEST, rs.getInt(1));
+        }
+    }
+
+    @Test
+    void aVersion12SqliteLedgerIsMigrated() throws Exception {
+        String url = new LedgerConfig(dir.toString()).jdbcUrl();
+        writeVersion12(url);
+        assertMigratedFrom12(url);
+    }
+
+    @Test
+    void aVersion12H2LedgerIsMigrated() throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("ledger") + ";WRITE_DELAY=0";
+        writeVersion12(url);
+        assertMigratedFrom12(url);
+    }
+
+    @Test
+    void aVersion12PostgresLedgerIsMigrated() throws Exception {
+        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
+        String schema = "ledger_migration_" + System.nanoTime();
+        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + schema);
+        }
+        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+        try {
+            writeVersion12(url);
+            assertMigratedFrom12(url);
         } finally {
             try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA " + schema + " CASCADE");
