@@ -20,6 +20,11 @@ public final class PartPlan {
     public static final int PARTS_PER_DOUBLING = 1_000;
     /** Parts of a multipart copy: large, since the copy happens inside the service. */
     public static final long COPY_PART_SIZE = 512 * MIB;
+    /**
+     * The most parts the kept bytes of a continued upload take (about 5 TB at 5 GiB), so
+     * that the new bytes after them still have over 9,000 parts.
+     */
+    public static final int MAX_KEPT_PARTS = 1_000;
 
     private PartPlan() {
     }
@@ -66,5 +71,35 @@ public final class PartPlan {
             parts.add(new CopyPart(parts.size() + 1, first, Math.min(first + partSize, size) - 1));
         }
         return parts;
+    }
+
+    /**
+     * The parts that copy the first {@code keep} bytes of an object at the start of a
+     * multipart upload that goes on with new bytes (an append): equal shares of about
+     * {@value #COPY_PART_SIZE} bytes, more when that would need over
+     * {@value #MAX_KEPT_PARTS} parts, never over {@link #MAX_PART_SIZE}. Equal shares,
+     * not a short remainder: parts are followed by others, so every one must reach
+     * {@link #MIN_PART_SIZE}, which each does when {@code keep} does.
+     */
+    public static List<CopyPart> keptParts(long keep) {
+        if (keep < MIN_PART_SIZE || keep > MAX_PARTS * MAX_PART_SIZE) {
+            throw new IllegalArgumentException("cannot keep " + keep + " bytes in copied parts");
+        }
+        long target = Math.min(MAX_PART_SIZE, Math.max(COPY_PART_SIZE, ceilDiv(keep, MAX_KEPT_PARTS)));
+        int count = (int) ceilDiv(keep, target);
+        long share = keep / count;
+        long longer = keep % count; // the first this many parts take one byte more
+        List<CopyPart> parts = new ArrayList<>(count);
+        long first = 0;
+        for (int i = 0; i < count; i++) {
+            long size = share + (i < longer ? 1 : 0);
+            parts.add(new CopyPart(i + 1, first, first + size - 1));
+            first += size;
+        }
+        return parts;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 }

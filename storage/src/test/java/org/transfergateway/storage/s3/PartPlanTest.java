@@ -1,6 +1,7 @@
 package org.transfergateway.storage.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.transfergateway.storage.s3.PartPlan.GIB;
 import static org.transfergateway.storage.s3.PartPlan.MIB;
@@ -68,6 +69,36 @@ class PartPlanTest {
         List<PartPlan.CopyPart> parts = PartPlan.copyParts(size);
         assertTrue(parts.size() <= PartPlan.MAX_PARTS, parts.size() + " parts");
         assertCovers(parts, size);
+    }
+
+    @Test
+    void keptBytesAreCopiedInEqualSharesEachAtLeastTheSmallestPart() {
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 5 * MIB - 1)), PartPlan.keptParts(5 * MIB));
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 512 * MIB - 1)), PartPlan.keptParts(512 * MIB));
+        // One byte over a copy part: two halves, not a part of one byte that new parts would follow.
+        List<PartPlan.CopyPart> parts = PartPlan.keptParts(512 * MIB + 1);
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 256 * MIB), new PartPlan.CopyPart(2, 256 * MIB + 1, 512 * MIB)), parts);
+        for (long keep : new long[] {5 * MIB + 1, 12 * MIB, GIB, 5 * GIB + 1, 777 * GIB + 3, 5 * TIB, 10_000 * 5 * GIB}) {
+            List<PartPlan.CopyPart> kept = PartPlan.keptParts(keep);
+            assertCovers(kept, keep);
+            assertTrue(kept.stream().allMatch(p -> p.size() >= PartPlan.MIN_PART_SIZE), keep + " bytes");
+            assertTrue(keep > 5000 * GIB || kept.size() <= PartPlan.MAX_KEPT_PARTS, kept.size() + " parts for " + keep);
+        }
+    }
+
+    @Test
+    void afterFiveTibOfKeptPartsTheNewPartsStillHoldOneTib() {
+        int kept = PartPlan.keptParts(5 * TIB).size();
+        long sum = 0;
+        for (int n = kept + 1; n <= PartPlan.MAX_PARTS; n++) {
+            sum += PartPlan.partSize(n, 5 * MIB, 256 * MIB);
+        }
+        assertTrue(sum >= TIB, sum + " bytes after " + kept + " kept parts");
+    }
+
+    @Test
+    void fewerKeptBytesThanTheSmallestPartCannotBeCopiedInParts() {
+        assertThrows(IllegalArgumentException.class, () -> PartPlan.keptParts(5 * MIB - 1));
     }
 
     /** Contiguous, numbered from 1, within S3's part sizes, ending at the last byte. */
