@@ -257,7 +257,7 @@ final class MultipartPut implements JournaledUpload {
                     .checksumSHA256(r.checksumSHA256()).build());
         } catch (SdkException e) {
             partFailure.compareAndSet(null, S3Errors.isStatus(e, 412)
-                    ? ErrorCode.CONFLICT.exception("the file to continue changed since the upload began: " + key)
+                    ? ErrorCode.CONFLICT.exception("the file to continue changed since the upload began")
                     : s3.failure("copying part " + part.number() + " of " + key + " from the stored object", e));
         } catch (RuntimeException e) {
             partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
