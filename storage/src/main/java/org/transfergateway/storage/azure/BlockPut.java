@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -93,6 +96,8 @@ final class BlockPut implements JournaledUpload {
     /** The kept bytes of a continued blob, or null; {@code copying} once their copies are started. */
     private final Kept kept;
     private boolean copying;
+    /** The copies of the kept bytes, once started. */
+    private Future<?> copies;
 
     BlockPut(AzureContainer az, AzureStorage storage, String key, long announced) {
         this(az, storage, key, announced, null);
@@ -212,22 +217,89 @@ final class BlockPut implements JournaledUpload {
         }
     }
 
-    /** Sets going the blocks that Azure copies from the blob: the kept bytes after its kept blocks. */
+    /** A block that Azure copies from the blob. */
+    private record CopyBlock(int number, String id, BlobRange range) {
+    }
+
+    /**
+     * Sets going the blocks that Azure copies from the blob (the kept bytes after its kept
+     * blocks), their ids taken now, before any block of new bytes.
+     */
     private void copyKept() throws IOException {
         copying = true;
+        List<CopyBlock> plan = new ArrayList<>();
         for (long first = kept.whole(); first < kept.size(); first += COPY_BLOCK_SIZE) {
-            ensureJournaled();
-            acquirePermit();
             String id = blockId(tag, blockIds.size() + 1);
             blockIds.add(id);
-            int number = blockIds.size();
-            BlobRange range = new BlobRange(first, Math.min(COPY_BLOCK_SIZE, kept.size() - first));
-            az.executor.execute(() -> stageCopy(number, id, range));
-            failIfABlockFailed();
+            plan.add(new CopyBlock(blockIds.size(), id, new BlobRange(first, Math.min(COPY_BLOCK_SIZE, kept.size() - first))));
+        }
+        if (plan.isEmpty()) {
+            return;
+        }
+        ensureJournaled();
+        try {
+            copies = az.executor.submit(() -> stageCopies(plan));
+        } catch (RuntimeException e) {
+            abort();
+            throw ErrorCode.INTERNAL.failure(az.name + ": copying the kept bytes of " + key + " failed: " + e, e);
         }
     }
 
-    /** Runs on the executor; always gives the permit back. */
+    /**
+     * Runs on the executor: the copies, {@code storage.part-concurrency} at once and apart
+     * from the blocks of new bytes, so that the writer never waits for them; returns when
+     * none is running.
+     */
+    private void stageCopies(List<CopyBlock> plan) {
+        Semaphore running = new Semaphore(az.blockConcurrency);
+        try {
+            for (CopyBlock b : plan) {
+                if (state == State.ABORTED || blockFailure.get() != null) {
+                    return;
+                }
+                running.acquireUninterruptibly();
+                try {
+                    az.executor.execute(() -> {
+                        try {
+                            stageCopy(b.number(), b.id(), b.range());
+                        } finally {
+                            running.release();
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    running.release();
+                    blockFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                            az.name + ": copying block " + b.number() + " of " + key + " failed: " + e, e));
+                    return;
+                }
+            }
+        } finally {
+            running.acquireUninterruptibly(az.blockConcurrency);
+        }
+    }
+
+    /** Waits until no copy of the kept bytes is running. */
+    private void awaitCopies() {
+        if (copies == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                copies.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | CancellationException e) {
+                break; // stageCopies records its failures itself
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Runs on the executor: Azure copies a range of the stored blob as a block. */
     private void stageCopy(int number, String id, BlobRange range) {
         try {
             if (state == State.ABORTED || blockFailure.get() != null) {
@@ -239,8 +311,6 @@ final class BlockPut implements JournaledUpload {
         } catch (RuntimeException e) {
             blockFailure.compareAndSet(null, AzureErrors.isStatus(e, 412) ? changed()
                     : az.failure("copying block " + number + " of " + key + " from the stored blob", e));
-        } finally {
-            inFlight.release();
         }
     }
 
@@ -307,6 +377,7 @@ final class BlockPut implements JournaledUpload {
                     stageBlock();
                 }
                 awaitBlocks();
+                awaitCopies();
                 failIfABlockFailed();
                 BlockBlobCommitBlockListOptions list = new BlockBlobCommitBlockListOptions(blockIds);
                 if (kept != null) {
@@ -360,6 +431,7 @@ final class BlockPut implements JournaledUpload {
         }
         // Blocks still running would otherwise be staged after the discard.
         awaitBlocks();
+        awaitCopies();
         storage.uploadEnded(fullName);
         if (staged) {
             UploadJournal j = journal;

@@ -4,8 +4,12 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -86,12 +90,15 @@ final class MultipartPut implements JournaledUpload {
     private int partsSent;
     private long written;
     private String uploadId;
+    /** The copies of the kept bytes, once started. */
+    private Future<?> copies;
 
     /**
      * The first {@code size} bytes of the object being continued, which had the ETag
-     * {@code etag} (unquoted) when the upload began, copied as {@link PartPlan#keptParts}.
+     * {@code etag} (unquoted) when the upload began, copied in parts of at least
+     * {@code partSize} as {@link PartPlan#keptParts(long, long)} cuts them.
      */
-    record Kept(String etag, long size) {
+    record Kept(String etag, long size, long partSize) {
     }
 
     MultipartPut(S3Bucket s3, MultipartCleanup cleanup, String key) {
@@ -185,12 +192,68 @@ final class MultipartPut implements JournaledUpload {
             throw e;
         }
         if (kept != null) {
-            for (PartPlan.CopyPart part : PartPlan.keptParts(kept.size())) {
-                acquirePermit();
-                partsSent = part.number();
-                s3.executor.execute(() -> copyPart(part));
-                failIfAPartFailed();
+            List<PartPlan.CopyPart> plan = PartPlan.keptParts(kept.size(), kept.partSize());
+            partsSent = plan.size(); // the new bytes' parts are numbered after them
+            try {
+                copies = s3.executor.submit(() -> copyKept(plan));
+            } catch (RuntimeException e) {
+                abort();
+                throw ErrorCode.INTERNAL.failure(s3.name + ": copying the kept bytes of " + key + " failed: " + e, e);
             }
+        }
+    }
+
+    /**
+     * Runs on the executor: the copies of the kept bytes, {@code storage.part-concurrency}
+     * at once and apart from the parts of new bytes, so that the writer never waits for
+     * them (a large object takes many); returns when none is running.
+     */
+    private void copyKept(List<PartPlan.CopyPart> plan) {
+        Semaphore running = new Semaphore(s3.partConcurrency);
+        try {
+            for (PartPlan.CopyPart part : plan) {
+                if (state == UploadState.ABORTED || partFailure.get() != null) {
+                    return;
+                }
+                running.acquireUninterruptibly();
+                try {
+                    s3.executor.execute(() -> {
+                        try {
+                            copyPart(part);
+                        } finally {
+                            running.release();
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    running.release();
+                    partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                            s3.name + ": copying part " + part.number() + " of " + key + " failed: " + e, e));
+                    return;
+                }
+            }
+        } finally {
+            running.acquireUninterruptibly(s3.partConcurrency);
+        }
+    }
+
+    /** Waits until no copy of the kept bytes is running. */
+    private void awaitCopies() {
+        if (copies == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                copies.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | CancellationException e) {
+                break; // copyKept records its failures itself
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -241,7 +304,7 @@ final class MultipartPut implements JournaledUpload {
         }
     }
 
-    /** Runs on the executor: the service copies a range of the stored object as a part. Gives the permit back. */
+    /** Runs on the executor: the service copies a range of the stored object as a part. */
     private void copyPart(PartPlan.CopyPart part) {
         try {
             if (state == UploadState.ABORTED || partFailure.get() != null) {
@@ -262,8 +325,6 @@ final class MultipartPut implements JournaledUpload {
         } catch (RuntimeException e) {
             partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
                     s3.name + ": copying part " + part.number() + " of " + key + " failed: " + e, e));
-        } finally {
-            inFlight.release();
         }
     }
 
@@ -294,6 +355,7 @@ final class MultipartPut implements JournaledUpload {
                     sendPart();
                 }
                 awaitParts();
+                awaitCopies();
                 failIfAPartFailed();
                 if (parts.size() != partsSent) {
                     throw ErrorCode.INTERNAL.failure(s3.name + ": " + parts.size() + " of " + partsSent
@@ -345,6 +407,7 @@ final class MultipartPut implements JournaledUpload {
         }
         // Parts still running would otherwise land after the abort and linger.
         awaitParts();
+        awaitCopies();
         if (uploadId != null && cleanup.abortQuietly(fullKey, uploadId)) {
             journal.closed(fullKey, uploadId);
         }

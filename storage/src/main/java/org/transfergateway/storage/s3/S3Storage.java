@@ -257,6 +257,11 @@ public final class S3Storage implements Storage, AbortsUploads {
      */
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
+        return createContinuing(key, keep, PartPlan.COPY_PART_SIZE);
+    }
+
+    /** As {@link #createContinuing(String, long)}, copying parts of at least {@code copyPartSize} (tests take small ones). */
+    Upload createContinuing(String key, long keep, long copyPartSize) throws IOException {
         if (keep < PartPlan.MIN_PART_SIZE) {
             return Storage.super.createContinuing(key, keep);
         }
@@ -273,7 +278,7 @@ public final class S3Storage implements Storage, AbortsUploads {
             // Nothing to hold the copies to the version measured: read it through instead.
             return Storage.super.createContinuing(key, keep);
         }
-        return new MultipartPut(s3, cleanup, key, new MultipartPut.Kept(stored.etag(), keep));
+        return new MultipartPut(s3, cleanup, key, new MultipartPut.Kept(stored.etag(), keep, copyPartSize));
     }
 
     /** {@code fullKey} is the key as recorded by the journal: the prefix included. */

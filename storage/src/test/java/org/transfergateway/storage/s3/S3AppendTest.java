@@ -157,6 +157,33 @@ class S3AppendTest {
     }
 
     @Test
+    void keptBytesOfMoreCopiedPartsThanRunAtOnceComeOutInOrder() throws Exception {
+        // 6 copied parts of 5 MiB with 2 at once, then new parts numbered after them.
+        byte[] stored = random(30 * MIB, 20);
+        byte[] tail = random(7 * MIB + 3, 21);
+        plainPut("many.bin", stored);
+        relay.reset();
+        try (Upload u = storage.createContinuing("many.bin", stored.length, 5L * MIB)) {
+            write(u, tail);
+            assertEquals(stored.length + tail.length, u.commit().size());
+        }
+        assertTrue(relay.fromServer() < REQUEST_OVERHEAD, relay.fromServer() + " bytes came back from S3");
+        assertArrayEquals(sha256(concat(stored, stored.length, tail)), sha256(plainGet("many.bin")));
+        assertEquals(0, pendingMultipartUploads());
+    }
+
+    @Test
+    void anAppendAbortedWhileItsCopiesRunLeavesTheOldObjectAndNoUpload() throws Exception {
+        byte[] stored = random(30 * MIB, 22);
+        plainPut("copying.bin", stored);
+        Upload u = storage.createContinuing("copying.bin", stored.length, 5L * MIB);
+        write(u, random(1000, 23)); // the first write sets the 6 copies going
+        u.abort();
+        assertEquals(0, pendingMultipartUploads());
+        assertArrayEquals(sha256(stored), sha256(plainGet("copying.bin")));
+    }
+
+    @Test
     void fewerKeptBytesThanOnePartAreReadThrough() throws Exception {
         // The contrast that shows the relay counts a read-back: under 5 MiB cannot be a copied part.
         byte[] stored = random(5 * MIB - 1, 3);
