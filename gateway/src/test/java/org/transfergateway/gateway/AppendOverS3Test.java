@@ -14,6 +14,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Random;
@@ -23,6 +24,11 @@ import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.keyverifier.AcceptAllServerKeyVerifier;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.sftp.client.SftpClient;
+import org.apache.sshd.sftp.client.SftpClientFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,12 +43,12 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * FTP APPE and REST + STOR over S3 through the whole gateway: the stored object is
- * continued by a server-side copy, so almost nothing comes back from S3 (counted by a
+ * FTP APPE and REST + STOR, and an SFTP write opened for append, over S3 through the whole
+ * gateway: the stored object is continued by a server-side copy, so almost nothing comes back from S3 (counted by a
  * relay in front of S3Proxy); only the client's bytes count as transferred, and the
  * stored totals move by the change in size.
  */
-class FtpAppendOverS3Test {
+class AppendOverS3Test {
     private static final String BUCKET = "gateway-append";
     private static final int MIB = 1024 * 1024;
     /** The HEADs, listings, copies and completes of one append answer far less than this. */
@@ -56,6 +62,8 @@ class FtpAppendOverS3Test {
     static URI http;
     static final ObjectMapper json = new ObjectMapper();
 
+    static SshClient ssh;
+
     CloseableHttpClient httpClient;
     FTPClient ftp;
 
@@ -66,10 +74,13 @@ class FtpAppendOverS3Test {
         s3client = s3.client();
         relay = new CountingRelay(s3.endpoint());
         GatewayConfig config = new ConfigLoader(Map.of("S3_ACCESS_KEY", s3.accessKey(), "S3_SECRET_KEY", s3.secretKey())).parse("""
+                data-dir: %s
                 ftp:
                   port: 0
                   passive-ports: 52300-52400
                 http:
+                  port: 0
+                sftp:
                   port: 0
                 storage:
                   part-size: 5MiB
@@ -88,13 +99,19 @@ class FtpAppendOverS3Test {
                   - {name: root, password: toor, admin: true, backend: archive}
                 ledger:
                   url: %s
-                """.formatted(BUCKET, relay.endpoint(), data.resolve("ledger")));
+                """.formatted(data.resolve("data"), BUCKET, relay.endpoint(), data.resolve("ledger")));
         gateway = Gateway.start(config);
         http = URI.create("http://127.0.0.1:" + gateway.httpAddress().getPort());
+        ssh = SshClient.setUpDefaultClient();
+        ssh.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
+        ssh.start();
     }
 
     @AfterAll
     static void stop() throws IOException {
+        if (ssh != null) {
+            ssh.stop();
+        }
         if (gateway != null) {
             gateway.close();
         }
@@ -163,7 +180,11 @@ class FtpAppendOverS3Test {
     }
 
     private static long ftp(JsonNode s, String name) {
-        return s.path("transferred").path("byProtocol").path("ftp").path(name).asLong();
+        return protocol(s, "ftp", name);
+    }
+
+    private static long protocol(JsonNode s, String protocol, String name) {
+        return s.path("transferred").path("byProtocol").path(protocol).path(name).asLong();
     }
 
     private static long stored(JsonNode s, String name) {
@@ -193,6 +214,32 @@ class FtpAppendOverS3Test {
         assertArrayEquals(sha256(concat(stored, stored.length, tail)), sha256(object("appe.bin")));
         assertEquals(13L * MIB, ftp.mlistFile("/appe.bin").getSize());
         assertCounted(before, settledStats(), MIB, MIB);
+        assertEquals(0, openMultipartUploads());
+    }
+
+    @Test
+    void anSftpWriteOpenedForAppendContinuesTheObjectWithoutReadingItBack() throws Exception {
+        byte[] stored = random(6 * MIB, 20);
+        byte[] tail = random(MIB + 17, 21);
+        assertTrue(ftp.storeFile("/sftp.bin", new ByteArrayInputStream(stored)), ftp.getReplyString());
+        JsonNode before = settledStats();
+        relay.reset();
+        try (ClientSession s = ssh.connect("alice", "127.0.0.1", gateway.sftpAddress().getPort())
+                .verify(Duration.ofSeconds(10)).getClientSession()) {
+            s.addPasswordIdentity("secret");
+            s.auth().verify(Duration.ofSeconds(10));
+            try (SftpClient c = SftpClientFactory.instance().createSftpClient(s);
+                 OutputStream out = c.write("/sftp.bin", SftpClient.OpenMode.Write, SftpClient.OpenMode.Append)) {
+                out.write(tail);
+            }
+        }
+        assertTrue(relay.fromServer() < REQUEST_OVERHEAD, relay.fromServer() + " bytes came back from S3");
+        assertArrayEquals(sha256(concat(stored, stored.length, tail)), sha256(object("sftp.bin")));
+        JsonNode after = settledStats();
+        assertEquals(protocol(before, "sftp", "bytesIn") + tail.length, protocol(after, "sftp", "bytesIn"));
+        assertEquals(protocol(before, "sftp", "filesIn") + 1, protocol(after, "sftp", "filesIn"));
+        assertEquals(stored(before, "bytes") + tail.length, stored(after, "bytes"));
+        assertEquals(stored(before, "objects"), stored(after, "objects"));
         assertEquals(0, openMultipartUploads());
     }
 
