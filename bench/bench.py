@@ -1171,6 +1171,60 @@ force_path_style = true
             t1 = time.monotonic()
         return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=size, files=1, rss_mib=m.mib)
 
+    def prepare_append(self):
+        """The append row's files, made when it runs: the 1 MiB of new bytes, and for the peer,
+        which cannot append, the whole result (the big file, then those bytes)."""
+        d = self.work / "data"
+        self.tail_file, self.appended_file = d / "tail.bin", d / "appended.bin"
+        if not self.tail_file.exists():
+            with open("/dev/urandom", "rb") as r, open(self.tail_file, "wb") as f:
+                f.write(r.read(MiB))
+            with open(self.appended_file, "wb") as out:
+                for part in (self.big_file, self.tail_file):
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, out, 8 * MiB)
+
+    def w_append(self, t, r):
+        """1 MiB appended to a stored object of the big size. The gateway gets FTP APPE (curl --append)
+        onto an object it stored before (untimed); rclone has no append, so its way to the same object is
+        copyto of the whole result. Timed until the bucket holds the full new size."""
+        self.prepare_append()
+        path = "append/r%d.bin" % r
+        size = self.big + MiB
+        if t.proto == "s3":
+            t0 = time.monotonic()
+            kib = run_measuring_child(rclone_argv(self.rclone_cfg, "copyto", str(self.appended_file),
+                                                  "s3p:%s/%s" % (t.bucket, path)), env=NO_CA_ENV, what="rclone copyto")
+            t1 = time.monotonic()
+            done = t.complete([path], size)
+            res = dict(seconds=t1 - t0, done_seconds=done - t0, rss_mib=kib / 1024.0)
+        else:
+            make_dir(t, "append")
+            curl_put(t, self.big_file, path)
+            t.complete([path], self.big)
+            with t.memory() as m:
+                t0 = time.monotonic()
+                out, _ = run(["curl", "-sS", "--ftp-method", "nocwd", "--append", "-T", str(self.tail_file),
+                              "-w", "%{response_code} %{size_upload}", t.url(path)], what="%s FTP APPE %s" % (t.name, path))
+                t1 = time.monotonic()
+                code, sent = out.split()
+                if code != "226" or int(sent) != MiB:
+                    raise BenchError("%s: FTP APPE %s answered %s after %s bytes" % (t.name, path, code, sent))
+                done = t.complete([path], size)
+            res = dict(seconds=t1 - t0, done_seconds=done - t0, rss_mib=m.mib)
+        t.verify(path, size)
+        # the new bytes at the end, and the stored ones still in front of them
+        key = t.key_prefix + path
+        end = S3_CLIENT.c.get_object(Bucket=t.bucket, Key=key, Range="bytes=%d-" % self.big)["Body"].read()
+        start = S3_CLIENT.c.get_object(Bucket=t.bucket, Key=key, Range="bytes=0-%d" % (MiB - 1))["Body"].read()
+        with open(self.tail_file, "rb") as f_tail, open(self.big_file, "rb") as f_big:
+            if end != f_tail.read() or start != f_big.read(MiB):
+                raise BenchError("%s: s3://%s/%s does not hold the stored bytes and then the appended ones" % (t.name, t.bucket, key))
+        t.remove(path)
+        # the rate at which each way produces the appended object: its time, as a throughput like the other rows
+        res.update(bytes=size, files=1)
+        return res
+
     # OpenSSH's sftp -b for both SFTP servers; the client saw success once the server
     # answered the CLOSE, when the gateway has committed the file.
 
@@ -1285,6 +1339,9 @@ force_path_style = true
         P.append(("get-big-s3", "%s download from S3" % big, "MiB/s", self.w_get_big,
                   ["gw-http-s3", "webdav", "rclone-copy", "gw-ftp-s3", "vsftpd-mount"],
                   [("gw-http-s3", "webdav", None), ("gw-http-s3", "rclone-copy", None), ("gw-ftp-s3", "vsftpd-mount", None)]))
+        P.append(("append-s3", "1 MiB appended to a %s object in S3, until complete (gateway: FTP APPE with curl, the stored "
+                  "bytes copied inside S3; rclone cannot append: copyto of the whole %s + 1 MiB); MiB/s of the resulting object"
+                  % (big, big), "MiB/s", self.w_append, ["gw-ftp-s3", "rclone-copy"], [("gw-ftp-s3", "rclone-copy", None)]))
         P.append(("dash-poll", "%s to local disk over HTTP while 4 dashboard clients poll /api/stats, "
                   "/api/transfers and /api/throughput, %s, vs without them"
                   % (small, "%.0f queries/s in all" % self.a.dash_poll_rate if self.a.dash_poll_rate > 0 else "without pause"), "files/s", self.w_small,
@@ -1488,7 +1545,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds of each workload before the timed runs")
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
-                                   "dav-put-big,dav-small,put-big-azure,par-azure,put-big-s3,par-s3,get-big-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,"
+                                   "dav-put-big,dav-small,put-big-azure,par-azure,put-big-s3,par-s3,get-big-s3,append-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,"
                                    "sftp-small,idle")
     ap.add_argument("--dash-poll-rate", type=float, default=200.0,
                     help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")

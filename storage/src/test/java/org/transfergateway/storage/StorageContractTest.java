@@ -285,6 +285,48 @@ public abstract class StorageContractTest {
         assertNoUploadLeftOpen();
     }
 
+    // ---- continuing (FTP APPE, REST + STOR) ----
+
+    /**
+     * The kept bytes, then the new ones, visible only at the commit (the old object reads
+     * whole until then); an aborted continuation leaves the old object as it was.
+     */
+    @Test
+    void aContinuedUploadKeepsItsPrefixAndReplacesTheObjectOnlyAtCommit() throws IOException {
+        byte[] old = random(LARGE, 30); // over S3's smallest part: S3 copies the kept bytes on its side
+        put("c/file.bin", old);
+        byte[] tail = random(1000, 31);
+
+        Upload aborted = storage.createContinuing("c/file.bin", old.length);
+        writeAll(aborted, tail);
+        aborted.abort();
+        assertStored("c/file.bin", old);
+
+        byte[] appended;
+        try (Upload u = storage.createContinuing("c/file.bin", old.length)) {
+            writeAll(u, tail);
+            assertStored("c/file.bin", old);
+            appended = concat(old, old.length, tail);
+            assertEquals(appended.length, u.commit().size());
+        }
+        assertStored("c/file.bin", appended);
+
+        int offset = 5 * MIB + 1; // inside what was stored: what lies after it is replaced
+        byte[] more = random(MIB, 32);
+        try (Upload u = storage.createContinuing("c/file.bin", offset)) {
+            writeAll(u, more);
+            u.commit();
+        }
+        assertStored("c/file.bin", concat(appended, offset, more));
+        assertNoUploadLeftOpen();
+    }
+
+    private static byte[] concat(byte[] a, int aLength, byte[] b) {
+        byte[] all = Arrays.copyOf(a, aLength + b.length);
+        System.arraycopy(b, 0, all, aLength, b.length);
+        return all;
+    }
+
     // ---- reads ----
 
     @Test

@@ -1,7 +1,10 @@
 package org.transfergateway.storage.azure;
 
 import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.models.BlobRange;
+import com.azure.storage.blob.models.BlobRequestConditions;
 import com.azure.storage.blob.models.BlockBlobItem;
+import com.azure.storage.blob.options.BlockBlobStageBlockFromUrlOptions;
 import com.azure.storage.blob.options.BlockBlobCommitBlockListOptions;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -12,6 +15,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -34,6 +40,12 @@ import org.transfergateway.storage.UploadJournal;
  * <p>Block ids are this upload's random tag and the block number, of one fixed length,
  * as Azure requires of every block of a blob.
  *
+ * <p>An upload that continues a stored blob ({@link Kept}) starts its block list with the
+ * blob's committed blocks it keeps whole, stages what else it keeps as blocks that Azure
+ * copies from the blob (Put Block From URL, started at the first write or the commit,
+ * once the journal is set), and commits only if the blob still has the ETag it had when
+ * the upload began.
+ *
  * <p>The writer's methods are synchronized, so an {@link #abort()} from another thread
  * waits for a write blocked on the budget; an abort waits for the blocks in flight, so
  * that none is staged after the discard.
@@ -53,6 +65,19 @@ final class BlockPut implements JournaledUpload {
 
     private enum State { OPEN, COMMITTED, ABORTED }
 
+    /** The length of every block id this gateway gives. */
+    static final int ID_LENGTH = blockId("0".repeat(16), 1).length();
+    /** The largest block Azure copies from the blob (Put Block From URL takes up to 4,000 MiB). */
+    static final long COPY_BLOCK_SIZE = 256 * BlockPlan.MIB;
+
+    /**
+     * The first {@code size} bytes of the blob being continued, which had the ETag
+     * {@code etag} (as Azure quotes it): its committed blocks {@code blockIds}, which hold
+     * the first {@code whole} bytes, and the rest to be copied from {@code sourceUrl}.
+     */
+    record Kept(String etag, long size, List<String> blockIds, long whole, String sourceUrl) {
+    }
+
     private final AzureContainer az;
     private final AzureStorage storage;
     private final String key;
@@ -68,8 +93,27 @@ final class BlockPut implements JournaledUpload {
     private ByteBuffer buffer;
     private long written;
     private boolean staged;
+    /** The kept bytes of a continued blob, or null; {@code copying} once their copies are started. */
+    private final Kept kept;
+    private boolean copying;
+    /** The copies of the kept bytes, once started. */
+    private Future<?> copies;
 
     BlockPut(AzureContainer az, AzureStorage storage, String key, long announced) {
+        this(az, storage, key, announced, null);
+    }
+
+    /** An upload that starts with the bytes {@code kept} of the blob stored at {@code key}. */
+    BlockPut(AzureContainer az, AzureStorage storage, String key, Kept kept) {
+        this(az, storage, key, -1, kept);
+    }
+
+    private BlockPut(AzureContainer az, AzureStorage storage, String key, long announced, Kept kept) {
+        this.kept = kept;
+        if (kept != null) {
+            blockIds.addAll(kept.blockIds());
+            written = kept.size();
+        }
         this.az = az;
         this.storage = storage;
         this.key = key;
@@ -98,6 +142,9 @@ final class BlockPut implements JournaledUpload {
         GatewayException failed = blockFailure.get();
         if (failed != null) {
             throw failed;
+        }
+        if (kept != null && !copying) {
+            copyKept(); // Azure copies the kept bytes while the new ones arrive
         }
         while (src.hasRemaining()) {
             if (buffer != null && !buffer.hasRemaining()) {
@@ -147,7 +194,8 @@ final class BlockPut implements JournaledUpload {
         }
     }
 
-    private void stageBlock() throws IOException {
+    /** Records the upload in the journal before its first block. */
+    private void ensureJournaled() throws IOException {
         if (!staged) {
             try {
                 journal.opened(fullName, tag);
@@ -157,6 +205,9 @@ final class BlockPut implements JournaledUpload {
             }
             staged = true;
         }
+    }
+
+    private void acquirePermit() throws IOException {
         try {
             inFlight.acquire();
         } catch (InterruptedException e) {
@@ -164,6 +215,112 @@ final class BlockPut implements JournaledUpload {
             abort();
             throw new InterruptedIOException("interrupted while uploading " + key);
         }
+    }
+
+    /** A block that Azure copies from the blob. */
+    private record CopyBlock(int number, String id, BlobRange range) {
+    }
+
+    /**
+     * Sets going the blocks that Azure copies from the blob (the kept bytes after its kept
+     * blocks), their ids taken now, before any block of new bytes.
+     */
+    private void copyKept() throws IOException {
+        copying = true;
+        List<CopyBlock> plan = new ArrayList<>();
+        for (long first = kept.whole(); first < kept.size(); first += COPY_BLOCK_SIZE) {
+            String id = blockId(tag, blockIds.size() + 1);
+            blockIds.add(id);
+            plan.add(new CopyBlock(blockIds.size(), id, new BlobRange(first, Math.min(COPY_BLOCK_SIZE, kept.size() - first))));
+        }
+        if (plan.isEmpty()) {
+            return;
+        }
+        ensureJournaled();
+        try {
+            copies = az.executor.submit(() -> stageCopies(plan));
+        } catch (RuntimeException e) {
+            abort();
+            throw ErrorCode.INTERNAL.failure(az.name + ": copying the kept bytes of " + key + " failed: " + e, e);
+        }
+    }
+
+    /**
+     * Runs on the executor: the copies, {@code storage.part-concurrency} at once and apart
+     * from the blocks of new bytes, so that the writer never waits for them; returns when
+     * none is running.
+     */
+    private void stageCopies(List<CopyBlock> plan) {
+        Semaphore running = new Semaphore(az.blockConcurrency);
+        try {
+            for (CopyBlock b : plan) {
+                if (state == State.ABORTED || blockFailure.get() != null) {
+                    return;
+                }
+                running.acquireUninterruptibly();
+                try {
+                    az.executor.execute(() -> {
+                        try {
+                            stageCopy(b.number(), b.id(), b.range());
+                        } finally {
+                            running.release();
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    running.release();
+                    blockFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                            az.name + ": copying block " + b.number() + " of " + key + " failed: " + e, e));
+                    return;
+                }
+            }
+        } finally {
+            running.acquireUninterruptibly(az.blockConcurrency);
+        }
+    }
+
+    /** Waits until no copy of the kept bytes is running. */
+    private void awaitCopies() {
+        if (copies == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                copies.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | CancellationException e) {
+                break; // stageCopies records its failures itself
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Runs on the executor: Azure copies a range of the stored blob as a block. */
+    private void stageCopy(int number, String id, BlobRange range) {
+        try {
+            if (state == State.ABORTED || blockFailure.get() != null) {
+                return;
+            }
+            az.blob(fullName).stageBlockFromUrlWithResponse(new BlockBlobStageBlockFromUrlOptions(id, kept.sourceUrl())
+                    .setSourceRange(range).setSourceRequestConditions(new BlobRequestConditions().setIfMatch(kept.etag())),
+                    null, null);
+        } catch (RuntimeException e) {
+            blockFailure.compareAndSet(null, AzureErrors.isStatus(e, 412) ? changed()
+                    : az.failure("copying block " + number + " of " + key + " from the stored blob", e));
+        }
+    }
+
+    private static GatewayException changed() {
+        return ErrorCode.CONFLICT.exception("the file to continue changed since the upload began");
+    }
+
+    private void stageBlock() throws IOException {
+        ensureJournaled();
+        acquirePermit();
         String id = blockId(tag, blockIds.size() + 1);
         blockIds.add(id);
         ByteBuffer block = buffer;
@@ -210,20 +367,33 @@ final class BlockPut implements JournaledUpload {
         failIfABlockFailed();
         BlockBlobItem item;
         try {
-            if (!staged) {
+            if (!staged && kept == null) {
                 item = putWhole();
             } else {
+                if (kept != null && !copying) {
+                    copyKept();
+                }
                 if (buffer != null && buffer.position() > 0) {
                     stageBlock();
                 }
                 awaitBlocks();
+                awaitCopies();
                 failIfABlockFailed();
-                item = az.blob(fullName).commitBlockListWithResponse(
-                        new BlockBlobCommitBlockListOptions(blockIds), null, null).getValue();
-                journal.closed(fullName, tag);
+                BlockBlobCommitBlockListOptions list = new BlockBlobCommitBlockListOptions(blockIds);
+                if (kept != null) {
+                    // Only onto the version whose blocks and bytes were kept.
+                    list.setRequestConditions(new BlobRequestConditions().setIfMatch(kept.etag()));
+                }
+                item = az.blob(fullName).commitBlockListWithResponse(list, null, null).getValue();
+                if (staged) {
+                    journal.closed(fullName, tag);
+                }
             }
         } catch (RuntimeException e) {
             abort();
+            if (kept != null && AzureErrors.isStatus(e, 412)) {
+                throw changed();
+            }
             throw az.failure("completing the upload of " + key, e);
         } catch (IOException e) {
             abort();
@@ -261,6 +431,7 @@ final class BlockPut implements JournaledUpload {
         }
         // Blocks still running would otherwise be staged after the discard.
         awaitBlocks();
+        awaitCopies();
         storage.uploadEnded(fullName);
         if (staged) {
             UploadJournal j = journal;

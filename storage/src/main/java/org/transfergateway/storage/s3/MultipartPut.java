@@ -4,8 +4,12 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -18,6 +22,7 @@ import org.transfergateway.storage.UploadJournal;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CopyPartResult;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 /**
@@ -28,6 +33,13 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  * ({@link PartPlan#partSize}) so that one stream can outgrow 10,000 first-size parts.
  * Whatever fails, the multipart upload is aborted; it is reported to the
  * {@link UploadJournal} before its first part is sent.
+ *
+ * <p>An upload that continues a stored object ({@link Kept}: FTP APPE, REST + STOR) is
+ * always a multipart upload whose first parts are UploadPartCopy requests for ranges of
+ * that object, made by the service while the writer's bytes arrive; they start at the
+ * first write (or the commit), once the journal is set, and every one names the ETag the
+ * object had when the upload began, so that an object changed since fails the upload
+ * instead of mixing two versions.
  *
  * <p>The state: a part buffer being filled by the writer and the parts in flight on the
  * executor. The writer's methods are synchronized, so an {@link #abort()} from another
@@ -65,6 +77,8 @@ final class MultipartPut implements JournaledUpload {
     private final MultipartCleanup cleanup;
     private final String key;
     private final String fullKey;
+    /** The stored bytes this upload starts with, or null. */
+    private final Kept kept;
     /** Told of the multipart upload; set before the first write. */
     private volatile UploadJournal journal = NO_JOURNAL;
     /** Permits for parts in flight; all free means none is running. */
@@ -76,13 +90,30 @@ final class MultipartPut implements JournaledUpload {
     private int partsSent;
     private long written;
     private String uploadId;
+    /** The copies of the kept bytes, once started. */
+    private Future<?> copies;
+
+    /**
+     * The first {@code size} bytes of the object being continued, which had the ETag
+     * {@code etag} (unquoted) when the upload began, copied in parts of at least
+     * {@code partSize} as {@link PartPlan#keptParts(long, long)} cuts them.
+     */
+    record Kept(String etag, long size, long partSize) {
+    }
 
     MultipartPut(S3Bucket s3, MultipartCleanup cleanup, String key) {
+        this(s3, cleanup, key, null);
+    }
+
+    /** An upload that starts with the bytes {@code kept} of the object stored at {@code key}. */
+    MultipartPut(S3Bucket s3, MultipartCleanup cleanup, String key, Kept kept) {
         this.s3 = s3;
         this.cleanup = cleanup;
         this.inFlight = new Semaphore(s3.partConcurrency);
         this.key = key;
         this.fullKey = s3.full(key);
+        this.kept = kept;
+        this.written = kept == null ? 0 : kept.size();
     }
 
     @Override
@@ -102,6 +133,9 @@ final class MultipartPut implements JournaledUpload {
         GatewayException failed = partFailure.get();
         if (failed != null) {
             throw failed; // the caller aborts, as after any failed write: that waits for the parts in flight
+        }
+        if (kept != null && uploadId == null) {
+            startUpload(); // the service copies the kept bytes while the new ones arrive
         }
         while (src.hasRemaining()) {
             if (buffer != null && !buffer.hasRemaining()) {
@@ -143,21 +177,87 @@ final class MultipartPut implements JournaledUpload {
         }
     }
 
-    private void sendPart() throws IOException {
-        if (uploadId == null) {
+    /** Opens the multipart upload, records it in the journal, and sets the kept parts going. */
+    private void startUpload() throws IOException {
+        try {
+            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey)).uploadId();
+        } catch (SdkException e) {
+            abort();
+            throw s3.failure("starting the upload of " + key, e);
+        }
+        try {
+            journal.opened(fullKey, uploadId);
+        } catch (IOException | RuntimeException e) {
+            abort(); // unrecorded, it must not outlive this process
+            throw e;
+        }
+        if (kept != null) {
+            List<PartPlan.CopyPart> plan = PartPlan.keptParts(kept.size(), kept.partSize());
+            partsSent = plan.size(); // the new bytes' parts are numbered after them
             try {
-                uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey)).uploadId();
-            } catch (SdkException e) {
+                copies = s3.executor.submit(() -> copyKept(plan));
+            } catch (RuntimeException e) {
                 abort();
-                throw s3.failure("starting the upload of " + key, e);
-            }
-            try {
-                journal.opened(fullKey, uploadId);
-            } catch (IOException | RuntimeException e) {
-                abort(); // unrecorded, it must not outlive this process
-                throw e;
+                throw ErrorCode.INTERNAL.failure(s3.name + ": copying the kept bytes of " + key + " failed: " + e, e);
             }
         }
+    }
+
+    /**
+     * Runs on the executor: the copies of the kept bytes, {@code storage.part-concurrency}
+     * at once and apart from the parts of new bytes, so that the writer never waits for
+     * them (a large object takes many); returns when none is running.
+     */
+    private void copyKept(List<PartPlan.CopyPart> plan) {
+        Semaphore running = new Semaphore(s3.partConcurrency);
+        try {
+            for (PartPlan.CopyPart part : plan) {
+                if (state == UploadState.ABORTED || partFailure.get() != null) {
+                    return;
+                }
+                running.acquireUninterruptibly();
+                try {
+                    s3.executor.execute(() -> {
+                        try {
+                            copyPart(part);
+                        } finally {
+                            running.release();
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    running.release();
+                    partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                            s3.name + ": copying part " + part.number() + " of " + key + " failed: " + e, e));
+                    return;
+                }
+            }
+        } finally {
+            running.acquireUninterruptibly(s3.partConcurrency);
+        }
+    }
+
+    /** Waits until no copy of the kept bytes is running. */
+    private void awaitCopies() {
+        if (copies == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                copies.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | CancellationException e) {
+                break; // copyKept records its failures itself
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void acquirePermit() throws IOException {
         try {
             inFlight.acquire();
         } catch (InterruptedException e) {
@@ -165,6 +265,13 @@ final class MultipartPut implements JournaledUpload {
             abort();
             throw new InterruptedIOException("interrupted while uploading " + key);
         }
+    }
+
+    private void sendPart() throws IOException {
+        if (uploadId == null) {
+            startUpload();
+        }
+        acquirePermit();
         int number = ++partsSent;
         ByteBuffer part = buffer;
         buffer = null;
@@ -197,6 +304,30 @@ final class MultipartPut implements JournaledUpload {
         }
     }
 
+    /** Runs on the executor: the service copies a range of the stored object as a part. */
+    private void copyPart(PartPlan.CopyPart part) {
+        try {
+            if (state == UploadState.ABORTED || partFailure.get() != null) {
+                return;
+            }
+            CopyPartResult r = s3.client.uploadPartCopy(b -> b.sourceBucket(s3.bucket).sourceKey(fullKey)
+                    .copySourceIfMatch("\"" + kept.etag() + "\"").copySourceRange(part.range())
+                    .destinationBucket(s3.bucket).destinationKey(fullKey).uploadId(uploadId).partNumber(part.number()))
+                    .copyPartResult();
+            parts.put(part.number(), CompletedPart.builder().partNumber(part.number()).eTag(r.eTag())
+                    .checksumCRC32(r.checksumCRC32()).checksumCRC32C(r.checksumCRC32C())
+                    .checksumCRC64NVME(r.checksumCRC64NVME()).checksumSHA1(r.checksumSHA1())
+                    .checksumSHA256(r.checksumSHA256()).build());
+        } catch (SdkException e) {
+            partFailure.compareAndSet(null, S3Errors.isStatus(e, 412)
+                    ? ErrorCode.CONFLICT.exception("the file to continue changed since the upload began")
+                    : s3.failure("copying part " + part.number() + " of " + key + " from the stored object", e));
+        } catch (RuntimeException e) {
+            partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                    s3.name + ": copying part " + part.number() + " of " + key + " failed: " + e, e));
+        }
+    }
+
     /** Waits until no part is in flight. */
     private void awaitParts() {
         inFlight.acquireUninterruptibly(s3.partConcurrency);
@@ -214,13 +345,17 @@ final class MultipartPut implements JournaledUpload {
         failIfAPartFailed();
         String etag;
         try {
-            if (uploadId == null) {
+            if (uploadId == null && kept == null) {
                 etag = putWhole();
             } else {
+                if (uploadId == null) {
+                    startUpload();
+                }
                 if (buffer != null && buffer.position() > 0) {
                     sendPart();
                 }
                 awaitParts();
+                awaitCopies();
                 failIfAPartFailed();
                 if (parts.size() != partsSent) {
                     throw ErrorCode.INTERNAL.failure(s3.name + ": " + parts.size() + " of " + partsSent
@@ -272,6 +407,7 @@ final class MultipartPut implements JournaledUpload {
         }
         // Parts still running would otherwise land after the abort and linger.
         awaitParts();
+        awaitCopies();
         if (uploadId != null && cleanup.abortQuietly(fullKey, uploadId)) {
             journal.closed(fullKey, uploadId);
         }

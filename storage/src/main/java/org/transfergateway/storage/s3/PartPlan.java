@@ -20,6 +20,11 @@ public final class PartPlan {
     public static final int PARTS_PER_DOUBLING = 1_000;
     /** Parts of a multipart copy: large, since the copy happens inside the service. */
     public static final long COPY_PART_SIZE = 512 * MIB;
+    /**
+     * The most parts the kept bytes of a continued upload take (about 5 TB at 5 GiB), so
+     * that the new bytes after them still have over 9,000 parts.
+     */
+    public static final int MAX_KEPT_PARTS = 1_000;
 
     private PartPlan() {
     }
@@ -66,5 +71,46 @@ public final class PartPlan {
             parts.add(new CopyPart(parts.size() + 1, first, Math.min(first + partSize, size) - 1));
         }
         return parts;
+    }
+
+    /**
+     * The parts that copy the first {@code keep} bytes of an object at the start of a
+     * multipart upload that goes on with new bytes (an append): {@link #keptParts(long, long)}
+     * of about {@value #COPY_PART_SIZE} bytes.
+     */
+    public static List<CopyPart> keptParts(long keep) {
+        return keptParts(keep, COPY_PART_SIZE);
+    }
+
+    /**
+     * The parts that copy the first {@code keep} bytes: equal shares of at least
+     * {@code size} bytes (more when that would need over {@value #MAX_KEPT_PARTS} parts),
+     * never over {@link #MAX_PART_SIZE}. Equal shares, not a short remainder: new parts
+     * follow, so every one must reach {@link #MIN_PART_SIZE}, which each does when
+     * {@code keep} does.
+     */
+    public static List<CopyPart> keptParts(long keep, long size) {
+        if (keep < MIN_PART_SIZE || keep > MAX_PARTS * MAX_PART_SIZE) {
+            throw new IllegalArgumentException("cannot keep " + keep + " bytes in copied parts");
+        }
+        if (size < MIN_PART_SIZE || size > MAX_PART_SIZE) {
+            throw new IllegalArgumentException("not a part size: " + size);
+        }
+        long least = Math.max(size, ceilDiv(keep, MAX_KEPT_PARTS));
+        int count = (int) Math.max(Math.max(1, keep / least), ceilDiv(keep, MAX_PART_SIZE));
+        long share = keep / count;
+        long longer = keep % count; // the first this many parts take one byte more
+        List<CopyPart> parts = new ArrayList<>(count);
+        long first = 0;
+        for (int i = 0; i < count; i++) {
+            long n = share + (i < longer ? 1 : 0);
+            parts.add(new CopyPart(i + 1, first, first + n - 1));
+            first += n;
+        }
+        return parts;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 }

@@ -36,7 +36,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * recorded before a crash ({@link #abortUpload}), and at start-up those older than the
  * configured age. An upload of announced size up to {@link #SINGLE_PUT_MAX} is one
  * {@link StreamedPut}; any other is a {@link MultipartPut}, whose parts come from the
- * shared {@link MemoryBudget}.
+ * shared {@link MemoryBudget}. An upload that continues a stored object (an append)
+ * copies the kept bytes on the service's side ({@link #createContinuing}).
  *
  * <p>SDK failures become {@link GatewayException}s as {@link S3Errors} says.
  */
@@ -245,6 +246,39 @@ public final class S3Storage implements Storage, AbortsUploads {
             streamedPuts.release();
             throw e;
         }
+    }
+
+    /**
+     * Continues the stored object without reading it: from {@link PartPlan#MIN_PART_SIZE}
+     * kept bytes on, one multipart upload whose first parts the service copies from the
+     * object as it is now (its ETag checked by every copy), then the new bytes in parts as
+     * {@link #create(String)} sends them. Fewer kept bytes cannot be a part of their own
+     * (every part but the last has that minimum), so they are read and written through.
+     */
+    @Override
+    public Upload createContinuing(String key, long keep) throws IOException {
+        return createContinuing(key, keep, PartPlan.COPY_PART_SIZE);
+    }
+
+    /** As {@link #createContinuing(String, long)}, copying parts of at least {@code copyPartSize} (tests take small ones). */
+    Upload createContinuing(String key, long keep, long copyPartSize) throws IOException {
+        if (keep < PartPlan.MIN_PART_SIZE) {
+            return Storage.super.createContinuing(key, keep);
+        }
+        beforeUpload(key);
+        ObjectInfo stored = s3.headFile(key);
+        if (stored == null) {
+            throw ErrorCode.NOT_FOUND.exception("the file to continue is gone");
+        }
+        if (stored.size() < keep) {
+            throw ErrorCode.CONFLICT.exception("the file to continue changed: it has " + stored.size()
+                    + " bytes, not the " + keep + " to keep");
+        }
+        if (stored.etag() == null || stored.etag().isEmpty()) {
+            // Nothing to hold the copies to the version measured: read it through instead.
+            return Storage.super.createContinuing(key, keep);
+        }
+        return new MultipartPut(s3, cleanup, key, new MultipartPut.Kept(stored.etag(), keep, copyPartSize));
     }
 
     /** {@code fullKey} is the key as recorded by the journal: the prefix included. */

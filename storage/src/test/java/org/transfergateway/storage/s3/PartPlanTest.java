@@ -1,6 +1,7 @@
 package org.transfergateway.storage.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.transfergateway.storage.s3.PartPlan.GIB;
 import static org.transfergateway.storage.s3.PartPlan.MIB;
@@ -68,6 +69,41 @@ class PartPlanTest {
         List<PartPlan.CopyPart> parts = PartPlan.copyParts(size);
         assertTrue(parts.size() <= PartPlan.MAX_PARTS, parts.size() + " parts");
         assertCovers(parts, size);
+    }
+
+    @Test
+    void keptBytesAreCopiedInEqualSharesEachAtLeastTheSmallestPart() {
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 5 * MIB - 1)), PartPlan.keptParts(5 * MIB));
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 512 * MIB - 1)), PartPlan.keptParts(512 * MIB));
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, GIB - 2)), PartPlan.keptParts(GIB - 1));
+        // One byte over two copy parts: two shares, not a third part of one byte that new parts would follow.
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 512 * MIB), new PartPlan.CopyPart(2, 512 * MIB + 1, GIB)),
+                PartPlan.keptParts(GIB + 1));
+        assertEquals(List.of(new PartPlan.CopyPart(1, 0, 6 * MIB - 1), new PartPlan.CopyPart(2, 6 * MIB, 12 * MIB - 1)),
+                PartPlan.keptParts(12 * MIB, 5 * MIB));
+        for (long keep : new long[] {5 * MIB + 1, 12 * MIB, GIB, 5 * GIB + 1, 777 * GIB + 3, 5 * TIB, 10_000 * 5 * GIB}) {
+            List<PartPlan.CopyPart> kept = PartPlan.keptParts(keep);
+            assertCovers(kept, keep);
+            assertTrue(kept.stream().allMatch(p -> p.size() >= PartPlan.MIN_PART_SIZE), keep + " bytes");
+            assertTrue(keep > 5000 * GIB || kept.size() <= PartPlan.MAX_KEPT_PARTS, kept.size() + " parts for " + keep);
+            assertCovers(PartPlan.keptParts(keep, 5 * MIB), keep);
+            assertTrue(PartPlan.keptParts(keep, 5 * MIB).stream().allMatch(p -> p.size() >= PartPlan.MIN_PART_SIZE));
+        }
+    }
+
+    @Test
+    void afterFiveTibOfKeptPartsTheNewPartsStillHoldOneTib() {
+        int kept = PartPlan.keptParts(5 * TIB).size();
+        long sum = 0;
+        for (int n = kept + 1; n <= PartPlan.MAX_PARTS; n++) {
+            sum += PartPlan.partSize(n, 5 * MIB, 256 * MIB);
+        }
+        assertTrue(sum >= TIB, sum + " bytes after " + kept + " kept parts");
+    }
+
+    @Test
+    void fewerKeptBytesThanTheSmallestPartCannotBeCopiedInParts() {
+        assertThrows(IllegalArgumentException.class, () -> PartPlan.keptParts(5 * MIB - 1));
     }
 
     /** Contiguous, numbered from 1, within S3's part sizes, ending at the last byte. */
