@@ -12,6 +12,7 @@ import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.OneRequestUpload;
 import org.transfergateway.storage.SizedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
@@ -35,7 +36,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@link MultipartCleanup} aborts multipart uploads: those that fail, those the journal
  * recorded before a crash ({@link #abortUpload}), and at start-up those older than the
  * configured age. An upload of announced size up to {@link #SINGLE_PUT_MAX} is one
- * {@link StreamedPut}; any other is a {@link MultipartPut}, whose parts come from the
+ * {@link OneRequestUpload}: one PutObject whose body streams as it arrives; any other is a {@link MultipartPut}, whose parts come from the
  * shared {@link MemoryBudget}. An upload that continues a stored object (an append)
  * copies the kept bytes on the service's side ({@link #createContinuing}).
  *
@@ -241,7 +242,15 @@ public final class S3Storage implements Storage, AbortsUploads {
         }
         try {
             beforeUpload(key);
-            return new StreamedPut(s3, streamedPuts, key, size);
+            String fullKey = s3.full(key);
+            return new OneRequestUpload(s3.name, key, size, s3.executor, (body, n) -> {
+                try {
+                    return s3.once.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(n),
+                            RequestBody.fromContentProvider(body::get, n, "application/octet-stream")).eTag();
+                } catch (SdkException e) {
+                    throw s3.failure("uploading " + key, e);
+                }
+            }, streamedPuts::release, (written, etag) -> s3.storedInfo(key, written, etag));
         } catch (IOException | RuntimeException e) {
             streamedPuts.release();
             throw e;

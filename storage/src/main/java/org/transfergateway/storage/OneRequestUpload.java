@@ -1,71 +1,65 @@
-package org.transfergateway.storage.azure;
+package org.transfergateway.storage;
 
-import com.azure.core.util.BinaryData;
-import com.azure.core.util.Context;
-import com.azure.storage.blob.options.BlockBlobSimpleUploadOptions;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Semaphore;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.transfergateway.storage.BodyPipe;
-import org.transfergateway.storage.ErrorCode;
-import org.transfergateway.storage.ObjectInfo;
-import org.transfergateway.storage.Upload;
+import java.util.concurrent.Executor;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 /**
- * An upload of announced size sent as one Put Blob whose body streams from the writer
- * through a {@link BodyPipe}, on an executor thread, as the SDK itself sends files up to
- * its single-upload size. No block is staged, so nothing needs discarding: the pipe keeps
- * the last byte back until {@link #commit()}, and Azure discards a request whose body
- * falls short of its Content-Length, so an abort, even after the last write, leaves
- * nothing. The body cannot be replayed: a failed attempt fails the upload.
- *
- * <p>Why not blocks: for the same bytes, staged blocks and their commit cost Azurite
- * (the emulator every test and benchmark runs against) about three times the CPU of one
- * Put Blob, and files up to 256 MiB are what the SDK uploads in one request by default.
+ * An upload of announced size sent to an object store as one request (an S3 PutObject,
+ * an Azure Put Blob) whose body streams from the writer through a {@link BodyPipe}, on
+ * an executor thread. The pipe keeps the last byte back until {@link #commit()}, so an
+ * abort, even after the last write, leaves nothing: the service discards a request whose
+ * body falls short of its Content-Length. The body cannot be replayed, so the request
+ * must be sent without retries, and a failed attempt fails the upload.
  */
-final class StreamedBlobPut implements Upload {
-    private static final Logger log = LoggerFactory.getLogger(AzureStorage.class);
+public final class OneRequestUpload implements Upload {
+
+    /**
+     * Sends the request, its body read from the stream {@code body} opens (once: a second
+     * open fails); the stored object's ETag.
+     */
+    public interface Request {
+        String send(Supplier<InputStream> body, long size) throws IOException;
+    }
 
     private enum State { OPEN, COMMITTED, ABORTED }
 
-    private final AzureContainer az;
-    private final AzureStorage storage;
-    private final Semaphore streamedPuts;
+    private final String backend;
     private final String key;
-    private final String fullName;
     private final long size;
+    private final BiFunction<Long, String, ObjectInfo> stored;
     private final BodyPipe pipe;
     private final CompletableFuture<String> put = new CompletableFuture<>();
     private volatile State state = State.OPEN;
     private volatile long written;
 
-    StreamedBlobPut(AzureContainer az, AzureStorage storage, Semaphore streamedPuts, String key, long size) {
-        this.az = az;
-        this.storage = storage;
-        this.streamedPuts = streamedPuts;
+    /**
+     * Starts {@code request} on {@code executor}; {@code ended} runs once the request is
+     * over, however it ended; {@code stored} describes the object from its size and ETag.
+     */
+    public OneRequestUpload(String backend, String key, long size, Executor executor, Request request, Runnable ended,
+                            BiFunction<Long, String, ObjectInfo> stored) {
+        this.backend = backend;
         this.key = key;
-        this.fullName = az.full(key);
         this.size = size;
+        this.stored = stored;
         this.pipe = new BodyPipe(size);
-        storage.uploadOpened(fullName);
-        az.executor.execute(() -> {
+        executor.execute(() -> {
             try {
-                put.complete(az.blobOnce(fullName).uploadWithResponse(
-                        new BlockBlobSimpleUploadOptions(BinaryData.fromStream(pipe.open(), size)), null, Context.NONE)
-                        .getValue().getETag());
-            } catch (RuntimeException e) {
-                put.completeExceptionally(az.failure("uploading " + key, e));
-            } catch (Error e) {
-                put.completeExceptionally(ErrorCode.INTERNAL.failure(az.name + ": uploading " + key + " failed: " + e, e));
+                put.complete(request.send(pipe::open, size));
+            } catch (IOException e) {
+                put.completeExceptionally(e);
+            } catch (RuntimeException | Error e) {
+                put.completeExceptionally(ErrorCode.INTERNAL.failure(backend + ": uploading " + key + " failed: " + e, e));
             } finally {
                 // A writer waiting on a full pipe must not wait for a request that is over.
                 pipe.fail(new IOException("the upload of " + key + " has ended"));
-                storage.uploadEnded(fullName);
-                streamedPuts.release();
+                ended.run();
             }
         });
     }
@@ -109,7 +103,7 @@ final class StreamedBlobPut implements Upload {
 
     private void ensureOpen() throws IOException {
         if (state != State.OPEN) {
-            throw new IOException("the upload of " + key + " is already " + (state == State.COMMITTED ? "committed" : "aborted"));
+            throw new IOException("the upload of " + key + " is already " + state.name().toLowerCase(java.util.Locale.ROOT));
         }
     }
 
@@ -132,11 +126,10 @@ final class StreamedBlobPut implements Upload {
         } catch (CompletionException e) {
             state = State.ABORTED;
             throw e.getCause() instanceof IOException io ? io
-                    : ErrorCode.INTERNAL.failure(az.name + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
+                    : ErrorCode.INTERNAL.failure(backend + ": uploading " + key + " failed: " + e.getCause(), e.getCause());
         }
         state = State.COMMITTED;
-        log.debug("{}: stored {} ({} bytes, one request)", az.name, key, written);
-        return storage.storedInfo(key, written, etag);
+        return stored.apply(written, etag);
     }
 
     @Override
