@@ -15,14 +15,12 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.KeptCopies;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.JournaledUpload;
 import org.transfergateway.storage.ObjectInfo;
@@ -97,7 +95,7 @@ final class BlockPut implements JournaledUpload {
     private final Kept kept;
     private boolean copying;
     /** The copies of the kept bytes, once started. */
-    private Future<?> copies;
+    private KeptCopies copies;
 
     BlockPut(AzureContainer az, AzureStorage storage, String key, long announced) {
         this(az, storage, key, announced, null);
@@ -238,64 +236,20 @@ final class BlockPut implements JournaledUpload {
         }
         ensureJournaled();
         try {
-            copies = az.executor.submit(() -> stageCopies(plan));
+            copies = KeptCopies.start(az.executor, az.blockConcurrency, plan,
+                    () -> state == State.ABORTED || blockFailure.get() != null, b -> stageCopy(b.number(), b.id(), b.range()),
+                    (b, e) -> blockFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                            az.name + ": copying block " + b.number() + " of " + key + " failed: " + e, e)));
         } catch (RuntimeException e) {
             abort();
             throw ErrorCode.INTERNAL.failure(az.name + ": copying the kept bytes of " + key + " failed: " + e, e);
         }
     }
 
-    /**
-     * Runs on the executor: the copies, {@code storage.part-concurrency} at once and apart
-     * from the blocks of new bytes, so that the writer never waits for them; returns when
-     * none is running.
-     */
-    private void stageCopies(List<CopyBlock> plan) {
-        Semaphore running = new Semaphore(az.blockConcurrency);
-        try {
-            for (CopyBlock b : plan) {
-                if (state == State.ABORTED || blockFailure.get() != null) {
-                    return;
-                }
-                running.acquireUninterruptibly();
-                try {
-                    az.executor.execute(() -> {
-                        try {
-                            stageCopy(b.number(), b.id(), b.range());
-                        } finally {
-                            running.release();
-                        }
-                    });
-                } catch (RuntimeException e) {
-                    running.release();
-                    blockFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
-                            az.name + ": copying block " + b.number() + " of " + key + " failed: " + e, e));
-                    return;
-                }
-            }
-        } finally {
-            running.acquireUninterruptibly(az.blockConcurrency);
-        }
-    }
-
     /** Waits until no copy of the kept bytes is running. */
     private void awaitCopies() {
-        if (copies == null) {
-            return;
-        }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                copies.get();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            } catch (ExecutionException | CancellationException e) {
-                break; // stageCopies records its failures itself
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        if (copies != null) {
+            copies.await();
         }
     }
 

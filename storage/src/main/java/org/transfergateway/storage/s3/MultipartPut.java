@@ -6,15 +6,13 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.ErrorCode;
+import org.transfergateway.storage.KeptCopies;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.JournaledUpload;
 import org.transfergateway.storage.ObjectInfo;
@@ -91,7 +89,7 @@ final class MultipartPut implements JournaledUpload {
     private long written;
     private String uploadId;
     /** The copies of the kept bytes, once started. */
-    private Future<?> copies;
+    private KeptCopies copies;
 
     /**
      * The first {@code size} bytes of the object being continued, which had the ETag
@@ -195,7 +193,10 @@ final class MultipartPut implements JournaledUpload {
             List<PartPlan.CopyPart> plan = PartPlan.keptParts(kept.size(), kept.partSize());
             partsSent = plan.size(); // the new bytes' parts are numbered after them
             try {
-                copies = s3.executor.submit(() -> copyKept(plan));
+                copies = KeptCopies.start(s3.executor, s3.partConcurrency, plan,
+                        () -> state == UploadState.ABORTED || partFailure.get() != null, this::copyPart,
+                        (part, e) -> partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
+                                s3.name + ": copying part " + part.number() + " of " + key + " failed: " + e, e)));
             } catch (RuntimeException e) {
                 abort();
                 throw ErrorCode.INTERNAL.failure(s3.name + ": copying the kept bytes of " + key + " failed: " + e, e);
@@ -203,57 +204,10 @@ final class MultipartPut implements JournaledUpload {
         }
     }
 
-    /**
-     * Runs on the executor: the copies of the kept bytes, {@code storage.part-concurrency}
-     * at once and apart from the parts of new bytes, so that the writer never waits for
-     * them (a large object takes many); returns when none is running.
-     */
-    private void copyKept(List<PartPlan.CopyPart> plan) {
-        Semaphore running = new Semaphore(s3.partConcurrency);
-        try {
-            for (PartPlan.CopyPart part : plan) {
-                if (state == UploadState.ABORTED || partFailure.get() != null) {
-                    return;
-                }
-                running.acquireUninterruptibly();
-                try {
-                    s3.executor.execute(() -> {
-                        try {
-                            copyPart(part);
-                        } finally {
-                            running.release();
-                        }
-                    });
-                } catch (RuntimeException e) {
-                    running.release();
-                    partFailure.compareAndSet(null, ErrorCode.INTERNAL.failure(
-                            s3.name + ": copying part " + part.number() + " of " + key + " failed: " + e, e));
-                    return;
-                }
-            }
-        } finally {
-            running.acquireUninterruptibly(s3.partConcurrency);
-        }
-    }
-
     /** Waits until no copy of the kept bytes is running. */
     private void awaitCopies() {
-        if (copies == null) {
-            return;
-        }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                copies.get();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            } catch (ExecutionException | CancellationException e) {
-                break; // copyKept records its failures itself
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        if (copies != null) {
+            copies.await();
         }
     }
 

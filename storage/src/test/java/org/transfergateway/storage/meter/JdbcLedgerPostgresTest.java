@@ -26,8 +26,16 @@ class JdbcLedgerPostgresTest {
     void emptyDatabase() throws Exception {
         Assumptions.assumeTrue(URL != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         try (Connection c = DriverManager.getConnection(URL); Statement st = c.createStatement()) {
-            for (String table : List.of("object_digests", "quota_reservations", "user_sessions", "login_failures", "node_transferred", "node_stored", "nodes", "throughput_minutes", "replication_queue", "placements", "transfer_uploads", "adjustments", "stored_totals", "transfers", "ledger_info", "schema_version")) {
-                st.execute("DROP TABLE IF EXISTS " + table);
+            // Every table of the schema, whatever version made it: a table left behind would
+            // make the next migration fail ("already exists").
+            List<String> tables = new java.util.ArrayList<>();
+            try (ResultSet rs = st.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")) {
+                while (rs.next()) {
+                    tables.add(rs.getString(1));
+                }
+            }
+            for (String table : tables) {
+                st.execute("DROP TABLE IF EXISTS \"" + table + "\" CASCADE");
             }
         }
     }
