@@ -59,7 +59,8 @@ public final class LedgerBench {
                         }
                     }
                 } catch (Exception e) {
-                    e.printStackTrace();
+                    // A transfer the ledger refused ends the run: its rate would mean nothing.
+                    System.err.println("LedgerBench: thread " + id + " stopped: " + e);
                     System.exit(1);
                 } finally {
                     done.countDown();
