@@ -169,20 +169,10 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion4PostgresLedgerIsMigrated() throws Exception {
-        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
-        String schema = "ledger_migration_" + System.nanoTime();
-        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + schema);
-        }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        try {
+        inOwnPostgresSchema(url -> {
             writeVersion4(url);
             assertMigratedFrom4(url);
-        } finally {
-            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-                st.execute("DROP SCHEMA " + schema + " CASCADE");
-            }
-        }
+        });
     }
 
     /** The schema of version 5, as the previous release created it, with a copy of a pool's object. */
@@ -244,20 +234,10 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion5PostgresLedgerIsMigrated() throws Exception {
-        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
-        String schema = "ledger_migration_" + System.nanoTime();
-        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + schema);
-        }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        try {
+        inOwnPostgresSchema(url -> {
             writeVersion5(url, true);
             assertMigratedFrom5(url);
-        } finally {
-            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-                st.execute("DROP SCHEMA " + schema + " CASCADE");
-            }
-        }
+        });
     }
 
     @Test
@@ -276,13 +256,7 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion3PostgresLedgerIsMigratedAndEachNodeRecoversItsOwn() throws Exception {
-        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
-        String schema = "ledger_migration_" + System.nanoTime();
-        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + schema);
-        }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        try {
+        inOwnPostgresSchema(url -> {
             writeVersion3(url);
             assertMigrated(url);
 
@@ -319,11 +293,7 @@ class JdbcLedgerMigrationTest {
             JdbcLedger last = JdbcLedger.open(url, Clock.systemUTC(), "gw-2");
             assertEquals(List.of(), last.abandonedUploads());
             last.close();
-        } finally {
-            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-                st.execute("DROP SCHEMA " + schema + " CASCADE");
-            }
-        }
+        });
     }
 
     /** The schema of version 6, as the previous release created it, with a queued copy. */
@@ -398,20 +368,10 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion6PostgresLedgerIsMigrated() throws Exception {
-        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
-        String schema = "ledger_migration_" + System.nanoTime();
-        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + schema);
-        }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        try {
+        inOwnPostgresSchema(url -> {
             writeVersion6(url, true);
             assertMigratedFrom6(url);
-        } finally {
-            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-                st.execute("DROP SCHEMA " + schema + " CASCADE");
-            }
-        }
+        });
     }
 
     /** The schema of version 7, as the previous release created it: version 6 with the per-minute throughput. */
@@ -464,27 +424,17 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion7PostgresLedgerIsMigrated() throws Exception {
-        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
-        String schema = "ledger_migration_" + System.nanoTime();
-        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + schema);
-        }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        try {
+        inOwnPostgresSchema(url -> {
             writeVersion7(url, true);
             assertMigratedFrom7(url);
-        } finally {
-            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-                st.execute("DROP SCHEMA " + schema + " CASCADE");
-            }
-        }
+        });
     }
 
     /**
-     * A ledger of version 11: this release's schema without the digests and what came
-     * after them, written by this release and taken back to version 11.
+     * A ledger of an earlier version: one upload of this release's, then its newer tables
+     * dropped and the version taken back (the versions differ only by those tables).
      */
-    private static void writeVersion11(String url) throws Exception {
+    private static void writeTakenBack(String url, int version, String... newerTables) throws Exception {
         try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
             TransferMeter m = new TransferMeter(ledger);
             Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/old.bin", "local");
@@ -492,10 +442,16 @@ class JdbcLedgerMigrationTest {
             m.end(up, true, new StoredChange("local", "alice", 100, 1));
         }
         try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
-            st.execute("DROP TABLE resumable_uploads");
-            st.execute("DROP TABLE object_digests");
-            st.execute("UPDATE schema_version SET version = 11");
+            for (String table : newerTables) {
+                st.execute("DROP TABLE " + table);
+            }
+            st.execute("UPDATE schema_version SET version = " + version);
         }
+    }
+
+    /** Version 11: without the digests and the resumable uploads. */
+    private static void writeVersion11(String url) throws Exception {
+        writeTakenBack(url, 11, "resumable_uploads", "object_digests");
     }
 
     private static void assertMigratedFrom11(String url) throws Exception {
@@ -532,34 +488,15 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion11PostgresLedgerIsMigrated() throws Exception {
-        Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
-        String schema = "ledger_migration_" + System.nanoTime();
-        try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + schema);
-        }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-        try {
+        inOwnPostgresSchema(url -> {
             writeVersion11(url);
             assertMigratedFrom11(url);
-        } finally {
-            try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
-                st.execute("DROP SCHEMA " + schema + " CASCADE");
-            }
-        }
+        });
     }
 
-    /** A ledger of version 12: this release's schema without the resumable uploads. */
+    /** Version 12: without the resumable uploads. */
     private static void writeVersion12(String url) throws Exception {
-        try (JdbcLedger ledger = JdbcLedger.open(url, Clock.systemUTC())) {
-            TransferMeter m = new TransferMeter(ledger);
-            Transfer up = m.start("alice", Protocol.of("ftp"), Direction.IN, "/old.bin", "local");
-            up.add(100);
-            m.end(up, true, new StoredChange("local", "alice", 100, 1));
-        }
-        try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement()) {
-            st.execute("DROP TABLE resumable_uploads");
-            st.execute("UPDATE schema_version SET version = 12");
-        }
+        writeTakenBack(url, 12, "resumable_uploads");
     }
 
     private static void assertMigratedFrom12(String url) throws Exception {
@@ -615,15 +552,26 @@ class JdbcLedgerMigrationTest {
 
     @Test
     void aVersion12PostgresLedgerIsMigrated() throws Exception {
+        inOwnPostgresSchema(url -> {
+            writeVersion12(url);
+            assertMigratedFrom12(url);
+        });
+    }
+
+    /** What a test does with the URL of a ledger. */
+    private interface LedgerCheck {
+        void run(String url) throws Exception;
+    }
+
+    /** Runs {@code check} on a PostgreSQL schema of its own, dropped afterwards; skipped without PostgreSQL. */
+    private static void inOwnPostgresSchema(LedgerCheck check) throws Exception {
         Assumptions.assumeTrue(POSTGRES != null, "GATEWAY_TEST_POSTGRES_URL is not set");
         String schema = "ledger_migration_" + System.nanoTime();
         try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA " + schema);
         }
-        String url = POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema;
         try {
-            writeVersion12(url);
-            assertMigratedFrom12(url);
+            check.run(POSTGRES + (POSTGRES.contains("?") ? "&" : "?") + "currentSchema=" + schema);
         } finally {
             try (Connection c = DriverManager.getConnection(POSTGRES); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA " + schema + " CASCADE");
