@@ -566,6 +566,8 @@ class Bench:
         self.par_n, self.par_size = 16, (8 if self.quick else 64) * MiB
         self.small_n, self.small_size = (200 if self.quick else 2000), 64 * 1024
         self.idle_n = 100 if self.quick else 1000
+        self.mixed_clients = 10 if self.quick else 50
+        self.mixed_seconds = 10 if self.quick else 60
         only = set(args.only.split(",")) if args.only else None
         # the pool's two more S3Proxy servers, its backends and its user exist only for its workloads
         self.with_pool = not only or any(w in only for w in POOL_WORKLOADS)
@@ -1296,6 +1298,96 @@ force_path_style = true
             raise BenchError("idle connections to %s: %s (expected %d alive)" % ("+".join(t.name for t in targets), tail, expect))
         return dict(seconds=t1 - t0, done_seconds=t1 - t0, bytes=0, files=expect, rss_mib=m.mib, held_mib=held)
 
+    def prepare_mixed(self, targets):
+        """The mixed workload's source files, one per size, in mixed-src on every target."""
+        d = self.work / "data/mixed-src"
+        if not d.exists():
+            d.mkdir(parents=True)
+            for label, size in (("64KiB", 64 * 1024), ("1MiB", MiB), ("64MiB", 64 * MiB)):
+                with open(d / ("src-%s.bin" % label), "wb") as f:
+                    f.write(os.urandom(size))
+        for t in targets:
+            make_dir(t, "mixed-src")
+            for f in sorted(d.iterdir()):
+                curl_put(t, f, "mixed-src/" + f.name, codes=("201", "200", "204"))
+            for f in sorted(d.iterdir()):
+                t.complete(["mixed-src/" + f.name], f.stat().st_size)
+
+    def stored_in_s3(self, t, folder, sizes, timeout=600):
+        """When every upload of {sizes} (path: bytes) was in the bucket with its size: polled
+        by listing the folder, which costs the same for a few objects or thousands."""
+        deadline = time.monotonic() + timeout
+        prefix = t.key_prefix + folder + "/"
+        while True:
+            listed = S3_CLIENT.sizes(t.bucket, prefix)
+            now = time.monotonic()
+            missing = [p for p, n in sizes.items() if listed.get(t.key_prefix + p) != n]
+            if not missing:
+                return now
+            if now > deadline:
+                raise BenchError("%s: %d uploads not stored after %d s (e.g. %s)" % (t.name, len(missing), timeout, missing[0]))
+            time.sleep(0.1)
+
+    def gateway_stats(self, t):
+        import http.client
+        conn = http.client.HTTPConnection(HOST, GW_HTTP, timeout=60)
+        try:
+            auth = base64.b64encode(("%s:%s" % (t.user, t.password)).encode()).decode()
+            conn.request("GET", "/api/stats", headers={"Authorization": "Basic " + auth})
+            r = conn.getresponse()
+            body = r.read()
+        finally:
+            conn.close()
+        if r.status != 200:
+            raise BenchError("GET /api/stats answered %d" % r.status)
+        return json.loads(body)["transferred"]["byUser"].get(t.user, {})
+
+    def w_mixed(self, ftp_t, http_t, r):
+        """{self.mixed_clients} clients (half FTP, half HTTP) up- and downloading 64 KiB, 1 MiB
+        and 64 MiB files for {self.mixed_seconds} s; until every upload is complete in its storage."""
+        folder = "mixed-r%d" % r
+        for t in (ftp_t, http_t):
+            make_dir(t, folder)
+        gateway = ftp_t.port == GW_FTP
+        before = self.gateway_stats(http_t) if gateway else None
+        roots = list(dict.fromkeys(ftp_t.roots + http_t.roots))
+        single = ftp_t.single and http_t.single and len(roots) == 1
+        argv = [sys.executable, str(BENCH / "mixed.py"), "--clients", str(self.mixed_clients),
+                "--seconds", str(self.mixed_seconds), "--folder", folder, "--sources", "mixed-src",
+                "--ftp", "%s:%d:%s:%s" % (HOST, ftp_t.port, ftp_t.user, ftp_t.password),
+                "--http", "%s:%d:%s:%s:%s" % (HOST, http_t.port, http_t.url_prefix, http_t.user or "", http_t.password or "")]
+        with Memory(roots, single) as m:
+            t0 = time.monotonic()
+            out, _ = run(argv, timeout=self.mixed_seconds + 600, check=False, what="mixed clients")
+            res = json.loads(out)
+            if res["errors"]:
+                raise BenchError("mixed workload on %s + %s: %d clients failed, e.g. %s"
+                                 % (ftp_t.name, http_t.name, len(res["errors"]), res["errors"][0]))
+            # uploads through a mount are written back later: the run ends when all are stored
+            done = t0 + 1.0 + res["seconds"]
+            for t, proto in ((ftp_t, "ftp"), (http_t, "http")):
+                mine = {p: n for p, n in res["uploaded"] if p.split("/")[-1].startswith(proto)}
+                if t.is_s3:
+                    done = max(done, self.stored_in_s3(t, folder, mine))
+                else:
+                    for p, n in mine.items():
+                        check_local(t.local_root / p, n)
+        if gateway:
+            after = self.gateway_stats(http_t)
+            ups = [o for o in res["ops"] if o[1] == "up"]
+            downs = [o for o in res["ops"] if o[1] == "down"]
+            want = dict(filesIn=len(ups), bytesIn=sum(o[3] for o in ups), filesOut=len(downs),
+                        bytesOut=sum(o[3] for o in downs), failedIn=0, failedOut=0)
+            got = {k: after.get(k, 0) - before.get(k, 0) for k in want}
+            if got != want:
+                raise BenchError("the gateway counted %s for the mixed workload's %s" % (got, want))
+            log("mixed: the gateway's statistics match the clients exactly: %s" % want)
+        for t, proto in ((ftp_t, "ftp"), (http_t, "http")):
+            t.remove(folder, [p for p, _ in res["uploaded"] if p.split("/")[-1].startswith(proto)])
+        # seconds from the clients' start (1 s after launch) to the last upload stored
+        return dict(seconds=res["seconds"], done_seconds=done - t0 - 1.0, bytes=res["bytes"], files=res["files"],
+                    rss_mib=m.mib, ops=res["ops"])
+
     # ---- plan ------------------------------------------------------------------
 
     def plan(self, T):
@@ -1390,6 +1482,20 @@ force_path_style = true
                     self.results.setdefault((wid, s), []).append(res)
                     log("%-14s run %d %-30s %7.2f s (complete %7.2f s) rss %6.1f MiB  [%.1f s with checks]"
                         % (wid, r, T[s].name + ("" if not T[s].is_s3 else " [s3]"), res["seconds"], res["done_seconds"], res["rss_mib"], res["wall"]))
+        self.mixed_plan = []
+        for wid, sys_pairs in (("mixed-local", [("gw-local", "gw-ftp-local", "gw-http-local"), ("peers-local", "vsftpd", "nginx")]),
+                               ("mixed-s3", [("gw-s3", "gw-ftp-s3", "gw-http-s3"), ("peers-s3", "vsftpd-mount", "webdav")])):
+            if only and wid not in only:
+                continue
+            self.mixed_plan.append((wid, sys_pairs))
+            self.prepare_mixed([T[x] for _, f, h in sys_pairs for x in (f, h)])
+            for r in range(0, self.a.runs + 1):   # run 0: the untimed warm-up
+                for sid, f, h in sys_pairs if r % 2 else sys_pairs[::-1]:
+                    res = self.w_mixed(T[f], T[h], r)
+                    log("%-14s run %d %-24s %d transfers, %.1f MiB in %.2f s (until stored %.2f s), rss %6.1f MiB"
+                        % (wid, r, sid, res["files"], res["bytes"] / MiB, res["seconds"], res["done_seconds"], res["rss_mib"]))
+                    if r > 0:
+                        self.results.setdefault((wid, sid), []).append(res)
         if not only or "idle" in only:
             # a fresh gateway: its idle figure then shows what connections cost, not the
             # heap that the transfers before grew
@@ -1482,6 +1588,37 @@ force_path_style = true
                 2 * self.idle_n, I("vsftpd-idle", "rss_mib") + I("nginx-idle", "rss_mib"),
                 I("vsftpd-idle", "held_mib") + I("nginx-idle", "held_mib")))
             verdicts.append(("idle connections", "gateway", "peak RSS %.0f MiB" % g, None, 512, g < 512))
+        for wid, sys_pairs in getattr(self, "mixed_plan", []):
+            where = "local disk" if wid == "mixed-local" else "S3 (S3Proxy)"
+            lines.append("")
+            lines.append("Mixed workload into %s: %d clients (half FTP, half HTTP keep-alive), each for %d s up- or "
+                         "downloading (even odds) 64 KiB, 1 MiB or 64 MiB files (weights 70/25/5); throughput counts "
+                         "until the last upload is stored; latency per request, all runs pooled:"
+                         % (where, self.mixed_clients, self.mixed_seconds))
+            lines.append("")
+            lines.append("| system | MiB/s | requests/s | p50 / p99 ms 64 KiB | p50 / p99 ms 1 MiB | p50 / p99 ms 64 MiB | peak RSS MiB |")
+            lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+            names = {"gw-local": "gateway (FTP + HTTP)", "peers-local": "vsftpd (FTP) + nginx (HTTP)",
+                     "gw-s3": "gateway (FTP + HTTP)", "peers-s3": "vsftpd on rclone mount (FTP) + rclone serve webdav (HTTP)"}
+            tput = {}
+            for sid, _, _ in sys_pairs:
+                rs = self.results[(wid, sid)]
+                mibs = med([x["bytes"] / MiB / x["done_seconds"] for x in rs])
+                reqs = med([x["files"] / x["done_seconds"] for x in rs])
+                tput[sid] = mibs
+                cells = []
+                for label in ("64KiB", "1MiB", "64MiB"):
+                    lat = sorted(o[4] for x in rs for o in x["ops"] if o[2] == label)
+                    if lat:
+                        pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+                        cells.append("%.0f / %.0f" % (pct(0.5), pct(0.99)))
+                    else:
+                        cells.append("-")
+                lines.append("| %s | %.1f | %.1f | %s | %.0f |" % (names[sid], mibs, reqs, " | ".join(cells),
+                                                                    med([x["rss_mib"] for x in rs])))
+            g, p = sys_pairs[0][0], sys_pairs[1][0]
+            lines.append("")
+            lines.append("Ratio gateway / peers (throughput): %.2fx." % (tput[g] / tput[p]))
         par_rss = []
         for wid in ("par-local", "par-s3", "par-pool"):
             for s in ("gw-ftp-local", "gw-http-local", "gw-http-s3", "gw-ftp-s3", "gw-http-pool"):
@@ -1546,7 +1683,7 @@ def main():
     ap.add_argument("--warmup-small", type=int, default=6, help="untimed rounds of the small-files workload")
     ap.add_argument("--only", help="comma-separated workloads: put-big-local,small-local,par-local,get-big-local,"
                                    "dav-put-big,dav-small,put-big-azure,par-azure,put-big-s3,par-s3,get-big-s3,append-s3,par-pool,dash-poll,sftp-put-big,sftp-get-big,"
-                                   "sftp-small,idle")
+                                   "sftp-small,mixed-local,mixed-s3,idle")
     ap.add_argument("--dash-poll-rate", type=float, default=200.0,
                     help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")
     ap.add_argument("--workdir", required=True)
