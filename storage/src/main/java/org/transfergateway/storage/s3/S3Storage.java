@@ -14,6 +14,7 @@ import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.OneRequestUpload;
 import org.transfergateway.storage.SizedUpload;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import software.amazon.awssdk.core.ResponseInputStream;
@@ -288,6 +289,20 @@ public final class S3Storage implements Storage, AbortsUploads {
             return Storage.super.createContinuing(key, keep);
         }
         return new MultipartPut(s3, cleanup, key, new MultipartPut.Kept(stored.etag(), keep, copyPartSize));
+    }
+
+    /**
+     * A staged upload ({@link S3Staged}): a multipart upload at the key, kept by the
+     * caller's record of its state instead of the journal, so that it outlives restarts
+     * until it is committed or aborted.
+     */
+    @Override
+    public StagedUpload stage(String key, String state) throws IOException {
+        if (state != null) {
+            return S3Staged.resume(s3, cleanup, key, state);
+        }
+        beforeUpload(key);
+        return S3Staged.start(s3, cleanup, key);
     }
 
     /** {@code fullKey} is the key as recorded by the journal: the prefix included. */
