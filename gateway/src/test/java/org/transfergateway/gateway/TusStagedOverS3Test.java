@@ -35,8 +35,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * the tail below one part kept in a side object and read back when the upload goes on
  * after a restart (a new gateway and ledger on the same files), a chunk refused by its
  * checksum and sent again counted once in the file, termination and expiry leaving no
- * multipart upload and no side object, the quota checked at creation and at the commit,
- * exact totals throughout.
+ * multipart upload and no side object, the quota checked at creation and at the commit (a
+ * refused commit done later by HEAD from the recorded state), exact totals throughout.
  */
 class TusStagedOverS3Test {
     private static final String BUCKET = "tus-staged";
@@ -300,9 +300,15 @@ class TusStagedOverS3Test {
                 "nothing at the target");
         assertEquals(new StoredTotals(3 * MIB, 1), stored());
 
-        // Terminated, it leaves nothing either.
-        assertEquals(204, client.send(tus(upload).DELETE().build(), HttpResponse.BodyHandlers.ofString()).statusCode());
-        assertEquals(List.of("alice/other.bin"), keys());
+        // Once there is room again, the next HEAD commits it from its recorded state.
+        assertEquals(204, client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + gateway.httpAddress().getPort() + "/files/other.bin")).header("Authorization", AUTH).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(bytes.length, offset(upload));
+        assertEquals(List.of("alice/q.bin"), keys(), "the object, no side object");
         assertEquals(List.of(), openMultipartUploads());
+        assertArrayEquals(bytes, s3client.getObjectAsBytes(b -> b.bucket(BUCKET).key(prefix + "alice/q.bin")).asByteArray());
+        assertEquals(new Counters(3 * MIB + bytes.length, 0, 2, 0, 0, 0), http(), "the refused commit counted nothing");
+        assertEquals(new StoredTotals(bytes.length, 1), stored());
     }
 }

@@ -272,6 +272,14 @@ final class S3Staged implements StagedUpload {
             throw ErrorCode.INTERNAL.exception(s3.name + ": a part of the upload of " + key + " failed");
         }
         try {
+            if (buffer == null && sideKey != null && !exists(sideKey)) {
+                // The tail is gone: only a commit that went through before deletes it.
+                ObjectInfo there = s3.headFile(key);
+                if (there != null && there.size() == size()) {
+                    return there;
+                }
+                throw ErrorCode.INTERNAL.exception(s3.name + ": the kept tail of the upload of " + key + " is gone");
+            }
             loadTail();
             total = size();
             if (total == 0) {
@@ -313,6 +321,18 @@ final class S3Staged implements StagedUpload {
                 }
             }
             throw e;
+        }
+    }
+
+    private boolean exists(String fullKey) throws IOException {
+        try {
+            s3.client.headObject(b -> b.bucket(s3.bucket).key(fullKey));
+            return true;
+        } catch (SdkException e) {
+            if (S3Errors.isStatus(e, 404)) {
+                return false;
+            }
+            throw s3.failure("reading the kept tail of the upload of " + key, e);
         }
     }
 

@@ -175,7 +175,18 @@ public final class S3Storage implements Storage, AbortsUploads {
 
     @Override
     public void move(String from, String to) throws IOException {
+        checkNotStaging(to);
         copier.move(from, to);
+    }
+
+    /**
+     * Refuses a key among the side objects of staged uploads ({@link S3Staged#STAGING}):
+     * only a user whose home is the root could name one, and it would be hidden.
+     */
+    private static void checkNotStaging(String key) throws GatewayException {
+        if (key.equals(S3Staged.STAGING.substring(0, S3Staged.STAGING.length() - 1)) || key.startsWith(S3Staged.STAGING)) {
+            throw ErrorCode.BAD_PATH.exception(S3Staged.STAGING + " is reserved for uploads in progress");
+        }
     }
 
     @Override
@@ -183,6 +194,7 @@ public final class S3Storage implements Storage, AbortsUploads {
         if (dirKey.isEmpty()) {
             return;
         }
+        checkNotStaging(dirKey);
         if (s3.headFile(dirKey) != null) {
             throw ErrorCode.CONFLICT.exception("a file exists at that path");
         }
@@ -225,6 +237,7 @@ public final class S3Storage implements Storage, AbortsUploads {
     }
 
     private void beforeUpload(String key) throws IOException {
+        checkNotStaging(key);
         cleanup.retryPendingAborts();
         if (listing.isFolder(key)) {
             // As on local disk: a file and a folder of the same name would confuse every client.
