@@ -7,7 +7,7 @@ import java.time.Instant;
  * across restarts.
  *
  * @param id       the upload's id, as in its URL
- * @param node     the gateway that holds its partial bytes
+ * @param node     the gateway that created it, which holds its partial bytes unless they are staged
  * @param user     the user who created it; only that user may see or change it
  * @param path     the user path the file appears at once complete
  * @param length   the size announced at creation (Upload-Length)
