@@ -244,6 +244,12 @@ class TusStagedOverS3Test {
     @Test
     void terminationLeavesNothingAndCountsTheBytesReceivedAsFailed() throws Exception {
         start("terminate", "1h", "");
+        HttpResponse<String> badChecksum = client.send(tus("/tus/").header("Upload-Length", "3")
+                .header("Upload-Metadata", "filename " + b64("x.bin")).header("Content-Type", "application/offset+octet-stream")
+                .header("Upload-Checksum", "sha256 AAAA").POST(HttpRequest.BodyPublishers.ofString("abc")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, badChecksum.statusCode(), badChecksum.body());
+        assertEquals(List.of(), openMultipartUploads(), "a refused creation starts nothing");
         byte[] bytes = random(9 * MIB, 6);
         String upload = created("t.bin", bytes.length);
         patchOk(upload, bytes, 0, 7 * MIB);

@@ -147,6 +147,8 @@ final class Tus {
         if (body) {
             checkContentType(ex);
         }
+        // Before anything is created: a bad Upload-Checksum must leave no upload behind.
+        TusChecksum checksum = body ? TusChecksum.of(h) : null;
         TransferMeter meter = ex.services().accounts().meter();
         Instant now = clock.instant();
         String id = UUID.randomUUID().toString().replace("-", "");
@@ -159,13 +161,12 @@ final class Tus {
                 uploads(ex).createUpload(u);
                 log.debug("tus upload {} of {} bytes to {} created by {}, staged on the backend", u.id(), length, path,
                         caller.name());
-                return new TusStagedChunk(this, ex, u, body ? TusChecksum.of(h) : null, true, staged);
             } catch (IOException | RuntimeException e) {
                 busy.remove(u.id());
-                staged.release();
                 abortQuietly(staged, u);
                 throw e;
             }
+            return new TusStagedChunk(this, ex, u, checksum, true, staged);
         }
         ResumableUpload u = new ResumableUpload(id, meter.node(),
                 caller.name(), path, length, 0, metadata, now, now.plus(config.expiry()), null);
@@ -176,7 +177,7 @@ final class Tus {
             Files.createDirectories(dir);
             Files.createFile(part(u.id()));
             uploads(ex).createUpload(u);
-            chunk = new TusChunk(this, ex, u, body ? TusChecksum.of(h) : null, true);
+            chunk = new TusChunk(this, ex, u, checksum, true);
         } catch (IOException | RuntimeException e) {
             busy.remove(u.id());
             throw e;
