@@ -59,11 +59,21 @@ final class Backends implements AutoCloseable {
     static Backends open(GatewayConfig config, boolean cleanUp) {
         Backends opened = new Backends();
         MemoryBudget budget = MemoryBudget.fitting(config.storage().memoryBudgetBytes());
+        StorageConfig storage = config.storage();
+        if (config.tus().enabled()) {
+            // A tus upload staged on S3 keeps its multipart upload until it completes or
+            // expires (and the expiry aborts it): the start-up sweep must not take it before.
+            Duration staged = config.tus().expiry().plusMinutes(1);
+            if (staged.compareTo(storage.abandonedUploadAge()) > 0) {
+                storage = new StorageConfig(storage.backends(), storage.pools(), storage.memoryBudgetBytes(),
+                        storage.partSizeBytes(), storage.partConcurrency(), staged);
+            }
+        }
         try {
-            for (int i = 0; i < config.storage().backends().size(); i++) {
-                BackendConfig b = config.storage().backends().get(i);
+            for (int i = 0; i < storage.backends().size(); i++) {
+                BackendConfig b = storage.backends().get(i);
                 try {
-                    opened.backends.put(b.name(), BackendFactories.open(b, config.storage(), budget, cleanUp));
+                    opened.backends.put(b.name(), BackendFactories.open(b, storage, budget, cleanUp));
                 } catch (IOException e) {
                     throw new ConfigException("storage.backends[" + i + "] (" + b.name() + ")", e.getMessage());
                 }

@@ -58,6 +58,30 @@ public interface Storage extends Closeable {
     }
 
     /**
+     * Starts ({@code state} null) or continues ({@code state} as {@link StagedUpload#save()}
+     * gave it) an upload of {@code key} that the backend keeps unfinished between requests
+     * and restarts: a tus upload that spools nothing on this node. Null when this storage
+     * cannot (local disk, Azure, GCS and pools today: the caller keeps the bytes itself).
+     * Nothing is counted here: the commit goes through {@link #createStaged}.
+     */
+    default StagedUpload stage(String key, String state) throws IOException {
+        return null;
+    }
+
+    /**
+     * The commit of a staged upload that received all its bytes, as an upload of
+     * {@code staged.size()} bytes whose SHA-256 (lower-case hex, computed as they arrived)
+     * is {@code sha256}: every link checks and counts it as it does an upload written
+     * here. Writing to it fails; its abort leaves the staged upload to be committed again.
+     */
+    default Upload createStaged(String key, StagedUpload staged, String sha256) throws IOException {
+        if (!staged.key().equals(key)) {
+            throw new IllegalArgumentException("the upload staged for " + staged.key() + " cannot be committed at " + key);
+        }
+        return new StagedCommit(staged);
+    }
+
+    /**
      * The bytes {@code [offset, offset + length)} of the object {@code key}, streamed as
      * they are read from the backend; {@code length < 0} reads to the end. Returns
      * {@code null} when there is no such object. The caller closes the stream; closing

@@ -161,6 +161,25 @@ public final class UserFiles {
     }
 
     /**
+     * Starts ({@code state} null) or continues an upload to {@code path} that the backend
+     * keeps unfinished between requests and restarts ({@link Storage#stage}); null when the
+     * path's backend cannot. Permissions are checked here; nothing is counted until
+     * {@link #commitStaged}.
+     */
+    public StagedUpload stage(String path, String state) throws IOException {
+        return chain.stage(fileKey(path), state);
+    }
+
+    /**
+     * The commit of a staged upload that has all its bytes, through the user's chain as an
+     * upload of its size with the SHA-256 computed as they arrived: permissions and quota
+     * checked, one transfer counted, the stored change and digest recorded.
+     */
+    public Inbound commitStaged(String path, StagedUpload staged, String sha256) throws IOException {
+        return new Inbound(chain.createStaged(fileKey(path), staged, sha256));
+    }
+
+    /**
      * Starts an upload that keeps the first {@code keep} bytes of the existing file and
      * continues with what the client sends (FTP REST + STOR, and APPE with
      * {@code keep = size}). Only the client's bytes count as transferred.

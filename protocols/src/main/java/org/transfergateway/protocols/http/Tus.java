@@ -32,6 +32,7 @@ import org.transfergateway.config.TusConfig;
 import org.transfergateway.config.UserPolicy;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.UserFiles;
 import org.transfergateway.storage.meter.Direction;
 import org.transfergateway.storage.meter.ResumableUpload;
@@ -43,13 +44,19 @@ import org.transfergateway.storage.meter.TransferMeter;
  * Resumable uploads, tus 1.0.0 (SPEC section 9), under {@code /tus/}: core, creation,
  * creation-with-upload, termination, checksum and expiration.
  *
- * <p>An upload's state lives in the ledger ({@link ResumableUploads}); its bytes, until
- * the last one arrives, in a part file of this node under {@code <data-dir>/tus}, outside
- * every user's tree. Each chunk is synced to disk before its offset is recorded, and a
+ * <p>An upload's state lives in the ledger ({@link ResumableUploads}). Where the target's
+ * backend can stage an upload ({@link StagedUpload}: S3), its bytes go straight to the
+ * backend ({@link TusStagedChunk}): nothing is spooled on this node, the ledger records the
+ * backend's state and the running SHA-256 with each offset, and any node of a cluster may
+ * continue the upload; the last byte commits it through the user's storage chain
+ * ({@link UserFiles#commitStaged}: permissions, quota, one transfer counted with that
+ * SHA-256). Elsewhere (local disk, Azure, GCS, pools) its bytes wait, until the last one
+ * arrives, in a part file of this node under {@code <data-dir>/tus}, outside every user's
+ * tree ({@link TusChunk}). Each chunk is synced to disk before its offset is recorded, and a
  * part file is cut back to the recorded offset whenever it is opened again, so that what
  * survives a crash agrees with the ledger. The last byte makes the upload one ordinary
  * upload through the user's storage chain (permissions, quota, metering, backend), which
- * commits the object: nothing appears at the target before. A finished upload is kept
+ * commits the object. Either way nothing appears at the target before. A finished upload is kept
  * until it expires, answering with its full offset, so that a client that lost the last
  * answer learns it is done.
  *
@@ -140,9 +147,28 @@ final class Tus {
         if (body) {
             checkContentType(ex);
         }
+        // Before anything is created: a bad Upload-Checksum must leave no upload behind.
+        TusChecksum checksum = body ? TusChecksum.of(h) : null;
         TransferMeter meter = ex.services().accounts().meter();
         Instant now = clock.instant();
-        ResumableUpload u = new ResumableUpload(UUID.randomUUID().toString().replace("-", ""), meter.node(),
+        String id = UUID.randomUUID().toString().replace("-", "");
+        StagedUpload staged = files.stage(path, null);
+        if (staged != null) {
+            ResumableUpload u = new ResumableUpload(id, meter.node(), caller.name(), path, length, 0, metadata, now,
+                    now.plus(config.expiry()), null, staged.save(), TusStagedChunk.state(TusStagedChunk.digest(null)));
+            busy.add(u.id());
+            try {
+                uploads(ex).createUpload(u);
+                log.debug("tus upload {} of {} bytes to {} created by {}, staged on the backend", u.id(), length, path,
+                        caller.name());
+            } catch (IOException | RuntimeException e) {
+                busy.remove(u.id());
+                abortQuietly(staged, u);
+                throw e;
+            }
+            return new TusStagedChunk(this, ex, u, checksum, true, staged);
+        }
+        ResumableUpload u = new ResumableUpload(id, meter.node(),
                 caller.name(), path, length, 0, metadata, now, now.plus(config.expiry()), null);
         // Held from before its part file exists: the sweeper leaves it alone meanwhile.
         busy.add(u.id());
@@ -151,7 +177,7 @@ final class Tus {
             Files.createDirectories(dir);
             Files.createFile(part(u.id()));
             uploads(ex).createUpload(u);
-            chunk = new TusChunk(this, ex, u, body ? TusChecksum.of(h) : null, true);
+            chunk = new TusChunk(this, ex, u, checksum, true);
         } catch (IOException | RuntimeException e) {
             busy.remove(u.id());
             throw e;
@@ -174,7 +200,7 @@ final class Tus {
                     throw ErrorCode.NOT_FOUND.exception("no such upload: " + ex.rawPath());
                 }
                 if (!u.isFinished()) {
-                    complete(ex, u);
+                    complete(ex, u, null);
                 }
             } finally {
                 release(id);
@@ -218,6 +244,13 @@ final class Tus {
             if (u.isFinished()) {
                 release(id);
                 return new Finished(ex, u);
+            }
+            if (u.isStaged()) {
+                StagedUpload staged = ex.caller().files().stage(u.path(), u.staged());
+                if (staged == null) {
+                    throw ErrorCode.INTERNAL.exception("the backend of " + u.path() + " no longer stages uploads");
+                }
+                return new TusStagedChunk(this, ex, u, TusChecksum.of(h), false, staged);
             }
             return new TusChunk(this, ex, u, TusChecksum.of(h), false);
         } catch (IOException | RuntimeException e) {
@@ -265,12 +298,18 @@ final class Tus {
     }
 
     /**
-     * Makes the complete part file the object at the upload's target, through the user's
-     * storage chain (counted there as one completed transfer), then marks the upload
-     * finished. On failure nothing is stored and the upload stays complete, to be
-     * committed again.
+     * Makes the complete upload the object at its target, through the user's storage chain
+     * (counted there as one completed transfer), then marks the upload finished. On failure
+     * nothing is stored and the upload stays complete, to be committed again.
+     *
+     * @param open the staged upload as the request that brought the last byte holds it, or
+     *             null to continue it from its recorded state
      */
-    void complete(Exchange ex, ResumableUpload u) throws IOException {
+    void complete(Exchange ex, ResumableUpload u, StagedUpload open) throws IOException {
+        if (u.isStaged()) {
+            completeStaged(ex, u, open);
+            return;
+        }
         UserFiles files = ex.caller().files();
         Path part = part(u.id());
         UserFiles.Inbound in = files.uploadOfSize(u.path(), u.length());
@@ -303,6 +342,40 @@ final class Tus {
         uploads(ex).finishUpload(u.id(), clock.instant());
         Files.deleteIfExists(part);
         log.debug("tus upload {} complete: {} bytes at {}", u.id(), u.length(), u.path());
+    }
+
+    /** The staged upload committed through the user's chain, with the SHA-256 the ledger kept running. */
+    private void completeStaged(Exchange ex, ResumableUpload u, StagedUpload open) throws IOException {
+        UserFiles files = ex.caller().files();
+        StagedUpload staged = open != null ? open : files.stage(u.path(), u.staged());
+        if (staged == null) {
+            throw ErrorCode.INTERNAL.exception("the backend of " + u.path() + " no longer stages uploads");
+        }
+        try {
+            UserFiles.Inbound in = files.commitStaged(u.path(), staged, TusStagedChunk.sha256(u.digestState()));
+            boolean committed = false;
+            try {
+                in.commit();
+                committed = true;
+            } finally {
+                if (!committed) {
+                    in.abort();
+                }
+            }
+        } finally {
+            staged.release();
+        }
+        uploads(ex).finishUpload(u.id(), clock.instant());
+        log.debug("tus upload {} complete: {} bytes at {}, staged", u.id(), u.length(), u.path());
+    }
+
+    /** Discards a staged upload on its backend; what cannot be is left to the start-up sweep, and said. */
+    private static void abortQuietly(StagedUpload staged, ResumableUpload u) {
+        try {
+            staged.abort();
+        } catch (IOException | RuntimeException e) {
+            log.warn("tus upload {}: cannot discard what its backend keeps for {}: {}", u.id(), u.path(), e.toString());
+        }
     }
 
     /**
@@ -421,7 +494,17 @@ final class Tus {
             return; // another request or node ended it meanwhile, and counted it
         }
         countFailed(meter, u.user(), u.path(), files == null ? "" : files.backendName(), u.length(), u.offset());
-        Files.deleteIfExists(part(u.id()));
+        if (!u.isStaged()) {
+            Files.deleteIfExists(part(u.id()));
+        } else if (files == null) {
+            log.warn("tus upload {}: its user {} is gone; what its backend keeps is left to the start-up sweep", u.id(),
+                    u.user());
+        } else {
+            StagedUpload staged = files.stage(u.path(), u.staged());
+            if (staged != null) {
+                abortQuietly(staged, u);
+            }
+        }
     }
 
     // ---- checks
@@ -438,7 +521,7 @@ final class Tus {
             throw ErrorCode.NOT_FOUND.exception("no such upload: " + ex.rawPath());
         }
         String node = ex.services().accounts().meter().node();
-        if (!u.node().equals(node)) {
+        if (!u.isStaged() && !u.node().equals(node)) {
             throw ErrorCode.CONFLICT.exception("the upload " + ex.rawPath() + " is kept by the gateway node " + u.node()
                     + ", not by " + node + ": send its requests there");
         }

@@ -82,7 +82,7 @@ final class TusChunk implements UploadTarget {
         ResumableUpload now = keep();
         try {
             if (now.offset() == now.length()) {
-                tus.complete(exchange, now);
+                tus.complete(exchange, now, null);
             }
         } finally {
             tus.release(upload.id());

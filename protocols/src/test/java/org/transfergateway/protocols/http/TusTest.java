@@ -437,6 +437,10 @@ class TusTest {
         assertEquals(415, send(tus("/tus/").header("Upload-Length", "3").header("Upload-Metadata", "filename " + b64("x"))
                 .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString("abc")).build())
                 .statusCode());
+        assertEquals(400, send(tus("/tus/").header("Upload-Length", "3").header("Upload-Metadata", "filename " + b64("y"))
+                .header("Content-Type", "application/offset+octet-stream").header("Upload-Checksum", "sha256 AAAA")
+                .POST(HttpRequest.BodyPublishers.ofString("abc")).build()).statusCode());
+        assertEquals(0, partFiles(), "a creation refused for its Upload-Checksum leaves no upload");
         assertEquals(new Counters(13_096, 0, 2, 0, 0, 0), http());
         assertEquals(new StoredTotals(13_096, 2), storedTotals());
     }

@@ -13,6 +13,7 @@ import java.util.function.Consumer;
 import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.ObjectDigest;
@@ -71,6 +72,16 @@ public final class FolderRoutes extends ForwardingStorage {
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
         return route(key).createContinuing(key, keep);
+    }
+
+    @Override
+    public StagedUpload stage(String key, String state) throws IOException {
+        return route(key).stage(key, state);
+    }
+
+    @Override
+    public Upload createStaged(String key, StagedUpload staged, String sha256) throws IOException {
+        return route(key).createStaged(key, staged, sha256);
     }
 
     @Override

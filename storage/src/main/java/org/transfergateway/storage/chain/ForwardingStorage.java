@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.ObjectDigest;
@@ -46,6 +47,16 @@ public abstract class ForwardingStorage implements Storage {
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
         return next.createContinuing(key, keep);
+    }
+
+    @Override
+    public StagedUpload stage(String key, String state) throws IOException {
+        return next.stage(key, state);
+    }
+
+    @Override
+    public Upload createStaged(String key, StagedUpload staged, String sha256) throws IOException {
+        return next.createStaged(key, staged, sha256);
     }
 
     @Override

@@ -17,6 +17,7 @@ import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.FileBacked;
 import org.transfergateway.storage.JournaledUpload;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.CommitLocks;
@@ -68,6 +69,19 @@ public final class Metering extends ForwardingStorage {
     @Override
     public Upload createContinuing(String key, long keep) throws IOException {
         return counted(key, next.createContinuing(key, keep), -1, keep <= 0);
+    }
+
+    /**
+     * A staged upload's commit: one transfer of all its bytes, which arrived in earlier
+     * requests (a tus upload), with the SHA-256 computed as they did; staging itself
+     * passes this link uncounted ({@link ForwardingStorage#stage}).
+     */
+    @Override
+    public Upload createStaged(String key, StagedUpload staged, String sha256) throws IOException {
+        long size = staged.size();
+        Counted c = counted(key, next.createStaged(key, staged, sha256), size, false);
+        c.arrivedBefore(size, sha256);
+        return c;
     }
 
     /**
@@ -207,6 +221,8 @@ public final class Metering extends ForwardingStorage {
         private final Map<DigestAlgorithm, byte[]> expected = new EnumMap<>(DigestAlgorithm.class);
         /** Bytes that reached the digests. */
         private long hashed;
+        /** The SHA-256 of a staged upload's bytes, computed as they arrived before; else null. */
+        private String stagedSha256;
         private boolean replaced;
 
         private Counted(String key, Upload upload, Transfer transfer, boolean whole) {
@@ -217,6 +233,13 @@ public final class Metering extends ForwardingStorage {
             if (sha256 != null) {
                 hashers.put(DigestAlgorithm.SHA_256, sha256);
             }
+        }
+
+        /** The {@code bytes} of a staged upload, with their SHA-256, count as received here. */
+        private void arrivedBefore(long bytes, String sha256) {
+            transfer.add(bytes);
+            hashed = bytes;
+            stagedSha256 = sha256;
         }
 
         /**
@@ -297,7 +320,7 @@ public final class Metering extends ForwardingStorage {
             StoredChange change;
             CommitLocks.Held turn = null;
             try {
-                String hex = checkDigests();
+                String hex = stagedSha256 != null ? stagedSha256 : checkDigests();
                 turn = meter.commitLocks().lock(name(), key);
                 ObjectInfo old = Metering.this.next.stat(key);
                 replaced = old != null && !old.folder();

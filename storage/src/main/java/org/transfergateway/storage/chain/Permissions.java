@@ -9,6 +9,7 @@ import org.transfergateway.storage.DigestAlgorithm;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.ObjectDigest;
@@ -62,6 +63,24 @@ public final class Permissions extends ForwardingStorage {
     public Upload createContinuing(String key, long keep) throws IOException {
         requireNoLoss(key, keep);
         return next.createContinuing(key, keep);
+    }
+
+    /**
+     * Checked when the upload starts and again at its commit ({@link #createStaged}); one
+     * under way may always be continued or discarded, so that it never outlives its expiry.
+     */
+    @Override
+    public StagedUpload stage(String key, String state) throws IOException {
+        if (state == null) {
+            requireNoLoss(key, 0);
+        }
+        return next.stage(key, state);
+    }
+
+    @Override
+    public Upload createStaged(String key, StagedUpload staged, String sha256) throws IOException {
+        requireNoLoss(key, 0);
+        return next.createStaged(key, staged, sha256);
     }
 
     @Override

@@ -6,6 +6,7 @@ import org.transfergateway.config.UserPolicy;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.meter.Ledger;
@@ -109,6 +110,15 @@ public final class Quota extends ForwardingStorage {
     public Upload createContinuing(String key, long keep) throws IOException {
         // The kept bytes are written again: the reservation holds them too.
         return limited(key, reserve(key, keep, keep + FIRST_STEP), () -> next.createContinuing(key, keep));
+    }
+
+    /** The whole staged upload must fit, as an upload announcing its size does. */
+    @Override
+    public Upload createStaged(String key, StagedUpload staged, String sha256) throws IOException {
+        if (maxUploadBytes > 0 && staged.size() > maxUploadBytes) {
+            throw tooLarge(true);
+        }
+        return limited(key, reserve(key, staged.size(), staged.size()), () -> next.createStaged(key, staged, sha256));
     }
 
     private interface Opener {

@@ -191,7 +191,12 @@ public final class JdbcLedger implements Ledger {
                             + " user_name VARCHAR(128) NOT NULL, path VARCHAR(4096) NOT NULL, total_length BIGINT NOT NULL,"
                             + " upload_offset BIGINT NOT NULL, metadata VARCHAR(4096) NOT NULL,"
                             + " created_millis BIGINT NOT NULL, expires_millis BIGINT NOT NULL, finished_millis BIGINT)",
-                    "CREATE INDEX resumable_uploads_expires ON resumable_uploads (node, expires_millis)"));
+                    "CREATE INDEX resumable_uploads_expires ON resumable_uploads (node, expires_millis)"),
+            // A resumable upload whose partial bytes the backend keeps (an S3 multipart
+            // upload and a side object): the backend's state and the running SHA-256 of the
+            // bytes so far, recorded with each offset (see ResumableUploads.advanceUpload).
+            List.of("ALTER TABLE resumable_uploads ADD COLUMN staged VARCHAR(1000000)",
+                    "ALTER TABLE resumable_uploads ADD COLUMN digest_state VARCHAR(1024)"));
 
     /** How long the per-minute throughput is kept; the writer deletes older minutes once an hour. */
     static final java.time.Duration THROUGHPUT_KEPT = java.time.Duration.ofDays(7);
@@ -1675,13 +1680,13 @@ public final class JdbcLedger implements Ledger {
     }
 
     private static final String RESUMABLE_COLUMNS = "id, node, user_name, path, total_length, upload_offset, metadata,"
-            + " created_millis, expires_millis, finished_millis";
+            + " created_millis, expires_millis, finished_millis, staged, digest_state";
 
     @Override
     public void createUpload(ResumableUpload u) throws IOException {
         write("ledger cannot record the resumable upload " + u.id(), () -> {
             PreparedStatement ps = statement("INSERT INTO resumable_uploads (" + RESUMABLE_COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
             ps.setString(1, u.id());
             ps.setString(2, u.node());
             ps.setString(3, u.user());
@@ -1696,6 +1701,8 @@ public final class JdbcLedger implements Ledger {
             } else {
                 ps.setLong(10, u.finished().toEpochMilli());
             }
+            ps.setString(11, u.staged());
+            ps.setString(12, u.digestState());
             ps.executeUpdate();
         });
     }
@@ -1718,7 +1725,7 @@ public final class JdbcLedger implements Ledger {
     private static ResumableUpload resumable(ResultSet rs) throws SQLException {
         return new ResumableUpload(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
                 rs.getLong(6), rs.getString(7), Instant.ofEpochMilli(rs.getLong(8)), Instant.ofEpochMilli(rs.getLong(9)),
-                rs.getObject(10) == null ? null : Instant.ofEpochMilli(rs.getLong(10)));
+                rs.getObject(10) == null ? null : Instant.ofEpochMilli(rs.getLong(10)), rs.getString(11), rs.getString(12));
     }
 
     @Override
@@ -1730,6 +1737,22 @@ public final class JdbcLedger implements Ledger {
             ps.setLong(1, to);
             ps.setString(2, id);
             ps.setLong(3, from);
+            moved[0] = ps.executeUpdate() == 1;
+        });
+        return moved[0];
+    }
+
+    @Override
+    public boolean advanceUpload(String id, long from, long to, String staged, String digestState) throws IOException {
+        boolean[] moved = {false};
+        write("ledger cannot record the offset of the resumable upload " + id, () -> {
+            PreparedStatement ps = statement("UPDATE resumable_uploads SET upload_offset = ?, staged = ?, digest_state = ?"
+                    + " WHERE id = ? AND upload_offset = ? AND finished_millis IS NULL");
+            ps.setLong(1, to);
+            ps.setString(2, staged);
+            ps.setString(3, digestState);
+            ps.setString(4, id);
+            ps.setLong(5, from);
             moved[0] = ps.executeUpdate() == 1;
         });
         return moved[0];
@@ -1764,7 +1787,7 @@ public final class JdbcLedger implements Ledger {
         try {
             return read(r -> {
                 PreparedStatement ps = r.statement("SELECT " + RESUMABLE_COLUMNS + " FROM resumable_uploads"
-                        + " WHERE node = ? AND expires_millis < ? ORDER BY expires_millis LIMIT ?");
+                        + " WHERE (node = ? OR staged IS NOT NULL) AND expires_millis < ? ORDER BY expires_millis LIMIT ?");
                 ps.setString(1, owner);
                 ps.setLong(2, now.toEpochMilli());
                 ps.setInt(3, limit);

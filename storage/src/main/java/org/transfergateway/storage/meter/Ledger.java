@@ -322,6 +322,13 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests, R
             }
 
             @Override
+            public boolean advanceUpload(String id, long from, long to, String staged, String digestState) {
+                ResumableUpload u = resumable.get(id);
+                return u != null && !u.isFinished() && u.offset() == from
+                        && resumable.replace(id, u, u.at(to, staged, digestState));
+            }
+
+            @Override
             public boolean finishUpload(String id, Instant at) {
                 ResumableUpload u = resumable.get(id);
                 return u != null && !u.isFinished() && resumable.replace(id, u, u.finishedAt(at));
@@ -334,7 +341,7 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests, R
 
             @Override
             public java.util.List<ResumableUpload> expiredUploads(String node, Instant now, int limit) {
-                return resumable.values().stream().filter(u -> u.node().equals(node) && u.expires().isBefore(now))
+                return resumable.values().stream().filter(u -> (u.node().equals(node) || u.isStaged()) && u.expires().isBefore(now))
                         .limit(limit).toList();
             }
 

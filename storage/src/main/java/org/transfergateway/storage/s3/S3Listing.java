@@ -86,6 +86,9 @@ final class S3Listing {
             ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(s3.bucket).prefix(dir).delimiter("/").build();
             for (ListObjectsV2Response page : s3.client.listObjectsV2Paginator(request)) {
                 for (S3Object o : page.contents()) {
+                    if (staging(o.key())) {
+                        continue;
+                    }
                     if (o.key().endsWith("/")) {
                         // A marker one level down; some S3-compatible services list it as content.
                         if (!o.key().equals(dir)) {
@@ -95,7 +98,8 @@ final class S3Listing {
                         entries.put(o.key(), info(o));
                     }
                 }
-                page.commonPrefixes().forEach(p -> entries.put(p.prefix(), folder(p.prefix())));
+                page.commonPrefixes().stream().filter(p -> !staging(p.prefix()))
+                        .forEach(p -> entries.put(p.prefix(), folder(p.prefix())));
             }
         } catch (SdkException e) {
             throw s3.failure("listing " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
@@ -110,7 +114,7 @@ final class S3Listing {
             ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(s3.bucket).prefix(s3.under(dirKey)).build();
             for (ListObjectsV2Response page : s3.client.listObjectsV2Paginator(request)) {
                 for (S3Object o : page.contents()) {
-                    if (!o.key().endsWith("/")) {
+                    if (!o.key().endsWith("/") && !staging(o.key())) {
                         sink.accept(info(o));
                     }
                 }
@@ -118,6 +122,11 @@ final class S3Listing {
         } catch (SdkException e) {
             throw s3.failure("listing everything under " + (dirKey.isEmpty() ? "the root folder" : dirKey), e);
         }
+    }
+
+    /** True for the side objects of staged uploads ({@link S3Staged#STAGING}), which are no user's files. */
+    private boolean staging(String fullKey) {
+        return fullKey.startsWith(s3.prefix + S3Staged.STAGING);
     }
 
     /** The folder of a full prefix ending in "/". */

@@ -14,6 +14,7 @@ import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.OneRequestUpload;
 import org.transfergateway.storage.SizedUpload;
+import org.transfergateway.storage.StagedUpload;
 import org.transfergateway.storage.Storage;
 import org.transfergateway.storage.Upload;
 import software.amazon.awssdk.core.ResponseInputStream;
@@ -174,7 +175,18 @@ public final class S3Storage implements Storage, AbortsUploads {
 
     @Override
     public void move(String from, String to) throws IOException {
+        checkNotStaging(to);
         copier.move(from, to);
+    }
+
+    /**
+     * Refuses a key among the side objects of staged uploads ({@link S3Staged#STAGING}):
+     * only a user whose home is the root could name one, and it would be hidden.
+     */
+    private static void checkNotStaging(String key) throws GatewayException {
+        if (key.equals(S3Staged.STAGING.substring(0, S3Staged.STAGING.length() - 1)) || key.startsWith(S3Staged.STAGING)) {
+            throw ErrorCode.BAD_PATH.exception(S3Staged.STAGING + " is reserved for uploads in progress");
+        }
     }
 
     @Override
@@ -182,6 +194,7 @@ public final class S3Storage implements Storage, AbortsUploads {
         if (dirKey.isEmpty()) {
             return;
         }
+        checkNotStaging(dirKey);
         if (s3.headFile(dirKey) != null) {
             throw ErrorCode.CONFLICT.exception("a file exists at that path");
         }
@@ -224,6 +237,7 @@ public final class S3Storage implements Storage, AbortsUploads {
     }
 
     private void beforeUpload(String key) throws IOException {
+        checkNotStaging(key);
         cleanup.retryPendingAborts();
         if (listing.isFolder(key)) {
             // As on local disk: a file and a folder of the same name would confuse every client.
@@ -288,6 +302,20 @@ public final class S3Storage implements Storage, AbortsUploads {
             return Storage.super.createContinuing(key, keep);
         }
         return new MultipartPut(s3, cleanup, key, new MultipartPut.Kept(stored.etag(), keep, copyPartSize));
+    }
+
+    /**
+     * A staged upload ({@link S3Staged}): a multipart upload at the key, kept by the
+     * caller's record of its state instead of the journal, so that it outlives restarts
+     * until it is committed or aborted.
+     */
+    @Override
+    public StagedUpload stage(String key, String state) throws IOException {
+        if (state != null) {
+            return S3Staged.resume(s3, cleanup, key, state);
+        }
+        beforeUpload(key);
+        return S3Staged.start(s3, cleanup, key);
     }
 
     /** {@code fullKey} is the key as recorded by the journal: the prefix included. */

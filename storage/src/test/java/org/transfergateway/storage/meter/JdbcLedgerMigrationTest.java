@@ -34,7 +34,7 @@ import org.transfergateway.config.LedgerConfig;
 class JdbcLedgerMigrationTest {
     private static final String POSTGRES = System.getenv("GATEWAY_TEST_POSTGRES_URL");
     /** The schema version of this release. */
-    private static final int LATEST = 13;
+    private static final int LATEST = 14;
 
     @TempDir
     Path dir;
@@ -528,6 +528,16 @@ class JdbcLedgerMigrationTest {
             assertTrue(reopened.removeUpload("u1"));
             assertEquals(false, reopened.removeUpload("u1"));
             assertEquals(null, reopened.upload("u1"));
+            // Version 14: a staged upload keeps the backend's state and the running digest with its offset.
+            ResumableUpload c = new ResumableUpload("u3", "gw-2", "alice", "/in/c.bin", 9, 0, "", created,
+                    created.plusSeconds(10), null, "s3 state 0", null);
+            reopened.createUpload(c);
+            assertTrue(reopened.advanceUpload("u3", 0, 4, "s3 state 4", "digest 4"));
+            assertEquals(false, reopened.advanceUpload("u3", 0, 5, "s3 state 5", "digest 5"), "moves only from its offset");
+            assertTrue(reopened.advanceUpload("u3", 4, 4, "s3 state 4'", "digest 4"), "the state alone");
+            assertEquals(c.at(4, "s3 state 4'", "digest 4"), reopened.upload("u3"));
+            assertEquals(List.of(c.at(4, "s3 state 4'", "digest 4")), reopened.expiredUploads("gw-1", created.plusSeconds(11), 10),
+                    "a staged upload expires on any node");
         }
         try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT version FROM schema_version")) {
