@@ -25,6 +25,7 @@ import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.SizedUpload;
 import org.transfergateway.storage.Storage;
@@ -177,6 +178,43 @@ public final class GcsStorage implements Storage, AbortsUploads {
     private ObjectInfo folder(String fullPrefix) {
         String key = gcs.strip(fullPrefix);
         return ObjectInfo.folder(key.substring(0, key.length() - 1), Instant.EPOCH);
+    }
+
+    // ---- modification times ----
+
+    @Override
+    public boolean keepsModified() {
+        return true;
+    }
+
+    /**
+     * Keeps {@code time} in the object's custom metadata as rclone does ({@link ModTimes}:
+     * {@code mtime}, and gsutil's {@code goog-reserved-file-mtime}): one metadata patch, the
+     * other metadata kept, on condition that the generation and metageneration are still
+     * those just read, so that an upload or another change meanwhile is not undone
+     * (CONFLICT then). The content is not touched: no transfer.
+     */
+    @Override
+    public void setModified(String key, Instant time) throws IOException {
+        Blob b = gcs.headBlob(key);
+        if (b == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file");
+        }
+        Map<String, String> metadata = new java.util.HashMap<>(b.getMetadata() == null ? Map.of() : b.getMetadata());
+        metadata.put(ModTimes.GCS_KEY, ModTimes.formatRfc3339(time));
+        metadata.put(ModTimes.GCS_GSUTIL_KEY, Long.toString(time.getEpochSecond()));
+        try {
+            gcs.client.update(b.toBuilder().setMetadata(metadata).build(), BlobTargetOption.generationMatch(),
+                    BlobTargetOption.metagenerationMatch());
+        } catch (RuntimeException e) {
+            if (GcsErrors.isStatus(e, 412)) {
+                throw ErrorCode.CONFLICT.exception("the file changed while its modification time was set");
+            }
+            if (GcsErrors.isStatus(e, 404)) {
+                throw ErrorCode.NOT_FOUND.exception("no such file");
+            }
+            throw gcs.failure("setting the modification time of " + key, e);
+        }
     }
 
     // ---- changing ----
