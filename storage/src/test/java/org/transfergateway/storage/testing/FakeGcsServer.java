@@ -219,6 +219,18 @@ public final class FakeGcsServer implements AutoCloseable {
         bucket(bucket).put(name, new StoredObject(bucket, name, data, generations.incrementAndGet(), Instant.now()));
     }
 
+    /** Stores an object with custom metadata, as another client would have written it. */
+    public void put(String bucket, String name, byte[] data, Map<String, String> metadata) {
+        bucket(bucket).put(name, new StoredObject(bucket, name, data, data.length, sha256(data), generations.incrementAndGet(),
+                Instant.now(), metadata, 1));
+    }
+
+    /** The custom metadata of an object, or null when there is none such. */
+    public Map<String, String> metadata(String bucket, String name) {
+        StoredObject o = bucket(bucket).get(name);
+        return o == null ? null : o.metadata();
+    }
+
     /** Resumable sessions neither completed nor cancelled, as "bucket/name" (of objects under {@code prefix}). */
     public List<String> openSessions(String prefix) {
         return sessions.values().stream().filter(s -> s.result == null && s.name.startsWith(prefix))
