@@ -371,6 +371,40 @@ public abstract class StorageContractTest {
         assertTrue(storage.list("d").get(1).modified().isAfter(later));
     }
 
+    /**
+     * An upload that takes its time before its first byte ({@link Upload#commitWithModified})
+     * is committed with it: stat and listing show it from the commit on. A backend whose
+     * uploads cannot take it says so, and its caller sets the time after the commit.
+     */
+    @Test
+    void anUploadCommittedWithATimeShowsItFromTheCommitOn() throws IOException {
+        Instant time = Instant.parse("2012-03-04T05:06:07.890123456Z");
+        byte[] small = random(1000, 3);
+        byte[] large = random(LARGE, 4);
+        for (String key : List.of("c/small.bin", "c/sized.bin", "c/large.bin", "c/large-sized.bin", "c/empty.bin")) {
+            byte[] content = key.contains("large") ? large : key.contains("empty") ? new byte[0] : small;
+            try (Upload u = key.contains("sized") ? storage.create(key, content.length) : storage.create(key)) {
+                if (!u.commitWithModified(time)) {
+                    continue;
+                }
+                writeAll(u, content);
+                assertEquals(keptTime(time), u.commit().modified(), key);
+            }
+            assertEquals(keptTime(time), storage.stat(key).modified(), key);
+            assertArrayEquals(content, read(key, 0, -1), key);
+        }
+        for (ObjectInfo listed : storage.list("c")) {
+            assertEquals(keptTime(time), listed.modified(), listed.key());
+        }
+        // Taken, then aborted: nothing stored, nothing held.
+        try (Upload u = storage.create("c/aborted.bin", 10)) {
+            u.commitWithModified(time);
+            u.abort();
+        }
+        assertNull(storage.stat("c/aborted.bin"));
+        assertNoUploadLeftOpen();
+    }
+
     @Test
     void settingTheTimeOfAnAbsentFileIsNotFound() throws IOException {
         assertEquals(ErrorCode.NOT_FOUND, codeOf(() -> storage.setModified("absent.bin", Instant.EPOCH)));

@@ -21,11 +21,14 @@ final class DavPut implements UploadTarget {
     private final UserFiles.Inbound inbound;
     /** The time the upload brings ({@link OcMtime}), or null. */
     private final Instant modified;
+    /** Whether the upload commits the file with that time. */
+    private final boolean atCommit;
 
-    private DavPut(Exchange exchange, UserFiles.Inbound inbound, Instant modified) {
+    private DavPut(Exchange exchange, UserFiles.Inbound inbound, Instant modified, boolean atCommit) {
         this.exchange = exchange;
         this.inbound = inbound;
         this.modified = modified;
+        this.atCommit = atCommit;
     }
 
     static UploadTarget open(WebDav dav, Exchange ex) throws IOException {
@@ -48,8 +51,8 @@ final class DavPut implements UploadTarget {
         long size = HttpUtil.isTransferEncodingChunked(ex.request()) ? -1 : HttpUtil.getContentLength(ex.request(), -1L);
         DigestHeaders.announced(ex.request().headers()); // a malformed one is refused before the upload starts
         Instant modified = OcMtime.of(ex.request().headers());
-        return new DavPut(ex, PutUpload.expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path)),
-                modified);
+        UserFiles.Inbound upload = PutUpload.expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path));
+        return new DavPut(ex, upload, modified, OcMtime.atCommit(files, upload, modified));
     }
 
     @Override
@@ -67,7 +70,7 @@ final class DavPut implements UploadTarget {
         ObjectInfo info = inbound.commit();
         FullHttpResponse r = exchange.services().responses()
                 .empty(inbound.replaced() ? HttpResponseStatus.NO_CONTENT : HttpResponseStatus.CREATED);
-        info = OcMtime.apply(exchange.caller().files(), inbound.path(), modified, info, r.headers());
+        info = OcMtime.apply(exchange.caller().files(), inbound.path(), modified, atCommit, info, r.headers());
         String etag = WebDav.etag(info);
         if (etag != null) {
             r.headers().set("ETag", etag);

@@ -14,8 +14,10 @@ import org.transfergateway.storage.UserFiles;
 /**
  * The modification time an upload brings in {@code X-OC-Mtime} (seconds since the epoch,
  * decimals allowed), as ownCloud and Nextcloud take it on PUT and as rclone's webdav remote
- * sends it with {@code vendor = owncloud} or {@code nextcloud}. Once the file is committed
- * the time is set on it and the answer says {@code X-OC-MTime: accepted}; where the
+ * sends it with {@code vendor = owncloud} or {@code nextcloud}. The file is committed with
+ * that time where the upload can take it ({@link org.transfergateway.storage.Upload#commitWithModified}),
+ * else the time is set right after the commit, before the answer, which says
+ * {@code X-OC-MTime: accepted}; where the
  * storage keeps no times, or the time could not be set, that header is left out, which
  * tells such a client to set the time another way.
  */
@@ -41,11 +43,25 @@ final class OcMtime {
     }
 
     /**
-     * Sets {@code time} (when the request brought one) on the file just committed and
-     * marks the answer; the file as it is then. A failure leaves the file stored with its
-     * upload's time: logged, and the header left out.
+     * Asks the upload to commit the file with {@code time} (when the request brought one),
+     * so that it never shows another; true when it will. Called before the first byte.
      */
-    static ObjectInfo apply(UserFiles files, String path, Instant time, ObjectInfo committed, HttpHeaders answer) {
+    static boolean atCommit(UserFiles files, UserFiles.Inbound upload, Instant time) {
+        return time != null && files.keepsModified() && upload.commitWithModified(time);
+    }
+
+    /**
+     * Marks the answer for a file committed with {@code time} ({@code atCommit}); else sets
+     * {@code time} (when the request brought one) on the file just committed, for an upload
+     * that could not take it (a pool, GCS), before the answer. The file as it is then. A
+     * failure leaves the file stored with its upload's time: logged, and the header left out.
+     */
+    static ObjectInfo apply(UserFiles files, String path, Instant time, boolean atCommit, ObjectInfo committed,
+                            HttpHeaders answer) {
+        if (atCommit) {
+            answer.set(RESPONSE, "accepted");
+            return committed;
+        }
         if (time == null || !files.keepsModified()) {
             return committed;
         }

@@ -21,11 +21,14 @@ final class PutUpload implements UploadTarget {
     private final UserFiles.Inbound inbound;
     /** The time the upload brings ({@link OcMtime}), or null. */
     private final Instant modified;
+    /** Whether the upload commits the file with that time. */
+    private final boolean atCommit;
 
-    private PutUpload(Exchange exchange, UserFiles.Inbound inbound, Instant modified) {
+    private PutUpload(Exchange exchange, UserFiles.Inbound inbound, Instant modified, boolean atCommit) {
         this.exchange = exchange;
         this.inbound = inbound;
         this.modified = modified;
+        this.atCommit = atCommit;
     }
 
     /** The handler for the route table. */
@@ -37,7 +40,8 @@ final class PutUpload implements UploadTarget {
             long size = HttpUtil.isTransferEncodingChunked(ex.request()) ? -1 : HttpUtil.getContentLength(ex.request(), -1L);
             DigestHeaders.announced(ex.request().headers()); // a malformed one is refused before the upload starts
             Instant modified = OcMtime.of(ex.request().headers());
-            return new PutUpload(ex, expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path)), modified);
+            UserFiles.Inbound upload = expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path));
+            return new PutUpload(ex, upload, modified, OcMtime.atCommit(files, upload, modified));
         };
     }
 
@@ -70,7 +74,7 @@ final class PutUpload implements UploadTarget {
         body.put("size", info.size());
         HttpResponseStatus status = inbound.replaced() ? HttpResponseStatus.OK : HttpResponseStatus.CREATED;
         DefaultHttpHeaders extra = new DefaultHttpHeaders();
-        OcMtime.apply(exchange.caller().files(), inbound.path(), modified, info, extra);
+        OcMtime.apply(exchange.caller().files(), inbound.path(), modified, atCommit, info, extra);
         FullHttpResponse r = exchange.services().responses().json(status, body);
         r.headers().add(extra);
         return r;

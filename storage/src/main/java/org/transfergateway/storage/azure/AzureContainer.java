@@ -187,6 +187,11 @@ final class AzureContainer {
         return ObjectInfo.file(key, p.getBlobSize(), modified(p.getMetadata(), p.getLastModified()), unquote(p.getETag()));
     }
 
+    /** The metadata of a new blob kept with the modification time {@code modified} (null: none, and no metadata). */
+    static java.util.Map<String, String> metadata(Instant modified) {
+        return modified == null ? null : java.util.Map.of(ModTimes.AZURE_KEY, ModTimes.formatRfc3339(modified));
+    }
+
     /** The time kept in the metadata ({@link ModTimes}), else the blob's Last-Modified. */
     static Instant modified(java.util.Map<String, String> metadata, java.time.OffsetDateTime lastModified) {
         Instant kept = metadata == null ? null : ModTimes.parseRfc3339(metadata.get(ModTimes.AZURE_KEY));

@@ -388,10 +388,11 @@ public final class AzureStorage implements Storage, AbortsUploads {
             uploadOpened(fullName);
             // Why not blocks: for the same bytes, staged blocks and their commit cost Azurite
             // (the emulator of the tests and the bench) about three times the CPU of one Put Blob.
-            return new OneRequestUpload(az.name, key, size, az.executor, (body, n) -> {
+            return new OneRequestUpload(az.name, key, size, az.executor, (body, n, modified) -> {
                 try {
                     return az.blobOnce(fullName).uploadWithResponse(
-                            new BlockBlobSimpleUploadOptions(BinaryData.fromStream(body.get(), n)), null, Context.NONE)
+                            new BlockBlobSimpleUploadOptions(BinaryData.fromStream(body.get(), n))
+                                    .setMetadata(AzureContainer.metadata(modified)), null, Context.NONE)
                             .getValue().getETag();
                 } catch (RuntimeException e) {
                     throw az.failure("uploading " + key, e);

@@ -300,9 +300,11 @@ public final class S3Storage implements Storage, AbortsUploads {
         try {
             beforeUpload(key);
             String fullKey = s3.full(key);
-            return new OneRequestUpload(s3.name, key, size, s3.executor, (body, n) -> {
+            return new OneRequestUpload(s3.name, key, size, s3.executor, (body, n, modified) -> {
                 try {
-                    return s3.once.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(n),
+                    Map<String, String> metadata = modified == null ? Map.of()
+                            : Map.of(ModTimes.S3_KEY, ModTimes.formatSeconds(modified));
+                    return s3.once.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(n).metadata(metadata),
                             RequestBody.fromContentProvider(body::get, n, "application/octet-stream")).eTag();
                 } catch (SdkException e) {
                     throw s3.failure("uploading " + key, e);
