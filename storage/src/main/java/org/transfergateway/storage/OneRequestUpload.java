@@ -97,7 +97,7 @@ public final class OneRequestUpload implements Upload {
     /** The pipe has room: the write is a copy into it. */
     @Override
     public boolean takesWithoutWaiting(int bytes) {
-        return started && state == State.OPEN && written + bytes <= size && pipe.hasRoom(bytes);
+        return state == State.OPEN && written + bytes <= size && pipe.hasRoom(bytes);
     }
 
     @Override
