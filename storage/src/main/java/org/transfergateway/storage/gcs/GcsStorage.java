@@ -136,6 +136,9 @@ public final class GcsStorage implements Storage, AbortsUploads {
         try {
             Page<Blob> page = gcs.client.list(gcs.bucket, BlobListOption.prefix(dir), BlobListOption.currentDirectory());
             for (Blob b : page.iterateAll()) {
+                if (appending(b.getName())) {
+                    continue;
+                }
                 if (b.isDirectory()) {
                     entries.put(b.getName(), folder(b.getName()));
                 } else if (!b.getName().endsWith("/")) {
@@ -155,7 +158,7 @@ public final class GcsStorage implements Storage, AbortsUploads {
     public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
         try {
             for (Blob b : gcs.client.list(gcs.bucket, BlobListOption.prefix(gcs.under(dirKey))).iterateAll()) {
-                if (!b.getName().endsWith("/")) {
+                if (!b.getName().endsWith("/") && !appending(b.getName())) {
                     sink.accept(GcsBucket.info(gcs.strip(b.getName()), b));
                 }
             }
@@ -173,6 +176,11 @@ public final class GcsStorage implements Storage, AbortsUploads {
             throw gcs.failure("listing " + what, e);
         }
         return all;
+    }
+
+    /** The new bytes of an append waiting for their compose ({@link ComposedAppend}): no user's file. */
+    private boolean appending(String fullName) {
+        return fullName.startsWith(gcs.under(ComposedAppend.TEMPORARY_FOLDER));
     }
 
     private ObjectInfo folder(String fullPrefix) {
@@ -359,6 +367,33 @@ public final class GcsStorage implements Storage, AbortsUploads {
     public Upload create(String key, long size) throws IOException {
         beforeUpload(key);
         return SizedUpload.of(new ResumableUpload(gcs, key, size), size);
+    }
+
+    /**
+     * Continues the whole stored object without reading it back ({@link ComposedAppend}:
+     * the new bytes as a temporary object, then one compose held to the stored
+     * generation). Compose joins whole objects only, so keeping fewer bytes than the
+     * object has (a REST before its end) reads the kept bytes through instead.
+     */
+    @Override
+    public Upload createContinuing(String key, long keep) throws IOException {
+        if (keep <= 0) {
+            return create(key);
+        }
+        beforeUpload(key);
+        Blob stored = gcs.headBlob(key);
+        if (stored == null) {
+            throw ErrorCode.NOT_FOUND.exception("the file to continue is gone");
+        }
+        long size = stored.getSize() != null ? stored.getSize() : 0L;
+        if (size < keep) {
+            throw ErrorCode.CONFLICT.exception("the file to continue changed: it has " + size + " bytes, not the "
+                    + keep + " to keep");
+        }
+        if (size > keep || stored.getGeneration() == null) {
+            return Storage.super.createContinuing(key, keep);
+        }
+        return new ComposedAppend(gcs, key, keep, stored.getGeneration());
     }
 
     private void beforeUpload(String key) throws IOException {

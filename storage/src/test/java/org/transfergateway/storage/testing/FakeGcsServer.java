@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * (sessions, chunks answered 308 with {@code Range}, status queries, cancel by DELETE
  * answered 499); object get (metadata, and {@code alt=media} with {@code Range}); list with
  * prefix, delimiter, pages; delete; rewrite with a rewrite token (the source's custom
- * metadata carried over unless the body gives some); patch of the custom metadata; the
+ * metadata carried over unless the body gives some); compose; patch of the custom metadata; the
  * generation preconditions {@code ifGenerationMatch} and {@code generation}, and
  * {@code ifMetagenerationMatch} on a patch. An object becomes visible
  * only when its last chunk arrives. A token endpoint ({@link #tokenUri()}) refuses every
@@ -350,6 +350,10 @@ public final class FakeGcsServer implements AutoCloseable {
                 }
                 return;
             }
+            if (seg.size() == 7 && seg.get(4).equals("o") && seg.get(6).equals("compose") && method.equals("POST")) {
+                compose(ex, bucket, seg.get(5), q, body);
+                return;
+            }
             if (seg.size() == 11 && seg.get(4).equals("o") && seg.get(6).equals("rewriteTo") && seg.get(7).equals("b")
                     && seg.get(9).equals("o") && method.equals("POST")) {
                 rewrite(ex, bucket, seg.get(5), seg.get(8), seg.get(10), q, body);
@@ -633,6 +637,41 @@ public final class FakeGcsServer implements AutoCloseable {
         json(ex, 200, answer);
     }
 
+    /**
+     * objects.compose: the sources (at most 32, of the destination's bucket, each at the
+     * generation named, with its own {@code ifGenerationMatch}) joined into the destination,
+     * under the destination's {@code ifGenerationMatch}; the metadata is the request's
+     * destination resource's, none of the sources'.
+     */
+    private void compose(HttpExchange ex, String bucket, String name, Map<String, String> q, byte[] body) throws IOException {
+        allow(q, "ifGenerationMatch", "ifMetagenerationMatch", "kmsKeyName", "destinationPredefinedAcl", "projection", "fields",
+                "prettyPrint", "userProject");
+        JsonNode request = JSON.readTree(body);
+        JsonNode sources = request == null ? null : request.get("sourceObjects");
+        if (sources == null || !sources.isArray() || sources.isEmpty() || sources.size() > 32) {
+            throw new Answer(400, "invalid", "a compose takes 1 to 32 sourceObjects");
+        }
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        NavigableMap<String, StoredObject> b = bucket(bucket);
+        for (JsonNode source : sources) {
+            String sourceName = source.path("name").asText(null);
+            StoredObject o = sourceName == null ? null : b.get(sourceName);
+            if (o == null || (source.has("generation") && source.get("generation").asLong() != o.generation())) {
+                throw new Answer(404, "notFound", "No such object: " + bucket + "/" + sourceName);
+            }
+            JsonNode pre = source.path("objectPreconditions").path("ifGenerationMatch");
+            if (!pre.isMissingNode() && pre.asLong() != o.generation()) {
+                throw new Answer(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.");
+            }
+            joined.write(o.bytes());
+        }
+        Map<String, String> metadata = new java.util.HashMap<>();
+        request.path("destination").path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+        byte[] data = joined.toByteArray();
+        StoredObject composed = store(bucket, name, data, data.length, sha256(data), precondition(q), metadata);
+        json(ex, 200, resource(composed));
+    }
+
     // ---- uploads ----
 
     private void multipart(HttpExchange ex, String bucket, Map<String, String> q, byte[] body) throws IOException {
@@ -713,7 +752,10 @@ public final class FakeGcsServer implements AutoCloseable {
         String id = UUID.randomUUID().toString().replace("-", "");
         String digestOnly = digestOnlyPrefix;
         sessions.put(id, new Session(bucket, name, precondition(q), digestOnly != null && name.startsWith(digestOnly)));
-        ex.getResponseHeaders().set("Location", endpoint() + "/upload/storage/v1/b/" + bucket + "/o?uploadType=resumable&name="
+        // On the host the client asked, as GCS answers: a session opened through a relay stays on it.
+        String host = ex.getRequestHeaders().getFirst("Host");
+        String base = host == null ? endpoint().toString() : "http://" + host;
+        ex.getResponseHeaders().set("Location", base + "/upload/storage/v1/b/" + bucket + "/o?uploadType=resumable&name="
                 + URLEncoder.encode(name, StandardCharsets.UTF_8) + "&upload_id=" + id);
         ex.sendResponseHeaders(200, -1);
     }
