@@ -231,9 +231,9 @@ public final class S3Storage implements Storage, AbortsUploads {
     /**
      * Keeps {@code time} as the user metadata {@code mtime} ({@link ModTimes}): a CopyObject
      * of the object onto itself with its metadata replaced, content type and other metadata
-     * carried over, on condition that its ETag is still the one just read, so that an upload
-     * that replaced it meanwhile is not undone (CONFLICT then). The bytes stay where they
-     * are: no transfer. Objects over 5 GiB, which CopyObject cannot copy in one request,
+     * carried over (and its storage class and encryption), on condition that its ETag is
+     * still the one just read, so that an upload that replaced it meanwhile is not undone
+     * (CONFLICT then). The bytes stay where they are: no transfer. Objects over 5 GiB, which CopyObject cannot copy in one request,
      * are refused (a multipart copy would rewrite them).
      */
     @Override
@@ -260,7 +260,10 @@ public final class S3Storage implements Storage, AbortsUploads {
                     .destinationKey(full).copySourceIfMatch(h.eTag()).metadataDirective(MetadataDirective.REPLACE)
                     .metadata(metadata).contentType(h.contentType()).contentEncoding(h.contentEncoding())
                     .contentDisposition(h.contentDisposition()).contentLanguage(h.contentLanguage())
-                    .cacheControl(h.cacheControl()).expires(h.expires()));
+                    .cacheControl(h.cacheControl()).expires(h.expires())
+                    // A copy takes the bucket's defaults for what it is not told: keep the object's own.
+                    .storageClass(h.storageClassAsString()).serverSideEncryption(h.serverSideEncryptionAsString())
+                    .ssekmsKeyId(h.ssekmsKeyId()));
         } catch (SdkException e) {
             if (S3Errors.isStatus(e, 412)) {
                 throw ErrorCode.CONFLICT.exception("the file changed while its modification time was set");
