@@ -236,6 +236,18 @@ class ModifiedTimesOverS3Test {
         assertEquals(207, listing.statusCode());
         assertTrue(listing.body().contains("<D:getlastmodified>Wed, 7 Aug 2019 06:05:04 GMT</D:getlastmodified>"),
                 listing.body());
+        // As rclone's webdav remote sets a time with vendor owncloud: DAV:lastmodified in seconds.
+        HttpResponse<String> owncloud = call("PROPPATCH", "/dav" + dir + "/w.txt", "<?xml version=\"1.0\" encoding=\"utf-8\" ?>"
+                + "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop><lastmodified xmlns=\"DAV:\">1425445567</lastmodified>"
+                + "</D:prop></D:set></D:propertyupdate>");
+        assertEquals(207, owncloud.statusCode(), owncloud.body());
+        assertTrue(owncloud.body().contains("HTTP/1.1 200 OK"), owncloud.body());
+        assertEquals("1425445567.000000000", metadataTime("alice" + dir + "/w.txt"));
+        HttpResponse<String> notSeconds = call("PROPPATCH", "/dav" + dir + "/w.txt", "<D:propertyupdate xmlns:D=\"DAV:\">"
+                + "<D:set><D:prop><D:lastmodified>yesterday</D:lastmodified></D:prop></D:set></D:propertyupdate>");
+        assertEquals(207, notSeconds.statusCode(), notSeconds.body());
+        assertTrue(notSeconds.body().contains("HTTP/1.1 409 Conflict"), notSeconds.body());
+        assertEquals("1425445567.000000000", metadataTime("alice" + dir + "/w.txt"));
         assertSameTotals(before, settled());
     }
 
