@@ -21,10 +21,11 @@ public final class OneRequestUpload implements Upload {
 
     /**
      * Sends the request, its body read from the stream {@code body} opens (once: a second
-     * open fails); the stored object's ETag.
+     * open fails), the object to be kept with the modification time {@code modified}
+     * ({@link ModTimes}; null: none asked for); the stored object's ETag.
      */
     public interface Request {
-        String send(Supplier<InputStream> body, long size) throws IOException;
+        String send(Supplier<InputStream> body, long size, java.time.Instant modified) throws IOException;
     }
 
     private enum State { OPEN, COMMITTED, ABORTED }
@@ -35,12 +36,20 @@ public final class OneRequestUpload implements Upload {
     private final BiFunction<Long, String, ObjectInfo> stored;
     private final BodyPipe pipe;
     private final CompletableFuture<String> put = new CompletableFuture<>();
+    private final Executor executor;
+    private final Request request;
+    private final Runnable ended;
     private volatile State state = State.OPEN;
     private volatile long written;
+    /** Whether the request is on its way: from the first byte on. */
+    private volatile boolean started;
+    private java.time.Instant modified;
 
     /**
-     * Starts {@code request} on {@code executor}; {@code ended} runs once the request is
-     * over, however it ended; {@code stored} describes the object from its size and ETag.
+     * An upload whose {@code request} runs on {@code executor} from the first byte written
+     * on (its headers may still take a modification time until then); {@code ended} runs
+     * once the request is over, however it ended, or at an abort before it started;
+     * {@code stored} describes the object from its size and ETag.
      */
     public OneRequestUpload(String backend, String key, long size, Executor executor, Request request, Runnable ended,
                             BiFunction<Long, String, ObjectInfo> stored) {
@@ -49,9 +58,30 @@ public final class OneRequestUpload implements Upload {
         this.size = size;
         this.stored = stored;
         this.pipe = new BodyPipe(size);
+        this.executor = executor;
+        this.request = request;
+        this.ended = ended;
+    }
+
+    /** Taken until the first byte: the time goes in the request's headers. */
+    @Override
+    public synchronized boolean commitWithModified(java.time.Instant time) {
+        if (started || state != State.OPEN) {
+            return false;
+        }
+        modified = time;
+        return true;
+    }
+
+    private void start() {
+        if (started) {
+            return;
+        }
+        started = true;
+        java.time.Instant time = modified;
         executor.execute(() -> {
             try {
-                put.complete(request.send(pipe::open, size));
+                put.complete(request.send(pipe::open, size, time));
             } catch (IOException e) {
                 put.completeExceptionally(e);
             } catch (RuntimeException | Error e) {
@@ -78,6 +108,7 @@ public final class OneRequestUpload implements Upload {
             abort();
             throw ErrorCode.BAD_REQUEST.exception("the body is longer than the " + size + " bytes announced");
         }
+        start();
         try {
             pipe.write(src);
         } catch (IOException e) {
@@ -139,6 +170,10 @@ public final class OneRequestUpload implements Upload {
         }
         state = State.ABORTED;
         pipe.fail(new IOException("the upload of " + key + " was aborted"));
+        if (!started) {
+            ended.run(); // no request was sent
+            return;
+        }
         try {
             put.join(); // the request is over, short of its last byte: nothing lands
         } catch (CompletionException expected) {

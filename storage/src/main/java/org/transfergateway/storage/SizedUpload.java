@@ -52,6 +52,11 @@ public class SizedUpload implements Upload {
     }
 
     @Override
+    public boolean commitWithModified(java.time.Instant time) {
+        return upload.commitWithModified(time);
+    }
+
+    @Override
     public void abort() {
         upload.abort();
     }

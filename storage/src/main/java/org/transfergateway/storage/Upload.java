@@ -42,6 +42,16 @@ public interface Upload extends Closeable {
     ObjectInfo commit() throws IOException;
 
     /**
+     * Asks that the object be committed with {@code time} as its modification time, kept
+     * as {@link Storage#setModified} keeps it, in the commit itself: no moment exists where
+     * the new object shows another time. Called before the first write. False when this
+     * upload cannot, and the caller then sets the time once the commit has returned.
+     */
+    default boolean commitWithModified(java.time.Instant time) {
+        return false;
+    }
+
+    /**
      * Called once the ledger has recorded this upload's commit: a pool then removes the
      * copies of the object it replaced on other members, which the ledger no longer
      * names. Never throws.

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -52,6 +53,14 @@ public abstract class StorageContractTest {
     /** Stores a small object the quickest way the backend has, for a test that needs many. */
     protected void seed(String key, byte[] content) throws IOException {
         put(key, content);
+    }
+
+    /**
+     * What the backend keeps of a modification time set with {@link Storage#setModified}:
+     * the full nanoseconds unless a backend keeps less.
+     */
+    protected Instant keptTime(Instant set) {
+        return set;
     }
 
     /** Closes what {@link #newStorage()} opened below a storage that does not own it (a pool's members). */
@@ -328,6 +337,78 @@ public abstract class StorageContractTest {
     }
 
     // ---- reads ----
+
+    @Test
+    void aModificationTimeSetIsWhatStatAndListingsReportAndNoByteChanges() throws IOException {
+        assertTrue(storage.keepsModified());
+        byte[] content = random(1000, 17);
+        put("d/t.bin", content);
+        put("d/other.bin", utf8("other"));
+        Instant time = Instant.parse("2001-02-03T04:05:06.123456789Z");
+        storage.setModified("d/t.bin", time);
+
+        ObjectInfo stat = storage.stat("d/t.bin");
+        assertEquals(keptTime(time), stat.modified());
+        assertEquals(content.length, stat.size());
+        assertArrayEquals(content, read("d/t.bin", 0, -1));
+        List<ObjectInfo> listed = storage.list("d");
+        assertEquals(List.of("other.bin", "t.bin"), listed.stream().map(ObjectInfo::name).toList());
+        assertEquals(keptTime(time), listed.get(1).modified());
+        assertEquals(content.length, listed.get(1).size());
+        assertTrue(listed.get(0).modified().isAfter(Instant.parse("2020-01-01T00:00:00Z")), "an untouched file keeps its own time");
+
+        Instant later = Instant.parse("2024-12-31T23:59:59.5Z");
+        storage.setModified("d/t.bin", later);
+        assertEquals(keptTime(later), storage.stat("d/t.bin").modified());
+        assertEquals(keptTime(later), storage.list("d").get(1).modified());
+        storage.move("d/t.bin", "d/moved.bin");
+        assertEquals(keptTime(later), storage.stat("d/moved.bin").modified(), "a rename keeps the time");
+        storage.move("d/moved.bin", "d/t.bin");
+
+        // An overwrite is a new file: its time is that of its upload, not the one set before.
+        put("d/t.bin", utf8("new"));
+        assertTrue(storage.stat("d/t.bin").modified().isAfter(later));
+        assertTrue(storage.list("d").get(1).modified().isAfter(later));
+    }
+
+    /**
+     * An upload that takes its time before its first byte ({@link Upload#commitWithModified})
+     * is committed with it: stat and listing show it from the commit on. A backend whose
+     * uploads cannot take it says so, and its caller sets the time after the commit.
+     */
+    @Test
+    void anUploadCommittedWithATimeShowsItFromTheCommitOn() throws IOException {
+        Instant time = Instant.parse("2012-03-04T05:06:07.890123456Z");
+        byte[] small = random(1000, 3);
+        byte[] large = random(LARGE, 4);
+        for (String key : List.of("c/small.bin", "c/sized.bin", "c/large.bin", "c/large-sized.bin", "c/empty.bin")) {
+            byte[] content = key.contains("large") ? large : key.contains("empty") ? new byte[0] : small;
+            try (Upload u = key.contains("sized") ? storage.create(key, content.length) : storage.create(key)) {
+                if (!u.commitWithModified(time)) {
+                    continue;
+                }
+                writeAll(u, content);
+                assertEquals(keptTime(time), u.commit().modified(), key);
+            }
+            assertEquals(keptTime(time), storage.stat(key).modified(), key);
+            assertArrayEquals(content, read(key, 0, -1), key);
+        }
+        for (ObjectInfo listed : storage.list("c")) {
+            assertEquals(keptTime(time), listed.modified(), listed.key());
+        }
+        // Taken, then aborted: nothing stored, nothing held.
+        try (Upload u = storage.create("c/aborted.bin", 10)) {
+            u.commitWithModified(time);
+            u.abort();
+        }
+        assertNull(storage.stat("c/aborted.bin"));
+        assertNoUploadLeftOpen();
+    }
+
+    @Test
+    void settingTheTimeOfAnAbsentFileIsNotFound() throws IOException {
+        assertEquals(ErrorCode.NOT_FOUND, codeOf(() -> storage.setModified("absent.bin", Instant.EPOCH)));
+    }
 
     @Test
     void rangedReadsReturnExactlyTheRange() throws IOException {

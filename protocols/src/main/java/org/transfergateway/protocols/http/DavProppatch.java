@@ -19,7 +19,8 @@ import org.w3c.dom.Node;
  * {@code PROPPATCH}: sets and removes dead properties, in the order given and all or
  * nothing (RFC 4918 section 9.2): when one change cannot be made, none is, and the others
  * are answered 424 Failed Dependency. The live {@code getlastmodified} of a file may be
- * set where the storage keeps modification times; the other live properties are protected.
+ * set where the storage keeps modification times (and {@code DAV:lastmodified} in seconds,
+ * as ownCloud takes it); the other live properties are protected.
  */
 final class DavProppatch implements SimpleHandler {
     private final WebDav dav;
@@ -63,8 +64,8 @@ final class DavProppatch implements SimpleHandler {
         Map<Change, HttpResponseStatus> refused = new LinkedHashMap<>();
         Instant modified = null;
         for (Change c : changes) {
-            if (DavXml.DAV.equals(c.ns()) && c.local().equals("getlastmodified")) {
-                modified = c.element() == null ? null : time(c.element().getTextContent());
+            if (isTime(c)) {
+                modified = c.element() == null ? null : time(c.local(), c.element().getTextContent());
                 if (c.element() == null || modified == null || info.folder() || !files.keepsModified()) {
                     refused.put(c, HttpResponseStatus.CONFLICT);
                 }
@@ -85,7 +86,7 @@ final class DavProppatch implements SimpleHandler {
         String user = ex.caller().name();
         Map<String, String> dead = new LinkedHashMap<>(dav.properties.of(user, path));
         for (Change c : changes) {
-            if (DavXml.DAV.equals(c.ns()) && c.local().equals("getlastmodified")) {
+            if (isTime(c)) {
                 continue;
             }
             if (c.element() != null) {
@@ -109,8 +110,21 @@ final class DavProppatch implements SimpleHandler {
                 .append(WebDav.status(s)).append("</D:propstat>");
     }
 
-    /** An RFC 1123 date (as getlastmodified is written), or null. */
-    private static Instant time(String text) {
+    /**
+     * A change of the file's time: {@code getlastmodified}, or {@code lastmodified} in the
+     * DAV: namespace, which ownCloud takes and rclone's webdav remote sets with
+     * {@code vendor = owncloud} or {@code nextcloud}.
+     */
+    private static boolean isTime(Change c) {
+        return DavXml.DAV.equals(c.ns()) && (c.local().equals("getlastmodified") || c.local().equals("lastmodified"));
+    }
+
+    /** {@code lastmodified}: seconds since the epoch; {@code getlastmodified}: an RFC 1123 date as it is written; or null. */
+    private static Instant time(String local, String text) {
+        if (local.equals("lastmodified")) {
+            String t = text.trim();
+            return t.matches("-?\\d+(\\.\\d+)?") ? org.transfergateway.storage.ModTimes.parseSeconds(t) : null;
+        }
         try {
             return ZonedDateTime.parse(text.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
         } catch (DateTimeParseException e) {

@@ -1,23 +1,34 @@
 package org.transfergateway.protocols.http;
 
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.UserFiles;
 
-/** {@code PUT /files/{path}}: the body becomes the file; 201 when created, 200 when replaced. */
+/**
+ * {@code PUT /files/{path}}: the body becomes the file; 201 when created, 200 when replaced.
+ * A time in {@code X-OC-Mtime} is set on the file as it is committed ({@link OcMtime}).
+ */
 final class PutUpload implements UploadTarget {
     private final Exchange exchange;
     private final UserFiles.Inbound inbound;
+    /** The time the upload brings ({@link OcMtime}), or null. */
+    private final Instant modified;
+    /** Whether the upload commits the file with that time. */
+    private final boolean atCommit;
 
-    private PutUpload(Exchange exchange, UserFiles.Inbound inbound) {
+    private PutUpload(Exchange exchange, UserFiles.Inbound inbound, Instant modified, boolean atCommit) {
         this.exchange = exchange;
         this.inbound = inbound;
+        this.modified = modified;
+        this.atCommit = atCommit;
     }
 
     /** The handler for the route table. */
@@ -28,7 +39,9 @@ final class PutUpload implements UploadTarget {
             // A Content-Length lets the backend stream the body in one request (S3 PutObject).
             long size = HttpUtil.isTransferEncodingChunked(ex.request()) ? -1 : HttpUtil.getContentLength(ex.request(), -1L);
             DigestHeaders.announced(ex.request().headers()); // a malformed one is refused before the upload starts
-            return new PutUpload(ex, expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path)));
+            Instant modified = OcMtime.of(ex.request().headers());
+            UserFiles.Inbound upload = expecting(ex, size >= 0 ? files.uploadOfSize(path, size) : files.upload(path));
+            return new PutUpload(ex, upload, modified, OcMtime.atCommit(files, upload, modified));
         };
     }
 
@@ -60,7 +73,11 @@ final class PutUpload implements UploadTarget {
         body.put("path", inbound.path());
         body.put("size", info.size());
         HttpResponseStatus status = inbound.replaced() ? HttpResponseStatus.OK : HttpResponseStatus.CREATED;
-        return exchange.services().responses().json(status, body);
+        DefaultHttpHeaders extra = new DefaultHttpHeaders();
+        OcMtime.apply(exchange.caller().files(), inbound.path(), modified, atCommit, info, extra);
+        FullHttpResponse r = exchange.services().responses().json(status, body);
+        r.headers().add(extra);
+        return r;
     }
 
     @Override

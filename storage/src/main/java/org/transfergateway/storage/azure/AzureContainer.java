@@ -19,6 +19,7 @@ import org.transfergateway.config.AzureBackendConfig;
 import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.s3.MemoryBudget;
 
@@ -183,8 +184,18 @@ final class AzureContainer {
     }
 
     static ObjectInfo info(String key, BlobProperties p) {
-        return ObjectInfo.file(key, p.getBlobSize(), p.getLastModified() != null ? p.getLastModified().toInstant() : Instant.EPOCH,
-                unquote(p.getETag()));
+        return ObjectInfo.file(key, p.getBlobSize(), modified(p.getMetadata(), p.getLastModified()), unquote(p.getETag()));
+    }
+
+    /** The metadata of a new blob kept with the modification time {@code modified} (null: none, and no metadata). */
+    static java.util.Map<String, String> metadata(Instant modified) {
+        return modified == null ? null : java.util.Map.of(ModTimes.AZURE_KEY, ModTimes.formatRfc3339(modified));
+    }
+
+    /** The time kept in the metadata ({@link ModTimes}), else the blob's Last-Modified. */
+    static Instant modified(java.util.Map<String, String> metadata, java.time.OffsetDateTime lastModified) {
+        Instant kept = metadata == null ? null : ModTimes.parseRfc3339(metadata.get(ModTimes.AZURE_KEY));
+        return kept != null ? kept : lastModified != null ? lastModified.toInstant() : Instant.EPOCH;
     }
 
     void deleteFull(String fullName, String what) throws GatewayException {

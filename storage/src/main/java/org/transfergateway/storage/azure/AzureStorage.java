@@ -4,6 +4,7 @@ import com.azure.core.exception.HttpResponseException;
 import com.azure.core.util.BinaryData;
 import com.azure.core.util.Context;
 import com.azure.storage.blob.models.BlobItem;
+import com.azure.storage.blob.models.BlobListDetails;
 import com.azure.storage.blob.models.BlobProperties;
 import com.azure.storage.blob.models.BlobType;
 import com.azure.storage.blob.models.Block;
@@ -39,6 +40,7 @@ import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.OneRequestUpload;
 import org.transfergateway.storage.SizedUpload;
@@ -166,7 +168,10 @@ public final class AzureStorage implements Storage, AbortsUploads {
         String dir = az.under(dirKey);
         Map<String, ObjectInfo> entries = new TreeMap<>();
         try {
-            for (BlobItem b : az.client.listBlobsByHierarchy("/", new ListBlobsOptions().setPrefix(dir), null)) {
+            // With their metadata: the kept modification times come in the same listing.
+            ListBlobsOptions options = new ListBlobsOptions().setPrefix(dir)
+                    .setDetails(new BlobListDetails().setRetrieveMetadata(true));
+            for (BlobItem b : az.client.listBlobsByHierarchy("/", options, null)) {
                 if (Boolean.TRUE.equals(b.isPrefix())) {
                     entries.put(b.getName(), folder(b.getName()));
                 } else if (!b.getName().endsWith("/")) {
@@ -214,7 +219,48 @@ public final class AzureStorage implements Storage, AbortsUploads {
     private ObjectInfo info(BlobItem b) {
         var p = b.getProperties();
         return ObjectInfo.file(az.strip(b.getName()), p.getContentLength() != null ? p.getContentLength() : 0L,
-                p.getLastModified() != null ? p.getLastModified().toInstant() : Instant.EPOCH, AzureContainer.unquote(p.getETag()));
+                AzureContainer.modified(b.getMetadata(), p.getLastModified()), AzureContainer.unquote(p.getETag()));
+    }
+
+    // ---- modification times ----
+
+    @Override
+    public boolean keepsModified() {
+        return true;
+    }
+
+    /**
+     * Keeps {@code time} as the blob metadata {@code mtime} ({@link ModTimes}): one Set Blob
+     * Metadata, the other metadata kept, on condition that the ETag is still the one just
+     * read, so that an upload that replaced the blob meanwhile is not undone (CONFLICT
+     * then). The content is not touched: no transfer.
+     */
+    @Override
+    public void setModified(String key, Instant time) throws IOException {
+        String what = "setting the modification time of " + key;
+        var blob = az.blob(az.full(key));
+        BlobProperties p;
+        try {
+            p = blob.getProperties();
+        } catch (RuntimeException e) {
+            if (AzureErrors.isStatus(e, 404)) {
+                throw ErrorCode.NOT_FOUND.exception("no such file");
+            }
+            throw az.failure(what, e);
+        }
+        Map<String, String> metadata = new java.util.HashMap<>(p.getMetadata() == null ? Map.of() : p.getMetadata());
+        metadata.put(ModTimes.AZURE_KEY, ModTimes.formatRfc3339(time));
+        try {
+            blob.setMetadataWithResponse(metadata, new BlobRequestConditions().setIfMatch(p.getETag()), null, Context.NONE);
+        } catch (RuntimeException e) {
+            if (AzureErrors.isStatus(e, 412)) {
+                throw ErrorCode.CONFLICT.exception("the file changed while its modification time was set");
+            }
+            if (AzureErrors.isStatus(e, 404)) {
+                throw ErrorCode.NOT_FOUND.exception("no such file");
+            }
+            throw az.failure(what, e);
+        }
     }
 
     // ---- changing ----
@@ -342,10 +388,11 @@ public final class AzureStorage implements Storage, AbortsUploads {
             uploadOpened(fullName);
             // Why not blocks: for the same bytes, staged blocks and their commit cost Azurite
             // (the emulator of the tests and the bench) about three times the CPU of one Put Blob.
-            return new OneRequestUpload(az.name, key, size, az.executor, (body, n) -> {
+            return new OneRequestUpload(az.name, key, size, az.executor, (body, n, modified) -> {
                 try {
                     return az.blobOnce(fullName).uploadWithResponse(
-                            new BlockBlobSimpleUploadOptions(BinaryData.fromStream(body.get(), n)), null, Context.NONE)
+                            new BlockBlobSimpleUploadOptions(BinaryData.fromStream(body.get(), n))
+                                    .setMetadata(AzureContainer.metadata(modified)), null, Context.NONE)
                             .getValue().getETag();
                 } catch (RuntimeException e) {
                     throw az.failure("uploading " + key, e);

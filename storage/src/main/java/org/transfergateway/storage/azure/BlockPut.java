@@ -88,6 +88,8 @@ final class BlockPut implements JournaledUpload {
     private final List<String> blockIds = new ArrayList<>();
     private final AtomicReference<GatewayException> blockFailure = new AtomicReference<>();
     private volatile State state = State.OPEN;
+    /** The modification time to commit the blob with ({@link #commitWithModified}), or null. */
+    private java.time.Instant modified;
     private ByteBuffer buffer;
     private long written;
     private boolean staged;
@@ -315,6 +317,16 @@ final class BlockPut implements JournaledUpload {
         return written;
     }
 
+    /** The blob gets its metadata at the commit (Put Block List or the one Put Blob): always in time. */
+    @Override
+    public synchronized boolean commitWithModified(java.time.Instant time) {
+        if (state != State.OPEN) {
+            return false;
+        }
+        modified = time;
+        return true;
+    }
+
     @Override
     public synchronized ObjectInfo commit() throws IOException {
         ensureOpen();
@@ -333,7 +345,8 @@ final class BlockPut implements JournaledUpload {
                 awaitBlocks();
                 awaitCopies();
                 failIfABlockFailed();
-                BlockBlobCommitBlockListOptions list = new BlockBlobCommitBlockListOptions(blockIds);
+                BlockBlobCommitBlockListOptions list = new BlockBlobCommitBlockListOptions(blockIds)
+                        .setMetadata(AzureContainer.metadata(modified));
                 if (kept != null) {
                     // Only onto the version whose blocks and bytes were kept.
                     list.setRequestConditions(new BlobRequestConditions().setIfMatch(kept.etag()));
@@ -365,7 +378,8 @@ final class BlockPut implements JournaledUpload {
         buffer = null;
         try {
             BinaryData body = whole == null ? BinaryData.fromBytes(new byte[0]) : BinaryData.fromByteBuffer(whole.flip().asReadOnlyBuffer());
-            return az.blob(fullName).upload(body, true);
+            return az.blob(fullName).uploadWithResponse(new com.azure.storage.blob.options.BlockBlobSimpleUploadOptions(body)
+                    .setMetadata(AzureContainer.metadata(modified)), null, com.azure.core.util.Context.NONE).getValue();
         } finally {
             if (whole != null) {
                 az.budget.release(whole);

@@ -40,6 +40,11 @@ public class ForwardingUpload implements JournaledUpload {
     }
 
     @Override
+    public boolean commitWithModified(java.time.Instant time) {
+        return next.commitWithModified(time);
+    }
+
+    @Override
     public void recorded() {
         next.recorded();
     }

@@ -24,6 +24,7 @@ import org.transfergateway.config.GcsBackendConfig;
 import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.s3.MemoryBudget;
 
@@ -186,8 +187,11 @@ final class GcsBucket {
         return b == null ? null : info(key, b);
     }
 
+    /** The object as GCS describes it; its time the one kept in its metadata ({@link ModTimes}) when there is one. */
     static ObjectInfo info(String key, Blob b) {
-        Instant modified = b.getUpdateTimeOffsetDateTime() != null ? b.getUpdateTimeOffsetDateTime().toInstant() : Instant.EPOCH;
+        Instant kept = ModTimes.fromGcs(b.getMetadata());
+        Instant modified = kept != null ? kept
+                : b.getUpdateTimeOffsetDateTime() != null ? b.getUpdateTimeOffsetDateTime().toInstant() : Instant.EPOCH;
         return ObjectInfo.file(key, b.getSize() != null ? b.getSize() : 0L, modified, etag(b));
     }
 

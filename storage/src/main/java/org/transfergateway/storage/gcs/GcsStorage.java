@@ -25,6 +25,7 @@ import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.SizedUpload;
 import org.transfergateway.storage.Storage;
@@ -135,6 +136,9 @@ public final class GcsStorage implements Storage, AbortsUploads {
         try {
             Page<Blob> page = gcs.client.list(gcs.bucket, BlobListOption.prefix(dir), BlobListOption.currentDirectory());
             for (Blob b : page.iterateAll()) {
+                if (appending(b.getName())) {
+                    continue;
+                }
                 if (b.isDirectory()) {
                     entries.put(b.getName(), folder(b.getName()));
                 } else if (!b.getName().endsWith("/")) {
@@ -154,7 +158,7 @@ public final class GcsStorage implements Storage, AbortsUploads {
     public void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {
         try {
             for (Blob b : gcs.client.list(gcs.bucket, BlobListOption.prefix(gcs.under(dirKey))).iterateAll()) {
-                if (!b.getName().endsWith("/")) {
+                if (!b.getName().endsWith("/") && !appending(b.getName())) {
                     sink.accept(GcsBucket.info(gcs.strip(b.getName()), b));
                 }
             }
@@ -174,9 +178,51 @@ public final class GcsStorage implements Storage, AbortsUploads {
         return all;
     }
 
+    /** The new bytes of an append waiting for their compose ({@link ComposedAppend}): no user's file. */
+    private boolean appending(String fullName) {
+        return fullName.startsWith(gcs.under(ComposedAppend.TEMPORARY_FOLDER));
+    }
+
     private ObjectInfo folder(String fullPrefix) {
         String key = gcs.strip(fullPrefix);
         return ObjectInfo.folder(key.substring(0, key.length() - 1), Instant.EPOCH);
+    }
+
+    // ---- modification times ----
+
+    @Override
+    public boolean keepsModified() {
+        return true;
+    }
+
+    /**
+     * Keeps {@code time} in the object's custom metadata as rclone does ({@link ModTimes}:
+     * {@code mtime}, and gsutil's {@code goog-reserved-file-mtime}): one metadata patch, the
+     * other metadata kept, on condition that the generation and metageneration are still
+     * those just read, so that an upload or another change meanwhile is not undone
+     * (CONFLICT then). The content is not touched: no transfer.
+     */
+    @Override
+    public void setModified(String key, Instant time) throws IOException {
+        Blob b = gcs.headBlob(key);
+        if (b == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file");
+        }
+        Map<String, String> metadata = new java.util.HashMap<>(b.getMetadata() == null ? Map.of() : b.getMetadata());
+        metadata.put(ModTimes.GCS_KEY, ModTimes.formatRfc3339(time));
+        metadata.put(ModTimes.GCS_GSUTIL_KEY, Long.toString(time.getEpochSecond()));
+        try {
+            gcs.client.update(b.toBuilder().setMetadata(metadata).build(), BlobTargetOption.generationMatch(),
+                    BlobTargetOption.metagenerationMatch());
+        } catch (RuntimeException e) {
+            if (GcsErrors.isStatus(e, 412)) {
+                throw ErrorCode.CONFLICT.exception("the file changed while its modification time was set");
+            }
+            if (GcsErrors.isStatus(e, 404)) {
+                throw ErrorCode.NOT_FOUND.exception("no such file");
+            }
+            throw gcs.failure("setting the modification time of " + key, e);
+        }
     }
 
     // ---- changing ----
@@ -321,6 +367,33 @@ public final class GcsStorage implements Storage, AbortsUploads {
     public Upload create(String key, long size) throws IOException {
         beforeUpload(key);
         return SizedUpload.of(new ResumableUpload(gcs, key, size), size);
+    }
+
+    /**
+     * Continues the whole stored object without reading it back ({@link ComposedAppend}:
+     * the new bytes as a temporary object, then one compose held to the stored
+     * generation). Compose joins whole objects only, so keeping fewer bytes than the
+     * object has (a REST before its end) reads the kept bytes through instead.
+     */
+    @Override
+    public Upload createContinuing(String key, long keep) throws IOException {
+        if (keep <= 0) {
+            return create(key);
+        }
+        beforeUpload(key);
+        Blob stored = gcs.headBlob(key);
+        if (stored == null) {
+            throw ErrorCode.NOT_FOUND.exception("the file to continue is gone");
+        }
+        long size = stored.getSize() != null ? stored.getSize() : 0L;
+        if (size < keep) {
+            throw ErrorCode.CONFLICT.exception("the file to continue changed: it has " + size + " bytes, not the "
+                    + keep + " to keep");
+        }
+        if (size > keep || stored.getGeneration() == null) {
+            return Storage.super.createContinuing(key, keep);
+        }
+        return new ComposedAppend(gcs, key, keep, stored.getGeneration());
     }
 
     private void beforeUpload(String key) throws IOException {

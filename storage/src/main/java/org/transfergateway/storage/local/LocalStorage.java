@@ -354,6 +354,7 @@ public final class LocalStorage implements Storage {
         private final FileChannel channel;
         private long written;
         private boolean done;
+        private Instant modified;
 
         LocalUpload(String key, Path target, Path part, FileChannel channel) {
             this.key = key;
@@ -387,6 +388,13 @@ public final class LocalStorage implements Storage {
             return written;
         }
 
+        /** The time goes on the part file before it is renamed into place. */
+        @Override
+        public boolean commitWithModified(Instant time) {
+            modified = time;
+            return true;
+        }
+
         @Override
         public ObjectInfo commit() throws IOException {
             if (done) {
@@ -394,6 +402,9 @@ public final class LocalStorage implements Storage {
             }
             try {
                 channel.close();
+                if (modified != null) {
+                    Files.setLastModifiedTime(part, FileTime.from(modified));
+                }
                 makeParents(target);
                 if (isFolder(target)) {
                     throw ErrorCode.CONFLICT.exception("a folder exists at that path");

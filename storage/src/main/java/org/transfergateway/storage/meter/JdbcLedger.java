@@ -2522,6 +2522,19 @@ public final class JdbcLedger implements Ledger {
         }
     }
 
+    @Override
+    public boolean modified(String pool, String key, Instant modified) throws IOException {
+        boolean[] changed = {false};
+        write("ledger cannot record the modification time of " + key + " in " + pool, () -> {
+            PreparedStatement ps = statement("UPDATE placements SET modified_millis = ? WHERE pool = ? AND object_key = ?");
+            ps.setLong(1, modified.toEpochMilli());
+            ps.setString(2, pool);
+            ps.setString(3, key);
+            changed[0] = ps.executeUpdate() > 0;
+        });
+        return changed[0];
+    }
+
     /**
      * A range scan of the primary key: keys from {@code prefix}, or after {@code after}, up
      * to the least string above every key that starts with the prefix ({@link #prefixEnd}),

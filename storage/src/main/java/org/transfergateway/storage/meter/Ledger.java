@@ -371,6 +371,19 @@ public interface Ledger extends AutoCloseable, Placements, CopyQueue, Digests, R
             }
 
             @Override
+            public boolean modified(String pool, String key, Instant modified) {
+                synchronized (placed) {
+                    var copies = placed.getOrDefault(pool, java.util.Collections.emptyNavigableMap()).get(key);
+                    if (copies == null) {
+                        return false;
+                    }
+                    Instant millis = Instant.ofEpochMilli(modified.toEpochMilli());
+                    copies.replaceAll(c -> new Placement(c.pool(), c.key(), c.backend(), c.size(), millis));
+                    return true;
+                }
+            }
+
+            @Override
             public java.util.List<Placement> under(String pool, String prefix, String after, int limit) {
                 java.util.List<Placement> out = new java.util.ArrayList<>();
                 int keys = 0;

@@ -19,4 +19,11 @@ public interface Placements {
      * {@code after} (exclusive; null from the start), so that a large folder is read in pages.
      */
     List<Placement> under(String pool, String prefix, String after, int limit) throws IOException;
+
+    /**
+     * Records {@code modified} as the modification time of every copy of {@code key} in
+     * {@code pool} (a time a client set, kept by each member too), to the millisecond;
+     * false when the pool has no such object.
+     */
+    boolean modified(String pool, String key, java.time.Instant modified) throws IOException;
 }

@@ -300,6 +300,35 @@ public final class PoolStorage implements Storage {
         return new ObjectInfo(p.key(), false, p.size(), p.modified(), null, copies);
     }
 
+    /** Every member keeps times: a time set must hold on whichever copy a read or listing meets. */
+    @Override
+    public boolean keepsModified() {
+        return storages.values().stream().allMatch(Storage::keepsModified);
+    }
+
+    /**
+     * Sets the time on every copy, then records it in the ledger, which pool listings and
+     * stats read (to the millisecond). A member that fails fails the call; the copies set
+     * before it keep the new time, which a retry sets again.
+     */
+    @Override
+    public void setModified(String key, Instant time) throws IOException {
+        List<Placement> copies = placements.copies(name, key);
+        if (copies.isEmpty()) {
+            throw ErrorCode.NOT_FOUND.exception("no such file");
+        }
+        for (Placement p : copies) {
+            Member m = byName.get(p.backend());
+            if (m != null) {
+                timed(m, () -> {
+                    storages.get(m.name()).setModified(key, time);
+                    return null;
+                });
+            }
+        }
+        placements.modified(name, key, time);
+    }
+
     /** Deletes every copy; a copy that cannot be deleted fails the delete, and the ledger keeps naming the object. */
     @Override
     public boolean delete(String key) throws IOException {

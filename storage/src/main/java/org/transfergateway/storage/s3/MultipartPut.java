@@ -88,6 +88,8 @@ final class MultipartPut implements JournaledUpload {
     private int partsSent;
     private long written;
     private String uploadId;
+    /** The modification time to create the object with ({@link #commitWithModified}), or null. */
+    private java.time.Instant modified;
     /** The copies of the kept bytes, once started. */
     private KeptCopies copies;
 
@@ -112,6 +114,22 @@ final class MultipartPut implements JournaledUpload {
         this.fullKey = s3.full(key);
         this.kept = kept;
         this.written = kept == null ? 0 : kept.size();
+    }
+
+    /** The user metadata the object is created with: the kept time, when one was asked for. */
+    private java.util.Map<String, String> metadata() {
+        return modified == null ? java.util.Map.of()
+                : java.util.Map.of(org.transfergateway.storage.ModTimes.S3_KEY, org.transfergateway.storage.ModTimes.formatSeconds(modified));
+    }
+
+    /** Taken while no request has named the object yet: the time goes with its creation. */
+    @Override
+    public synchronized boolean commitWithModified(java.time.Instant time) {
+        if (uploadId != null || state != UploadState.OPEN) {
+            return false;
+        }
+        modified = time;
+        return true;
     }
 
     @Override
@@ -178,7 +196,7 @@ final class MultipartPut implements JournaledUpload {
     /** Opens the multipart upload, records it in the journal, and sets the kept parts going. */
     private void startUpload() throws IOException {
         try {
-            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey)).uploadId();
+            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(fullKey).metadata(metadata())).uploadId();
         } catch (SdkException e) {
             abort();
             throw s3.failure("starting the upload of " + key, e);
@@ -337,10 +355,11 @@ final class MultipartPut implements JournaledUpload {
         buffer = null;
         try {
             if (whole == null) {
-                return s3.client.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(0L), RequestBody.empty()).eTag();
+                return s3.client.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(0L).metadata(metadata()),
+                        RequestBody.empty()).eTag();
             }
             whole.flip();
-            return s3.client.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength((long) whole.limit())
+            return s3.client.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength((long) whole.limit()).metadata(metadata())
                     .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptTimeout(whole.limit()))), body(whole)).eTag();
         } finally {
             if (whole != null) {

@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import org.transfergateway.config.S3BackendConfig;
 import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -93,18 +94,33 @@ final class S3Bucket {
             return null;
         }
         try {
-            HeadObjectResponse h = client.headObject(b -> b.bucket(bucket).key(full(key)));
-            long size = h.contentLength() != null ? h.contentLength() : 0L;
-            return ObjectInfo.file(key, size, h.lastModified() != null ? h.lastModified() : Instant.EPOCH,
-                    unquote(h.eTag()));
+            HeadObjectResponse h = head(key);
+            return h == null ? null : info(key, h);
+        } catch (SdkException e) {
+            throw failure("reading the attributes of " + key, e);
+        }
+    }
+
+    /** HeadObject of {@code key}, or null when there is no such object. */
+    HeadObjectResponse head(String key) {
+        try {
+            return client.headObject(b -> b.bucket(bucket).key(full(key)));
         } catch (NoSuchKeyException e) {
             return null;
         } catch (SdkException e) {
             if (S3Errors.isStatus(e, 404)) {
                 return null;
             }
-            throw failure("reading the attributes of " + key, e);
+            throw e;
         }
+    }
+
+    /** The object {@code key} as HeadObject describes it: its kept time ({@link ModTimes}) when it has one. */
+    static ObjectInfo info(String key, HeadObjectResponse h) {
+        long size = h.contentLength() != null ? h.contentLength() : 0L;
+        Instant kept = ModTimes.parseSeconds(h.metadata().get(ModTimes.S3_KEY));
+        Instant modified = kept != null ? kept : h.lastModified() != null ? h.lastModified() : Instant.EPOCH;
+        return ObjectInfo.file(key, size, modified, unquote(h.eTag()));
     }
 
     void deleteFull(String fullKey, String what) throws GatewayException {

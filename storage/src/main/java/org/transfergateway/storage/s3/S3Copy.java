@@ -13,6 +13,7 @@ import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.UploadPartCopyResponse;
 
@@ -101,7 +102,11 @@ final class S3Copy {
         }
         String uploadId;
         try {
-            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(toFull)).uploadId();
+            // A multipart copy starts a new object: it carries the source's metadata (a kept
+            // modification time among it) only when given, as CopyObject does by itself.
+            HeadObjectResponse h = s3.client.headObject(b -> b.bucket(sourceBucket).key(fromFull));
+            uploadId = s3.client.createMultipartUpload(b -> b.bucket(s3.bucket).key(toFull).metadata(h.metadata())
+                    .contentType(h.contentType())).uploadId();
         } catch (SdkException e) {
             throw s3.failure(what, e);
         }

@@ -6,11 +6,16 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
 import org.transfergateway.storage.ObjectInfo;
 import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -23,6 +28,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * content, some leave it out of a listing under its own prefix, and this class hides both.
  */
 final class S3Listing {
+    /** HeadObjects at once while a listing reads its files' kept modification times. */
+    static final int LISTING_HEADS = 16;
+
     private final S3Bucket s3;
 
     S3Listing(S3Bucket s3) {
@@ -106,7 +114,62 @@ final class S3Listing {
         }
         List<ObjectInfo> out = new ArrayList<>(entries.values());
         out.sort(Comparator.comparing(ObjectInfo::name));
-        return out;
+        return withKeptTimes(out, dirKey);
+    }
+
+    /**
+     * The entries with the modification times kept in their objects' metadata, which
+     * ListObjectsV2 does not return: one HeadObject per file, {@link #LISTING_HEADS} at
+     * once. An object gone or replaced since it was listed keeps what the listing said.
+     */
+    private List<ObjectInfo> withKeptTimes(List<ObjectInfo> entries, String dirKey) throws GatewayException {
+        List<Integer> files = new ArrayList<>();
+        for (int i = 0; i < entries.size(); i++) {
+            if (!entries.get(i).folder()) {
+                files.add(i);
+            }
+        }
+        if (files.isEmpty()) {
+            return entries;
+        }
+        ObjectInfo[] out = entries.toArray(new ObjectInfo[0]);
+        int workers = Math.min(LISTING_HEADS, files.size());
+        List<Future<?>> others = new ArrayList<>(workers);
+        try {
+            for (int w = 1; w < workers; w++) {
+                int first = w;
+                others.add(s3.executor.submit(() -> headShare(out, files, first, workers)));
+            }
+            headShare(out, files, 0, workers); // this thread takes a share too
+            for (Future<?> f : others) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ErrorCode.BACKEND_FAILED.exception(s3.name + ": listing " + dirKey + " was interrupted");
+        } catch (ExecutionException | SdkException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            if (cause instanceof SdkException sdk) {
+                throw s3.failure("reading the times of the files in " + (dirKey.isEmpty() ? "the root folder" : dirKey), sdk);
+            }
+            throw ErrorCode.BACKEND_FAILED.failure(s3.name + ": listing " + dirKey + " failed: " + cause, cause);
+        } finally {
+            others.forEach(f -> f.cancel(true));
+        }
+        return List.of(out);
+    }
+
+    /** Every {@code step}-th file from {@code first} on: its kept time when its object is still the one listed. */
+    private Void headShare(ObjectInfo[] out, List<Integer> files, int first, int step) {
+        for (int j = first; j < files.size(); j += step) {
+            int i = files.get(j);
+            ObjectInfo listed = out[i];
+            HeadObjectResponse h = s3.head(listed.key());
+            if (h != null && Objects.equals(S3Bucket.unquote(h.eTag()), listed.etag())) {
+                out[i] = S3Bucket.info(listed.key(), h);
+            }
+        }
+        return null;
     }
 
     void walk(String dirKey, Consumer<ObjectInfo> sink) throws IOException {

@@ -2,6 +2,9 @@ package org.transfergateway.storage.s3;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -11,6 +14,7 @@ import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.AbortsUploads;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ModTimes;
 import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.OneRequestUpload;
 import org.transfergateway.storage.SizedUpload;
@@ -22,6 +26,8 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -228,6 +234,60 @@ public final class S3Storage implements Storage, AbortsUploads {
         return true;
     }
 
+    // ---- modification times ----
+
+    @Override
+    public boolean keepsModified() {
+        return true;
+    }
+
+    /**
+     * Keeps {@code time} as the user metadata {@code mtime} ({@link ModTimes}): a CopyObject
+     * of the object onto itself with its metadata replaced, content type and other metadata
+     * carried over (and its storage class and encryption), on condition that its ETag is
+     * still the one just read, so that an upload that replaced it meanwhile is not undone
+     * (CONFLICT then). The bytes stay where they are: no transfer. Objects over 5 GiB, which CopyObject cannot copy in one request,
+     * are refused (a multipart copy would rewrite them).
+     */
+    @Override
+    public void setModified(String key, Instant time) throws IOException {
+        String what = "setting the modification time of " + key;
+        HeadObjectResponse h;
+        try {
+            h = s3.head(key);
+        } catch (SdkException e) {
+            throw s3.failure(what, e);
+        }
+        if (h == null) {
+            throw ErrorCode.NOT_FOUND.exception("no such file");
+        }
+        long size = h.contentLength() != null ? h.contentLength() : 0L;
+        if (size > PartPlan.MAX_PART_SIZE) {
+            throw ErrorCode.BAD_REQUEST.exception("the modification time of a file over 5 GiB cannot be set on S3");
+        }
+        Map<String, String> metadata = new HashMap<>(h.metadata());
+        metadata.put(ModTimes.S3_KEY, ModTimes.formatSeconds(time));
+        String full = s3.full(key);
+        try {
+            s3.client.copyObject(b -> b.sourceBucket(s3.bucket).sourceKey(full).destinationBucket(s3.bucket)
+                    .destinationKey(full).copySourceIfMatch(h.eTag()).metadataDirective(MetadataDirective.REPLACE)
+                    .metadata(metadata).contentType(h.contentType()).contentEncoding(h.contentEncoding())
+                    .contentDisposition(h.contentDisposition()).contentLanguage(h.contentLanguage())
+                    .cacheControl(h.cacheControl()).expires(h.expires())
+                    // A copy takes the bucket's defaults for what it is not told: keep the object's own.
+                    .storageClass(h.storageClassAsString()).serverSideEncryption(h.serverSideEncryptionAsString())
+                    .ssekmsKeyId(h.ssekmsKeyId()));
+        } catch (SdkException e) {
+            if (S3Errors.isStatus(e, 412)) {
+                throw ErrorCode.CONFLICT.exception("the file changed while its modification time was set");
+            }
+            if (S3Errors.isStatus(e, 404)) {
+                throw ErrorCode.NOT_FOUND.exception("no such file");
+            }
+            throw s3.failure(what, e);
+        }
+    }
+
     // ---- uploads ----
 
     @Override
@@ -257,9 +317,11 @@ public final class S3Storage implements Storage, AbortsUploads {
         try {
             beforeUpload(key);
             String fullKey = s3.full(key);
-            return new OneRequestUpload(s3.name, key, size, s3.executor, (body, n) -> {
+            return new OneRequestUpload(s3.name, key, size, s3.executor, (body, n, modified) -> {
                 try {
-                    return s3.once.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(n),
+                    Map<String, String> metadata = modified == null ? Map.of()
+                            : Map.of(ModTimes.S3_KEY, ModTimes.formatSeconds(modified));
+                    return s3.once.putObject(b -> b.bucket(s3.bucket).key(fullKey).contentLength(n).metadata(metadata),
                             RequestBody.fromContentProvider(body::get, n, "application/octet-stream")).eTag();
                 } catch (SdkException e) {
                     throw s3.failure("uploading " + key, e);

@@ -113,6 +113,29 @@ class AzureStorageTest {
                 .map(BlobItem::getName).filter(n -> !committed.contains(n)).toList();
     }
 
+    /** rclone's convention on Azure: blob metadata {@code mtime} in RFC 3339 with nine decimals. */
+    @Test
+    void aTimeSetIsKeptAsRcloneKeepsItAndATimeAnotherClientKeptIsRead() throws IOException {
+        var blob = container.getBlobClient(prefix + "r.csv").getBlockBlobClient();
+        blob.upload(com.azure.core.util.BinaryData.fromString("a,b\n"), true);
+        blob.setMetadata(java.util.Map.of("owner", "alice"));
+        java.time.Instant time = java.time.Instant.parse("2001-02-03T04:05:06.123456789Z");
+
+        storage.setModified("r.csv", time);
+
+        var p = blob.getProperties();
+        assertEquals(java.util.Map.of("mtime", "2001-02-03T04:05:06.123456789Z", "owner", "alice"), p.getMetadata());
+        assertEquals(4, p.getBlobSize());
+        assertEquals(time, storage.stat("r.csv").modified());
+
+        var other = container.getBlobClient(prefix + "other.bin").getBlockBlobClient();
+        other.upload(com.azure.core.util.BinaryData.fromString("x"), true);
+        other.setMetadata(java.util.Map.of("mtime", "2023-11-14T22:13:20.5+01:00"));
+        assertEquals(java.time.Instant.parse("2023-11-14T21:13:20.5Z"), storage.stat("other.bin").modified());
+        assertEquals(java.util.List.of(java.time.Instant.parse("2023-11-14T21:13:20.5Z"), time),
+                storage.list("").stream().map(ObjectInfo::modified).toList());
+    }
+
     @Test
     void aLongBodyIsCommittedAsOneBlockListOfFullBlocksAndTheBudgetIsGivenBack() throws IOException {
         byte[] content = random(3 * BLOCK + 1000, 1);

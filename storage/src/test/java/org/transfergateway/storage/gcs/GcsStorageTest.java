@@ -18,8 +18,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,6 +35,7 @@ import org.transfergateway.config.GcsBackendConfig;
 import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.GatewayException;
+import org.transfergateway.storage.ObjectInfo;
 import org.transfergateway.storage.Upload;
 import org.transfergateway.storage.UploadJournal;
 import org.transfergateway.storage.s3.MemoryBudget;
@@ -98,6 +101,31 @@ class GcsStorageTest {
     /** The requests the fake saw since the {@code from}th, as "METHOD path?query". */
     List<String> requestsSince(int from) {
         return fake.requests().subList(from, fake.requests().size());
+    }
+
+    /**
+     * rclone's convention on GCS: custom metadata {@code mtime} in RFC 3339 and gsutil's
+     * {@code goog-reserved-file-mtime} in seconds, set by one metadata patch held to the
+     * generation and metageneration read; either is read from objects others stored.
+     */
+    @Test
+    void aTimeSetIsKeptAsRcloneKeepsItAndATimeAnotherClientKeptIsRead() throws IOException {
+        fake.put(BUCKET, prefix + "r.csv", "a,b\n".getBytes(), Map.of("owner", "alice"));
+        Instant time = Instant.parse("2001-02-03T04:05:06.123456789Z");
+
+        storage.setModified("r.csv", time);
+
+        assertEquals(Map.of("mtime", "2001-02-03T04:05:06.123456789Z", "goog-reserved-file-mtime", "981173106", "owner", "alice"),
+                fake.metadata(BUCKET, prefix + "r.csv"));
+        assertTrue(fake.requests().stream().anyMatch(r -> r.contains("r.csv?") && r.contains("ifGenerationMatch=") && r.contains("ifMetagenerationMatch=1")),
+                fake.requests().toString());
+        assertArrayEquals("a,b\n".getBytes(), fake.content(BUCKET, prefix + "r.csv"));
+        assertEquals(time, storage.stat("r.csv").modified());
+
+        fake.put(BUCKET, prefix + "rclone.bin", "x".getBytes(), Map.of("mtime", "2023-11-14T22:13:20.5Z"));
+        fake.put(BUCKET, prefix + "gsutil.bin", "y".getBytes(), Map.of("goog-reserved-file-mtime", "1700000001"));
+        assertEquals(List.of(Instant.parse("2023-11-14T22:13:21Z"), time, Instant.parse("2023-11-14T22:13:20.5Z")),
+                storage.list("").stream().map(ObjectInfo::modified).toList());
     }
 
     @Test

@@ -447,6 +447,16 @@ class JdbcLedgerTest {
         StoredTotals m1 = m.storedOf("m1");
         StoredTotals m2 = m.storedOf("m2");
         assertEquals(new StoredTotals(109, 2), m1);
+
+        // A time a client set is recorded on every copy, to the millisecond; no total moves.
+        Instant set = Instant.parse("2001-02-03T04:05:06.789123Z");
+        assertTrue(ledger.modified("pool", "docs/c.txt", set));
+        assertFalse(ledger.modified("pool", "docs/none.txt", set));
+        Placement c1Set = new Placement("pool", "docs/c.txt", "m1", 100, Instant.parse("2001-02-03T04:05:06.789Z"));
+        Placement c2Set = new Placement("pool", "docs/c.txt", "m2", 100, Instant.parse("2001-02-03T04:05:06.789Z"));
+        assertEquals(List.of(c2Set, c1Set), ledger.copies("pool", "docs/c.txt"));
+        assertEquals(copies, ledger.load().copies());
+        assertEquals(m1, m.storedOf("m1"));
         ledger.close();
 
         try (JdbcLedger reopened = reopen.open()) {
@@ -460,8 +470,8 @@ class JdbcLedgerTest {
             assertEquals(m1, after.storedOf("m1"));
             assertEquals(m2, after.storedOf("m2"));
             assertEquals(StoredTotals.ZERO, after.storedOf("m3"));
-            assertEquals(List.of(c2, c1), reopened.copies("pool", "docs/c.txt"));
-            assertEquals(List.of(b1New, b2New, c1, c2), reopened.under("pool", "", null, 10));
+            assertEquals(List.of(c2Set, c1Set), reopened.copies("pool", "docs/c.txt"));
+            assertEquals(List.of(b1New, b2New, c1Set, c2Set), reopened.under("pool", "", null, 10));
         }
     }
 

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -53,8 +54,10 @@ import org.slf4j.LoggerFactory;
  * <p>What it serves: bucket get; object insert by media, multipart and resumable uploads
  * (sessions, chunks answered 308 with {@code Range}, status queries, cancel by DELETE
  * answered 499); object get (metadata, and {@code alt=media} with {@code Range}); list with
- * prefix, delimiter, pages; delete; rewrite with a rewrite token; the generation
- * preconditions {@code ifGenerationMatch} and {@code generation}. An object becomes visible
+ * prefix, delimiter, pages; delete; rewrite with a rewrite token (the source's custom
+ * metadata carried over unless the body gives some); compose; patch of the custom metadata; the
+ * generation preconditions {@code ifGenerationMatch} and {@code generation}, and
+ * {@code ifMetagenerationMatch} on a patch. An object becomes visible
  * only when its last chunk arrives. A token endpoint ({@link #tokenUri()}) refuses every
  * grant, for tests of wrong credentials.
  *
@@ -80,11 +83,18 @@ public final class FakeGcsServer implements AutoCloseable {
     private volatile long rewriteBytesPerCall = Long.MAX_VALUE;
     private volatile String digestOnlyPrefix;
 
-    /** One object: its bytes (null when only its digest is kept), size, SHA-256 and generation. */
+    /**
+     * One object: its bytes (null when only its digest is kept), size, SHA-256, generation,
+     * and its custom metadata with the metageneration that counts its changes.
+     */
     private record StoredObject(String bucket, String name, byte[] data, long size, byte[] sha256, long generation,
-            Instant updated) {
+            Instant updated, Map<String, String> metadata, long metageneration) {
         StoredObject(String bucket, String name, byte[] data, long generation, Instant updated) {
-            this(bucket, name, data, data.length, FakeGcsServer.sha256(data), generation, updated);
+            this(bucket, name, data, data.length, FakeGcsServer.sha256(data), generation, updated, Map.of(), 1);
+        }
+
+        StoredObject {
+            metadata = Map.copyOf(metadata);
         }
 
         byte[] bytes() {
@@ -209,6 +219,18 @@ public final class FakeGcsServer implements AutoCloseable {
         bucket(bucket).put(name, new StoredObject(bucket, name, data, generations.incrementAndGet(), Instant.now()));
     }
 
+    /** Stores an object with custom metadata, as another client would have written it. */
+    public void put(String bucket, String name, byte[] data, Map<String, String> metadata) {
+        bucket(bucket).put(name, new StoredObject(bucket, name, data, data.length, sha256(data), generations.incrementAndGet(),
+                Instant.now(), metadata, 1));
+    }
+
+    /** The custom metadata of an object, or null when there is none such. */
+    public Map<String, String> metadata(String bucket, String name) {
+        StoredObject o = bucket(bucket).get(name);
+        return o == null ? null : o.metadata();
+    }
+
     /** Resumable sessions neither completed nor cancelled, as "bucket/name" (of objects under {@code prefix}). */
     public List<String> openSessions(String prefix) {
         return sessions.values().stream().filter(s -> s.result == null && s.name.startsWith(prefix))
@@ -315,11 +337,21 @@ public final class FakeGcsServer implements AutoCloseable {
             }
             if (seg.size() == 6 && seg.get(4).equals("o")) {
                 String name = seg.get(5);
+                // Google's HTTP transport sends a PATCH as a POST with this header, which GCS honours.
+                String override = ex.getRequestHeaders().getFirst("X-HTTP-Method-Override");
+                if (method.equals("POST") && override != null) {
+                    method = override;
+                }
                 switch (method) {
                     case "GET" -> get(ex, bucket, name, q);
                     case "DELETE" -> delete(ex, bucket, name, q);
+                    case "PATCH" -> patch(ex, bucket, name, q, body);
                     default -> throw new Answer(501, "notImplemented", method + " of an object");
                 }
+                return;
+            }
+            if (seg.size() == 7 && seg.get(4).equals("o") && seg.get(6).equals("compose") && method.equals("POST")) {
+                compose(ex, bucket, seg.get(5), q, body);
                 return;
             }
             if (seg.size() == 11 && seg.get(4).equals("o") && seg.get(6).equals("rewriteTo") && seg.get(7).equals("b")
@@ -409,7 +441,7 @@ public final class FakeGcsServer implements AutoCloseable {
         }
         ex.getResponseHeaders().set("Content-Type", "application/octet-stream");
         ex.getResponseHeaders().set("x-goog-generation", Long.toString(o.generation()));
-        ex.getResponseHeaders().set("x-goog-metageneration", "1");
+        ex.getResponseHeaders().set("x-goog-metageneration", Long.toString(o.metageneration()));
         ex.getResponseHeaders().set("x-goog-stored-content-length", Long.toString(size));
         ex.getResponseHeaders().set("x-goog-stored-content-encoding", "identity");
         ex.getResponseHeaders().set("x-goog-hash", "crc32c=" + crc32c(content) + ",md5=" + md5(content));
@@ -434,6 +466,55 @@ public final class FakeGcsServer implements AutoCloseable {
             b.remove(name);
         }
         ex.sendResponseHeaders(204, -1);
+    }
+
+    /**
+     * objects.patch, of the custom metadata only (what the backend changes): keys given
+     * are set, keys given as null removed, others kept, as the JSON API merges; the
+     * generation stays, the metageneration goes up. Other writable fields are refused, so
+     * that a test sees a request this fake would answer wrongly.
+     */
+    private void patch(HttpExchange ex, String bucket, String name, Map<String, String> q, byte[] body) throws IOException {
+        allow(q, "generation", "ifGenerationMatch", "ifMetagenerationMatch", "projection", "fields", "prettyPrint",
+                "userProject");
+        JsonNode patch = JSON.readTree(body);
+        if (patch == null || !patch.isObject()) {
+            throw new Answer(400, "invalid", "the patch is not an object resource");
+        }
+        patch.fieldNames().forEachRemaining(f -> {
+            if (!Set.of("metadata", "bucket", "name", "generation", "metageneration").contains(f)) {
+                throw new Answer(501, "notImplemented", "a patch of " + f);
+            }
+        });
+        NavigableMap<String, StoredObject> b = bucket(bucket);
+        StoredObject changed;
+        synchronized (b) {
+            StoredObject o = b.get(name);
+            if (o == null || (q.containsKey("generation") && Long.parseLong(q.get("generation")) != o.generation())) {
+                throw new Answer(404, "notFound", "No such object: " + bucket + "/" + name);
+            }
+            checkMatch(q, o);
+            if (q.containsKey("ifMetagenerationMatch") && Long.parseLong(q.get("ifMetagenerationMatch")) != o.metageneration()) {
+                throw new Answer(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.");
+            }
+            Map<String, String> metadata = new java.util.HashMap<>(o.metadata());
+            JsonNode given = patch.get("metadata");
+            if (given != null && given.isNull()) {
+                metadata.clear();
+            } else if (given != null) {
+                given.fields().forEachRemaining(e -> {
+                    if (e.getValue().isNull()) {
+                        metadata.remove(e.getKey());
+                    } else {
+                        metadata.put(e.getKey(), e.getValue().asText());
+                    }
+                });
+            }
+            changed = new StoredObject(o.bucket(), o.name(), o.data(), o.size(), o.sha256(), o.generation(), Instant.now(),
+                    metadata, o.metageneration() + 1);
+            b.put(name, changed);
+        }
+        json(ex, 200, resource(changed));
     }
 
     private void list(HttpExchange ex, String bucket, Map<String, String> q) throws IOException {
@@ -514,11 +595,9 @@ public final class FakeGcsServer implements AutoCloseable {
             Map<String, String> q, byte[] body) throws IOException {
         allow(q, "rewriteToken", "maxBytesRewrittenPerCall", "sourceGeneration", "ifGenerationMatch",
                 "ifSourceGenerationMatch", "projection", "fields", "prettyPrint", "userProject");
-        if (body.length > 0) {
-            JsonNode meta = JSON.readTree(body);
-            if (!meta.isObject()) {
-                throw new Answer(400, "invalid", "the rewrite body is not an object resource");
-            }
+        JsonNode meta = body.length > 0 ? JSON.readTree(body) : null;
+        if (meta != null && !meta.isObject()) {
+            throw new Answer(400, "invalid", "the rewrite body is not an object resource");
         }
         StoredObject o = bucket(srcBucket).get(srcName);
         if (o == null || (q.containsKey("sourceGeneration") && Long.parseLong(q.get("sourceGeneration")) != o.generation())) {
@@ -545,10 +624,52 @@ public final class FakeGcsServer implements AutoCloseable {
             answer.put("done", false).put("rewriteToken", Base64.getUrlEncoder().encodeToString(
                     (o.generation() + ":" + done).getBytes(StandardCharsets.UTF_8)));
         } else {
-            StoredObject copy = store(dstBucket, dstName, o.bytes(), precondition(q));
+            // As the JSON API does: the destination gets the metadata the body gives, else the source's.
+            Map<String, String> metadata = o.metadata();
+            if (meta != null && meta.has("metadata")) {
+                Map<String, String> given = new java.util.HashMap<>();
+                meta.get("metadata").fields().forEachRemaining(e -> given.put(e.getKey(), e.getValue().asText()));
+                metadata = given;
+            }
+            StoredObject copy = store(dstBucket, dstName, o.bytes(), o.bytes().length, o.sha256(), precondition(q), metadata);
             answer.put("done", true).set("resource", resource(copy));
         }
         json(ex, 200, answer);
+    }
+
+    /**
+     * objects.compose: the sources (at most 32, of the destination's bucket, each at the
+     * generation named, with its own {@code ifGenerationMatch}) joined into the destination,
+     * under the destination's {@code ifGenerationMatch}; the metadata is the request's
+     * destination resource's, none of the sources'.
+     */
+    private void compose(HttpExchange ex, String bucket, String name, Map<String, String> q, byte[] body) throws IOException {
+        allow(q, "ifGenerationMatch", "ifMetagenerationMatch", "kmsKeyName", "destinationPredefinedAcl", "projection", "fields",
+                "prettyPrint", "userProject");
+        JsonNode request = JSON.readTree(body);
+        JsonNode sources = request == null ? null : request.get("sourceObjects");
+        if (sources == null || !sources.isArray() || sources.isEmpty() || sources.size() > 32) {
+            throw new Answer(400, "invalid", "a compose takes 1 to 32 sourceObjects");
+        }
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        NavigableMap<String, StoredObject> b = bucket(bucket);
+        for (JsonNode source : sources) {
+            String sourceName = source.path("name").asText(null);
+            StoredObject o = sourceName == null ? null : b.get(sourceName);
+            if (o == null || (source.has("generation") && source.get("generation").asLong() != o.generation())) {
+                throw new Answer(404, "notFound", "No such object: " + bucket + "/" + sourceName);
+            }
+            JsonNode pre = source.path("objectPreconditions").path("ifGenerationMatch");
+            if (!pre.isMissingNode() && pre.asLong() != o.generation()) {
+                throw new Answer(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.");
+            }
+            joined.write(o.bytes());
+        }
+        Map<String, String> metadata = new java.util.HashMap<>();
+        request.path("destination").path("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+        byte[] data = joined.toByteArray();
+        StoredObject composed = store(bucket, name, data, data.length, sha256(data), precondition(q), metadata);
+        json(ex, 200, resource(composed));
     }
 
     // ---- uploads ----
@@ -631,7 +752,10 @@ public final class FakeGcsServer implements AutoCloseable {
         String id = UUID.randomUUID().toString().replace("-", "");
         String digestOnly = digestOnlyPrefix;
         sessions.put(id, new Session(bucket, name, precondition(q), digestOnly != null && name.startsWith(digestOnly)));
-        ex.getResponseHeaders().set("Location", endpoint() + "/upload/storage/v1/b/" + bucket + "/o?uploadType=resumable&name="
+        // On the host the client asked, as GCS answers: a session opened through a relay stays on it.
+        String host = ex.getRequestHeaders().getFirst("Host");
+        String base = host == null ? endpoint().toString() : "http://" + host;
+        ex.getResponseHeaders().set("Location", base + "/upload/storage/v1/b/" + bucket + "/o?uploadType=resumable&name="
                 + URLEncoder.encode(name, StandardCharsets.UTF_8) + "&upload_id=" + id);
         ex.sendResponseHeaders(200, -1);
     }
@@ -722,13 +846,19 @@ public final class FakeGcsServer implements AutoCloseable {
     }
 
     private StoredObject store(String bucket, String name, byte[] data, long size, byte[] sha256, Long ifGenerationMatch) {
+        return store(bucket, name, data, size, sha256, ifGenerationMatch, Map.of());
+    }
+
+    private StoredObject store(String bucket, String name, byte[] data, long size, byte[] sha256, Long ifGenerationMatch,
+            Map<String, String> metadata) {
         NavigableMap<String, StoredObject> b = bucket(bucket);
         synchronized (b) {
             StoredObject old = b.get(name);
             if (ifGenerationMatch != null && (old == null ? 0 : old.generation()) != ifGenerationMatch) {
                 throw new Answer(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.");
             }
-            StoredObject o = new StoredObject(bucket, name, data, size, sha256, generations.incrementAndGet(), Instant.now());
+            StoredObject o = new StoredObject(bucket, name, data, size, sha256, generations.incrementAndGet(), Instant.now(),
+                    metadata, 1);
             b.put(name, o);
             return o;
         }
@@ -768,11 +898,15 @@ public final class FakeGcsServer implements AutoCloseable {
         if (o.data() != null) {
             r.put("md5Hash", md5(o.data())).put("crc32c", crc32c(o.data()));
         }
+        if (!o.metadata().isEmpty()) {
+            ObjectNode m = r.putObject("metadata");
+            new TreeMap<>(o.metadata()).forEach(m::put);
+        }
         return r.put("kind", "storage#object")
                 .put("id", o.bucket() + "/" + o.name() + "/" + o.generation())
                 .put("selfLink", endpoint() + "/storage/v1/b/" + o.bucket() + "/o/" + URLEncoder.encode(o.name(), StandardCharsets.UTF_8))
                 .put("name", o.name()).put("bucket", o.bucket())
-                .put("generation", Long.toString(o.generation())).put("metageneration", "1")
+                .put("generation", Long.toString(o.generation())).put("metageneration", Long.toString(o.metageneration()))
                 .put("contentType", "application/octet-stream").put("storageClass", "STANDARD")
                 .put("size", Long.toString(o.size()))
                 .put("etag", "C" + Long.toHexString(o.generation()) + "EAE=")

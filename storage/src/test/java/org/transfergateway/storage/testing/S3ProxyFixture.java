@@ -164,6 +164,13 @@ public final class S3ProxyFixture implements AutoCloseable {
         store.putBlob(bucket, store.blobBuilder(key).payload(content).contentLength((long) content.length).build());
     }
 
+    /** As {@link #seed(String, String, byte[])}, with user metadata (as {@code x-amz-meta-*} shows it). */
+    public void seed(String bucket, String key, byte[] content, java.util.Map<String, String> metadata) {
+        var store = context.getBlobStore();
+        store.putBlob(bucket, store.blobBuilder(key).payload(content).contentLength((long) content.length)
+                .userMetadata(metadata).build());
+    }
+
     /** Removes the bucket {@code name} and everything in it, to give memory back. */
     public void deleteBucket(String name) {
         context.getBlobStore().deleteContainer(name);
