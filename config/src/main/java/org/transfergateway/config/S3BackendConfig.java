@@ -12,6 +12,8 @@ import java.net.URISyntaxException;
  * @param checksums which request checksums the SDK sends
  * @param partSizeBytes   this bucket's first multipart part size, or 0 for {@code storage.part-size}
  * @param partConcurrency this bucket's parts in flight per upload, or 0 for {@code storage.part-concurrency}
+ * @param serverTimesInListings true ({@code listing-times: server}) to list S3's own LastModified
+ *                              instead of reading each file's kept time with a HeadObject
  */
 public record S3BackendConfig(
         String name,
@@ -24,12 +26,13 @@ public record S3BackendConfig(
         String secretKey,
         Checksums checksums,
         long partSizeBytes,
-        int partConcurrency) implements BackendConfig {
+        int partConcurrency,
+        boolean serverTimesInListings) implements BackendConfig {
 
-    /** A bucket with the storage-wide part settings. */
+    /** A bucket with the storage-wide part settings, whose listings show kept times. */
     public S3BackendConfig(String name, String bucket, String prefix, String region, URI endpoint, boolean pathStyle,
                            String accessKey, String secretKey, Checksums checksums) {
-        this(name, bucket, prefix, region, endpoint, pathStyle, accessKey, secretKey, checksums, 0, 0);
+        this(name, bucket, prefix, region, endpoint, pathStyle, accessKey, secretKey, checksums, 0, 0, false);
     }
 
     /** The first part size of this bucket's multipart uploads, given the storage-wide one. */
@@ -107,8 +110,16 @@ public record S3BackendConfig(
                         + " is outside 5MiB-5GiB, the part sizes S3 accepts");
             }
             int concurrency = n.integer("part-concurrency", 0, 1, 64);
+            // ListObjectsV2 carries no metadata: reading kept times costs a HeadObject per file.
+            boolean serverTimes = n.parsed("listing-times", false, v ->
+                    switch (v) {
+                        case "kept" -> false;
+                        case "server" -> true;
+                        default -> throw new IllegalArgumentException(v + " is not kept or server");
+                    });
             return new S3BackendConfig(name, bucket, prefix, n.string("region", "us-east-1"), endpoint,
-                    n.bool("path-style", endpoint != null), accessKey, secretKey, checksums, partSize, concurrency);
+                    n.bool("path-style", endpoint != null), accessKey, secretKey, checksums, partSize, concurrency,
+                    serverTimes);
         }
 
         private static URI endpoint(String text) {

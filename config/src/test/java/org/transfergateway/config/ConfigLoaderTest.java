@@ -255,6 +255,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void s3ListingTimesAreKeptByDefaultAndServerWhenAsked() {
+        GatewayConfig c = loader.parse("""
+                storage:
+                  backends:
+                    - {name: kept, type: s3, bucket: bkt}
+                    - {name: server, type: s3, bucket: bkt, listing-times: server}
+                users: [{name: a, password: b}]
+                """);
+        assertFalse(((S3BackendConfig) c.storage().backend("kept").orElseThrow()).serverTimesInListings());
+        assertTrue(((S3BackendConfig) c.storage().backend("server").orElseThrow()).serverTimesInListings());
+        assertEquals("storage.backends[0].listing-times: fast is not kept or server",
+                error("storage: {backends: [{name: s, type: s3, bucket: bkt, listing-times: fast}]}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void theSpecsAzureExampleLoadsAndItsCredentialsAreChecked() {
         ConfigLoader withEnv = new ConfigLoader(Map.of("AZURE_ACCOUNT", "devstoreaccount1", "AZURE_KEY", "a2V5"));
         GatewayConfig c = withEnv.parse("""

@@ -114,7 +114,7 @@ final class S3Listing {
         }
         List<ObjectInfo> out = new ArrayList<>(entries.values());
         out.sort(Comparator.comparing(ObjectInfo::name));
-        return withKeptTimes(out, dirKey);
+        return s3.config.serverTimesInListings() ? out : withKeptTimes(out, dirKey);
     }
 
     /**

@@ -135,4 +135,25 @@ class S3ModifiedTimesTest {
             assertEquals(Instant.ofEpochSecond(1_600_000_000L + i), listed.get(i).modified(), listed.get(i).key());
         }
     }
+    /**
+     * {@code listing-times: server}: listings show S3's own LastModified without a
+     * HeadObject per file, while a stat still reads the kept time.
+     */
+    @Test
+    void withServerListingTimesAListingShowsLastModifiedAndAStatTheKeptTime() throws IOException {
+        s3.seed(bucket, PREFIX + "few/a.bin", new byte[] {1}, Map.of("mtime", "1600000000.5"));
+        S3BackendConfig kept = s3.backend("archive", bucket, PREFIX);
+        S3BackendConfig cfg = new S3BackendConfig(kept.name(), kept.bucket(), kept.prefix(), kept.region(),
+                kept.endpoint(), kept.pathStyle(), kept.accessKey(), kept.secretKey(), kept.checksums(), 0, 0, true);
+        MemoryBudget budget = new MemoryBudget(16L << 20);
+        try (S3Storage server = S3Storage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), 5 << 20, 2,
+                Duration.ofDays(1)), budget)) {
+            Instant lastModified = plain.headObject(b -> b.bucket(bucket).key(PREFIX + "few/a.bin")).lastModified();
+            List<ObjectInfo> listed = server.list("few");
+            assertEquals(1, listed.size());
+            assertEquals(lastModified, listed.get(0).modified());
+            assertEquals(Instant.ofEpochSecond(1_600_000_000L, 500_000_000), server.stat("few/a.bin").modified());
+            assertEquals(Instant.ofEpochSecond(1_600_000_000L, 500_000_000), storage.list("few").get(0).modified());
+        }
+    }
 }
