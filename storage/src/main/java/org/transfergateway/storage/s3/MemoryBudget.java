@@ -6,9 +6,8 @@ import java.util.Deque;
 import java.util.Iterator;
 
 /**
- * The memory that the part buffers of all S3 uploads, and the read-ahead of large S3
- * downloads, may hold together ({@code storage.memory-budget}). One instance is shared
- * by every S3 backend.
+ * The memory that the part buffers of all S3 uploads may hold together
+ * ({@code storage.memory-budget}). One instance is shared by every S3 backend.
  *
  * <p>{@link #acquire} hands out a buffer and blocks while the budget is spent: that is
  * the backpressure that slows a writer down to what the backend takes. A buffer goes
@@ -107,35 +106,7 @@ public final class MemoryBudget {
         }
     }
 
-    /**
-     * A cleared direct buffer of exactly {@code size} bytes if the budget has room for it
-     * now and still {@code keepFree} bytes unused after it, else null: for read-ahead,
-     * which is worth doing only with memory to spare, must never wait for the memory that
-     * uploads hold, and must leave them room.
-     */
-    public synchronized ByteBuffer tryAcquire(int size, long keepFree) {
-        if (size <= 0 || size > capacityBytes) {
-            throw new IllegalArgumentException("a buffer of " + size + " bytes does not fit a budget of " + capacityBytes);
-        }
-        if (capacityBytes - inUseBytes - size < keepFree) {
-            return null;
-        }
-        ByteBuffer reused = takePooled(size);
-        if (reused == null) {
-            while (allocatedBytes + size > capacityBytes && !pool.isEmpty()) {
-                allocatedBytes -= pool.removeFirst().capacity();
-            }
-            if (allocatedBytes + size > capacityBytes) {
-                return null;
-            }
-            allocatedBytes += size;
-            reused = ByteBuffer.allocateDirect(size);
-        }
-        inUseBytes += size;
-        return reused;
-    }
-
-    /** Gives back a buffer from {@link #acquire} or {@link #tryAcquire}; it must not be used afterwards. */
+    /** Gives back a buffer from {@link #acquire}; it must not be used afterwards. */
     public synchronized void release(ByteBuffer buffer) {
         inUseBytes -= buffer.capacity();
         buffer.clear();

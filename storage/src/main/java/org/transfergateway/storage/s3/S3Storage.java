@@ -120,17 +120,11 @@ public final class S3Storage implements Storage, AbortsUploads {
             return s3.headFile(key) == null ? null : InputStream.nullInputStream();
         }
         GetObjectRequest.Builder request = GetObjectRequest.builder().bucket(s3.bucket).key(s3.full(key));
-        // A long read starts with its first range only; RangedRead asks for the others.
-        boolean ranged = length > RangedRead.THRESHOLD;
-        long first = ranged ? RangedRead.RANGE : length;
         if (offset > 0 || length > 0) {
-            request.range("bytes=" + offset + "-" + (length > 0 ? String.valueOf(offset + first - 1) : ""));
+            request.range("bytes=" + offset + "-" + (length > 0 ? String.valueOf(offset + length - 1) : ""));
         }
         try {
             ResponseInputStream<GetObjectResponse> in = s3.client.getObject(request.build());
-            if (ranged) {
-                return new RangedRead(s3, key, offset, offset + length, in, first);
-            }
             return new AbortingInputStream(in);
         } catch (NoSuchKeyException e) {
             return null;

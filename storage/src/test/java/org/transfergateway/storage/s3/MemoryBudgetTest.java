@@ -94,22 +94,4 @@ class MemoryBudgetTest {
         assertTrue(maxSeen[0] <= 3 * PART, "in use at most the budget, saw " + maxSeen[0]);
         assertEquals(0, budget.inUseBytes());
     }
-
-    @Test
-    void tryAcquireNeverWaitsAndLeavesTheAskedRoomFree() {
-        MemoryBudget budget = new MemoryBudget(4 * PART);
-        ByteBuffer a = budget.tryAcquire(PART, 2 * PART);
-        ByteBuffer b = budget.tryAcquire(PART, 2 * PART);
-        assertEquals(PART, a.capacity());
-        assertEquals(PART, b.capacity());
-        // A third would leave only one part free of the two asked for.
-        assertEquals(null, budget.tryAcquire(PART, 2 * PART));
-        assertEquals(2 * PART, budget.inUseBytes());
-        budget.release(a);
-        assertSame(a, budget.tryAcquire(PART, 2 * PART));
-        budget.release(a);
-        budget.release(b);
-        assertEquals(0, budget.inUseBytes());
-        assertThrows(IllegalArgumentException.class, () -> budget.tryAcquire(5 * PART, 0));
-    }
 }
