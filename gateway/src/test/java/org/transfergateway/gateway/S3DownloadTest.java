@@ -33,7 +33,7 @@ import org.transfergateway.storage.testing.S3ProxyFixture;
 
 /**
  * Downloads from S3 through the whole gateway, the service behind a relay that counts
- * (and can cut) what it sends: exact bytes over HTTP and FTP, whole and from an offset,
+ * (and can cut) what it sends: exact bytes over HTTP, WebDAV and FTP, whole and from an offset,
  * for sizes around the downloads' 256 KiB chunks; a backend that fails in
  * the middle ends the client's download short and counts one failed download with the
  * bytes the client got; a client that stops reading stops the reading from S3.
@@ -131,7 +131,7 @@ class S3DownloadTest {
     @ParameterizedTest(name = "{0} bytes")
     @ValueSource(ints = {0, 1, 256 * KIB - 1, 256 * KIB, 256 * KIB + 1, 3 * 256 * KIB, 3 * 256 * KIB + 1,
             8 * MIB + 5, 20 * MIB + 3})
-    void wholeAndRangedDownloadsOverHttpAndFtpBringExactlyTheStoredBytes(int size) throws Exception {
+    void wholeAndRangedDownloadsOverHttpWebDavAndFtpBringExactlyTheStoredBytes(int size) throws Exception {
         byte[] stored = content(size, size);
         String name = "exact-" + size + ".bin";
         s3.seed(BUCKET, "alice/" + name, stored);
@@ -144,6 +144,15 @@ class S3DownloadTest {
                 HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(200, whole.statusCode());
         assertArrayEquals(stored, whole.body());
+        expectedBytes += size;
+        downloads++;
+
+        // WebDAV's GET is the same download.
+        HttpResponse<byte[]> dav = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + gateway.httpAddress().getPort() + "/dav/" + name)).header("Authorization", auth()).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, dav.statusCode());
+        assertArrayEquals(stored, dav.body());
         expectedBytes += size;
         downloads++;
 
