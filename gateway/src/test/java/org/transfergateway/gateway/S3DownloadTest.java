@@ -125,12 +125,12 @@ class S3DownloadTest {
     }
 
     /**
-     * Around the 256 KiB chunks of the HTTP front end and of FTP's RETR, and several of
-     * them with a part of one left over.
+     * Around the chunks of the HTTP front end (64 KiB first, then 256 KiB) and of FTP's
+     * RETR (256 KiB), and several of them with a part of one left over.
      */
     @ParameterizedTest(name = "{0} bytes")
-    @ValueSource(ints = {0, 1, 256 * KIB - 1, 256 * KIB, 256 * KIB + 1, 3 * 256 * KIB, 3 * 256 * KIB + 1,
-            8 * MIB + 5, 20 * MIB + 3})
+    @ValueSource(ints = {0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 256 * KIB - 1, 256 * KIB, 256 * KIB + 1,
+            320 * KIB - 1, 320 * KIB, 320 * KIB + 1, 3 * 256 * KIB + 64 * KIB + 1, 8 * MIB + 5, 20 * MIB + 3})
     void wholeAndRangedDownloadsOverHttpWebDavAndFtpBringExactlyTheStoredBytes(int size) throws Exception {
         byte[] stored = content(size, size);
         String name = "exact-" + size + ".bin";

@@ -34,6 +34,8 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
     private static final Logger log = LoggerFactory.getLogger(OutboundChunks.class);
     /** Bytes per chunk; a download holds at most {@link #AHEAD} of them besides the one being written. */
     static final int CHUNK = 256 * 1024;
+    /** The first chunk: as soon as this much has come from storage, the response's body starts. */
+    private static final int FIRST_CHUNK = 64 * 1024;
     private static final int AHEAD = 3;
     /** A new reading task starts once no more than this many chunks wait. */
     private static final int RESUME_AT = 1;
@@ -84,7 +86,8 @@ final class OutboundChunks implements ChunkedInput<ByteBuf> {
             try {
                 // One byte over what is left, so that the last chunk also reads the end of the
                 // stream (a backend stream closed at its end is reused, not aborted).
-                int size = (int) Math.max(1, Math.min(CHUNK, source.length() - read + 1));
+                // The first chunk no larger than before, so that the first byte leaves no later.
+                int size = (int) Math.max(1, Math.min(read == 0 ? FIRST_CHUNK : CHUNK, source.length() - read + 1));
                 // A pooled buffer: Netty releases it once written, and it goes back to the pool.
                 ByteBuf buf = PooledByteBufAllocator.DEFAULT.heapBuffer(size, size);
                 int n = fillFrom(buf);
