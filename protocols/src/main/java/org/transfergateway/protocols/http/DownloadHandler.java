@@ -81,8 +81,8 @@ final class DownloadHandler implements SimpleHandler {
             sendRegion(ex, head, out, file);
             return;
         }
-        ChunkedWriteHandler writer = ex.ctx().pipeline().get(ChunkedWriteHandler.class);
-        OutboundChunks chunks = new OutboundChunks(out, ex.services().blocking(), writer);
+        OutboundChunks chunks = new OutboundChunks(out, ex.services().blocking(),
+                ex.ctx().pipeline().context(ChunkedWriteHandler.class));
         ex.send(head, new HttpChunkedInput(chunks), chunks::delivered);
     }
 

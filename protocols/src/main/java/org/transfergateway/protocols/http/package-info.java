@@ -14,9 +14,10 @@
  * one bounded blocking pool. An upload's chunks go through a per-upload serial executor
  * on that pool, in order; the channel has {@code AUTO_READ} off and the next read is
  * asked for only when storage has taken every chunk handed over, so a slow backend slows
- * the client down instead of filling memory. A download is read ahead by at most two
- * 64 KiB chunks on the pool and written by {@code ChunkedWriteHandler} only while the
- * channel is writable.
+ * the client down instead of filling memory. A download is read ahead by at most three
+ * 256 KiB chunks on the pool (the first one 64 KiB; a task reads until three wait, and
+ * starts again when one is left) and written by {@code ChunkedWriteHandler} only while
+ * the channel is writable.
  *
  * <p>Hostile input. Before a request reaches the {@code ConnectionHandler}, a shared
  * {@code ConnectionLimiter} turns away connections over the configured limits as they are

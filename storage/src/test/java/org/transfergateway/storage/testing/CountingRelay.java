@@ -15,7 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A TCP relay on the loopback address in front of a server (S3Proxy), counting the bytes
  * each way: a test points a backend at {@link #endpoint()} and sees how much passed
- * between the gateway and the service, e.g. that an append read nothing back.
+ * between the gateway and the service, e.g. that an append read nothing back. It can
+ * also cut every connection once a number of bytes came back ({@link #cutAfter}), as a
+ * service that fails in the middle of a response would.
  */
 public final class CountingRelay implements AutoCloseable {
     private final InetSocketAddress target;
@@ -23,6 +25,7 @@ public final class CountingRelay implements AutoCloseable {
     private final AtomicLong toServer = new AtomicLong();
     private final AtomicLong fromServer = new AtomicLong();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final AtomicLong cutAt = new AtomicLong(Long.MAX_VALUE);
 
     /** Relays to {@code target} (an http:// URI of a loopback server) from a free port. */
     public CountingRelay(URI target) throws IOException {
@@ -50,6 +53,16 @@ public final class CountingRelay implements AutoCloseable {
     public void reset() {
         toServer.set(0);
         fromServer.set(0);
+        cutAt.set(Long.MAX_VALUE);
+    }
+
+    /**
+     * Closes every open connection once the server has sent {@code bytes} more (counted
+     * from now), passing on only the bytes up to that point; connections opened after the
+     * cut are relayed again. {@link #reset()} cancels a cut not yet made.
+     */
+    public void cutAfter(long bytes) {
+        cutAt.set(fromServer.get() + bytes);
     }
 
     private void accept() {
@@ -59,19 +72,32 @@ public final class CountingRelay implements AutoCloseable {
                 Socket upstream = new Socket(target.getAddress(), target.getPort());
                 sockets.add(client);
                 sockets.add(upstream);
-                pump(client, upstream, toServer);
-                pump(upstream, client, fromServer);
+                pump(client, upstream, toServer, false);
+                pump(upstream, client, fromServer, true);
             } catch (IOException e) {
                 return; // closed
             }
         }
     }
 
-    private void pump(Socket from, Socket to, AtomicLong counter) {
+    private void pump(Socket from, Socket to, AtomicLong counter, boolean cuttable) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[64 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 for (int n; (n = in.read(buf)) >= 0; ) {
+                    if (cuttable) {
+                        long cut = cutAt.get();
+                        long before = counter.get();
+                        if (before + n >= cut) {
+                            int pass = (int) Math.max(0, cut - before);
+                            counter.addAndGet(pass);
+                            out.write(buf, 0, pass);
+                            out.flush();
+                            cutAt.set(Long.MAX_VALUE);
+                            sockets.forEach(CountingRelay::closeQuietly);
+                            return;
+                        }
+                    }
                     counter.addAndGet(n); // before passing them on: whatever arrived is counted
                     out.write(buf, 0, n);
                 }

@@ -289,7 +289,22 @@ final class DataSocket {
         try {
             long total = 0;
             while (true) {
-                int n = source.readNBytes(buf, 0, CHUNK);
+                int n = 0;
+                try {
+                    for (int r; n < CHUNK && (r = source.read(buf, n, CHUNK - n)) >= 0; ) {
+                        n += r;
+                    }
+                } catch (IOException e) {
+                    // The bytes read before the failure are counted as sent: send them, so
+                    // that the client has every byte counted (and then a cut connection).
+                    if (n > 0) {
+                        out.write(buf, 0, n);
+                        out.flush();
+                        total += n;
+                        session.increaseWrittenDataBytes(n);
+                    }
+                    throw e;
+                }
                 if (n > 0) {
                     out.write(buf, 0, n);
                     total += n;
