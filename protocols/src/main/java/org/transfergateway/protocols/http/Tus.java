@@ -52,7 +52,7 @@ import org.transfergateway.storage.meter.TransferMeter;
  * ({@link UserFiles#commitStaged}: permissions, quota, one transfer counted with that
  * SHA-256). Elsewhere (local disk, Azure, GCS, pools) its bytes wait, until the last one
  * arrives, in a part file of this node under {@code <data-dir>/tus}, outside every user's
- * tree ({@link TusChunk}). Each chunk is synced to disk before its offset is recorded, and a
+ * tree ({@link TusFileChunk}). Each chunk is synced to disk before its offset is recorded, and a
  * part file is cut back to the recorded offset whenever it is opened again, so that what
  * survives a crash agrees with the ledger. The last byte makes the upload one ordinary
  * upload through the user's storage chain (permissions, quota, metering, backend), which
@@ -177,7 +177,7 @@ final class Tus {
             Files.createDirectories(dir);
             Files.createFile(part(u.id()));
             uploads(ex).createUpload(u);
-            chunk = new TusChunk(this, ex, u, checksum, true);
+            chunk = new TusFileChunk(this, ex, u, checksum, true);
         } catch (IOException | RuntimeException e) {
             busy.remove(u.id());
             throw e;
@@ -252,7 +252,7 @@ final class Tus {
                 }
                 return new TusStagedChunk(this, ex, u, TusChecksum.of(h), false, staged);
             }
-            return new TusChunk(this, ex, u, TusChecksum.of(h), false);
+            return new TusFileChunk(this, ex, u, TusChecksum.of(h), false);
         } catch (IOException | RuntimeException e) {
             release(id);
             throw e;

@@ -5,56 +5,63 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.transfergateway.storage.ErrorCode;
 import org.transfergateway.storage.meter.ResumableUpload;
 
 /**
- * The body of one tus PATCH (or of a POST with creation-with-upload): appended to the
- * upload's part file at the recorded offset, synced, then the new offset recorded. The
- * last byte of the upload commits it ({@link Tus#complete}). The caller holds the upload
- * (see {@link Tus}); this releases it when the request ends, however it ends.
+ * The body of one tus PATCH (or of a POST with creation-with-upload), wherever the
+ * upload's bytes wait: the checks every chunk gets (Upload-Length, Upload-Checksum), the
+ * answer, and what a request that ends early leaves. A chunk refused after its bytes
+ * arrived is thrown away and counted as one failed transfer of them; one cut off midway
+ * keeps what arrived, as tus asks. The last byte of the upload commits it
+ * ({@link Tus#complete}). The caller holds the upload (see {@link Tus}); this releases it
+ * when the request ends, however it ends.
+ *
+ * <p>Where the bytes go is the subclass's: {@link TusFileChunk} (a part file on this node)
+ * or {@link TusStagedChunk} (an upload its backend stages).
  */
-final class TusChunk implements UploadTarget {
+abstract class TusChunk implements UploadTarget {
     private static final Logger log = LoggerFactory.getLogger(TusChunk.class);
 
-    private final Tus tus;
-    private final Exchange exchange;
-    private final ResumableUpload upload;
+    final Tus tus;
+    final Exchange exchange;
+    final ResumableUpload upload;
     private final TusChecksum checksum;
     private final boolean created;
-    private final FileChannel part;
-    private long written;
+    /** Bytes of this chunk taken so far; the subclass counts them as it keeps them. */
+    long written;
     /** The chunk's bytes are to be thrown away, not kept, when the request ends. */
     private boolean discard;
     private boolean ended;
 
-    TusChunk(Tus tus, Exchange exchange, ResumableUpload upload, TusChecksum checksum, boolean created) throws IOException {
+    TusChunk(Tus tus, Exchange exchange, ResumableUpload upload, TusChecksum checksum, boolean created) {
         this.tus = tus;
         this.exchange = exchange;
         this.upload = upload;
         this.checksum = checksum;
         this.created = created;
-        this.part = FileChannel.open(tus.part(upload.id()), StandardOpenOption.WRITE);
-        try {
-            if (part.size() < upload.offset()) {
-                throw ErrorCode.INTERNAL.exception("the partial data of upload " + upload.id() + " has " + part.size()
-                        + " bytes, fewer than its recorded offset " + upload.offset());
-            }
-            // Bytes written after the last recorded offset (a crash between the write and
-            // the record) are not part of the upload.
-            part.truncate(upload.offset());
-        } catch (IOException | RuntimeException e) {
-            part.close();
-            throw e;
-        }
+    }
+
+    /** Keeps the bytes of {@code chunk}, which start at {@code at} of the upload, adding them to {@link #written}. */
+    abstract void take(ByteBuffer chunk, long at) throws IOException;
+
+    /** Makes the bytes taken durable and records the new offset; the upload as it is now. */
+    abstract ResumableUpload record() throws IOException;
+
+    /** Commits the complete upload {@code now} at its target. */
+    abstract void complete(ResumableUpload now) throws IOException;
+
+    /** Throws away the bytes taken: the upload stays at its recorded offset. */
+    abstract void drop() throws IOException;
+
+    /** Lets go of what the request held; once, when it ends. */
+    void release() {
     }
 
     @Override
-    public void write(ByteBuffer chunk) throws IOException {
+    public final void write(ByteBuffer chunk) throws IOException {
         long at = upload.offset() + written;
         if (chunk.remaining() > upload.length() - at) {
             discard = true;
@@ -65,26 +72,24 @@ final class TusChunk implements UploadTarget {
         if (checksum != null) {
             checksum.update(chunk);
         }
-        while (chunk.hasRemaining()) {
-            int n = part.write(chunk, at);
-            at += n;
-            written += n;
-        }
+        take(chunk, at);
     }
 
     @Override
-    public FullHttpResponse finish() throws IOException {
+    public final FullHttpResponse finish() throws IOException {
         if (checksum != null && !checksum.matches()) {
             discard = true;
             throw new TusStatus(460, "Checksum Mismatch", "checksum_mismatch", "the chunk's " + checksum.algorithm()
                     + " does not match Upload-Checksum; it was discarded, the offset stays " + upload.offset());
         }
-        ResumableUpload now = keep();
+        ResumableUpload now;
         try {
+            now = keep();
             if (now.offset() == now.length()) {
-                tus.complete(exchange, now, null);
+                complete(now);
             }
         } finally {
+            release();
             tus.release(upload.id());
         }
         FullHttpResponse r = exchange.services().responses().empty(created ? HttpResponseStatus.CREATED
@@ -96,23 +101,13 @@ final class TusChunk implements UploadTarget {
         return r;
     }
 
-    /** Syncs the bytes written and records the new offset; the upload as it is now. */
     private ResumableUpload keep() throws IOException {
         ended = true;
-        try (FileChannel ch = part) {
-            ch.force(false);
-        }
-        if (written == 0) {
-            return upload;
-        }
-        if (!Tus.uploads(exchange).advanceUpload(upload.id(), upload.offset(), upload.offset() + written)) {
-            throw ErrorCode.NOT_FOUND.exception("the upload " + Tus.PREFIX + "/" + upload.id() + " ended meanwhile");
-        }
-        return upload.at(upload.offset() + written);
+        return record();
     }
 
     @Override
-    public void abort() {
+    public final void abort() {
         try {
             if (ended) {
                 return;
@@ -120,9 +115,7 @@ final class TusChunk implements UploadTarget {
             if (discard || checksum != null) {
                 // Refused, or cut off before its checksum could be checked: thrown away.
                 ended = true;
-                try (FileChannel ch = part) {
-                    ch.truncate(upload.offset());
-                }
+                drop();
                 Caller c = exchange.caller();
                 Tus.countFailed(exchange.services().accounts().meter(), c.name(), upload.path(), c.files().backendName(),
                         written, written);
@@ -133,6 +126,7 @@ final class TusChunk implements UploadTarget {
         } catch (IOException | RuntimeException e) {
             log.warn("tus upload {}: cannot keep what a cut-off chunk brought: {}", upload.id(), e.toString());
         } finally {
+            release();
             tus.release(upload.id());
         }
     }
