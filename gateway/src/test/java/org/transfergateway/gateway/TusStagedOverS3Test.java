@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -239,6 +243,42 @@ class TusStagedOverS3Test {
         assertEquals("sha-256=:" + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(bytes)) + ":",
                 head.headers().firstValue("Repr-Digest").orElse(null), "the SHA-256 computed as the bytes arrived");
         assertEquals(0, partFiles());
+    }
+
+    /**
+     * A client cut off mid-PATCH that asks the offset at once (as tus clients do) learns
+     * the bytes the cut request kept, not the offset before them: HEAD waits while the
+     * request is still saving its tail, so that the PATCH from there is taken, not 409.
+     * Looped: the cut and the save race each time.
+     */
+    @Test
+    void aHeadRightAfterACutPatchAnswersTheBytesItKept() throws Exception {
+        start("cut", "1h", "");
+        byte[] bytes = random(8 * MIB, 9);
+        for (int round = 0; round < 20; round++) {
+            String upload = created("cut-" + round + ".bin", bytes.length);
+            int sent = MIB + round * 97_001;
+            try (Socket socket = new Socket("127.0.0.1", gateway.httpAddress().getPort())) {
+                OutputStream out = socket.getOutputStream();
+                out.write(("PATCH " + upload + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + AUTH
+                        + "\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream"
+                        + "\r\nContent-Length: " + bytes.length + "\r\nExpect: 100-continue\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                // 100 Continue comes once the request holds the upload.
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+                assertEquals("HTTP/1.1 100 Continue", in.readLine());
+                out.write(bytes, 0, sent);
+                out.flush();
+            }
+            assertEquals(sent, offset(upload), "round " + round);
+            HttpResponse<String> rest = patch(upload, sent, bytes, sent, bytes.length, null);
+            assertEquals(204, rest.statusCode(), "round " + round + ": " + rest.body());
+            String key = prefix + "alice/cut-" + round + ".bin";
+            assertArrayEquals(bytes, s3client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray());
+        }
+        assertEquals(List.of(), openMultipartUploads());
+        assertEquals(0, sideObjects().size());
     }
 
     @Test

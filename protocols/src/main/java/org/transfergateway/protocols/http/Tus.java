@@ -75,6 +75,8 @@ final class Tus {
     static final String OFFSET_TYPE = "application/offset+octet-stream";
     static final String EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration";
     private static final int MAX_METADATA = 4096;
+    /** How long a HEAD waits for a request that still writes to the upload on this node. */
+    static final Duration HEAD_WAIT = Duration.ofSeconds(5);
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
 
     private final TusConfig config;
@@ -162,7 +164,7 @@ final class Tus {
                 log.debug("tus upload {} of {} bytes to {} created by {}, staged on the backend", u.id(), length, path,
                         caller.name());
             } catch (IOException | RuntimeException e) {
-                busy.remove(u.id());
+                release(u.id());
                 abortQuietly(staged, u);
                 throw e;
             }
@@ -179,7 +181,7 @@ final class Tus {
             uploads(ex).createUpload(u);
             chunk = new TusFileChunk(this, ex, u, checksum, true);
         } catch (IOException | RuntimeException e) {
-            busy.remove(u.id());
+            release(u.id());
             throw e;
         }
         log.debug("tus upload {} of {} bytes to {} created by {}", u.id(), length, path, caller.name());
@@ -188,6 +190,7 @@ final class Tus {
 
     private void head(Exchange ex) throws IOException {
         checkVersion(ex);
+        awaitRelease(ex.rawPath().substring(PREFIX.length() + 1));
         ResumableUpload u = find(ex);
         if (u.offset() == u.length() && !u.isFinished()) {
             // Complete but not yet committed (the commit failed, or a crash came between):
@@ -289,6 +292,33 @@ final class Tus {
 
     void release(String id) {
         busy.remove(id);
+        synchronized (busy) {
+            busy.notifyAll();
+        }
+    }
+
+    /**
+     * Waits, at most {@link #HEAD_WAIT}, while a request of this node still writes to the
+     * upload {@code id}: a client whose connection was cut asks the offset at once, while
+     * the server may still be keeping what that request brought (on S3, saving its tail),
+     * and would otherwise learn an offset that is about to move, and get 409 for it.
+     */
+    private void awaitRelease(String id) throws IOException {
+        long deadline = System.nanoTime() + HEAD_WAIT.toNanos();
+        synchronized (busy) {
+            while (busy.contains(id)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return; // answer what is recorded; a PATCH then gets 423 until the writer ends
+                }
+                try {
+                    busy.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while the upload was busy");
+                }
+            }
+        }
     }
 
     /** The headers every answer about an upload carries. */
