@@ -1364,7 +1364,7 @@ force_path_style = true
                 raise BenchError("mixed workload on %s + %s: %d clients failed, e.g. %s"
                                  % (ftp_t.name, http_t.name, len(res["errors"]), res["errors"][0]))
             # uploads through a mount are written back later: the run ends when all are stored
-            done = t0 + 1.0 + res["seconds"]
+            done = t0 + 2.0 + res["seconds"]
             for t, proto in ((ftp_t, "ftp"), (http_t, "http")):
                 mine = {p: n for p, n in res["uploaded"] if p.split("/")[-1].startswith(proto)}
                 if t.is_s3:
@@ -1384,8 +1384,8 @@ force_path_style = true
             log("mixed: the gateway's statistics match the clients exactly: %s" % want)
         for t, proto in ((ftp_t, "ftp"), (http_t, "http")):
             t.remove(folder, [p for p, _ in res["uploaded"] if p.split("/")[-1].startswith(proto)])
-        # seconds from the clients' start (1 s after launch) to the last upload stored
-        return dict(seconds=res["seconds"], done_seconds=done - t0 - 1.0, bytes=res["bytes"], files=res["files"],
+        # seconds from the clients' start (2 s after launch) to the last upload stored
+        return dict(seconds=res["seconds"], done_seconds=done - t0 - 2.0, bytes=res["bytes"], files=res["files"],
                     rss_mib=m.mib, ops=res["ops"])
 
     # ---- plan ------------------------------------------------------------------

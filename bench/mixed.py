@@ -5,8 +5,9 @@ downloading files of mixed sizes for a fixed time, as a file gateway's users do 
 Every client keeps one session (an FTP login, an HTTP keep-alive connection) and loops:
 it draws a size (64 KiB, 1 MiB or 64 MiB, by the weights below) and a direction (up or
 down, even odds) from a random generator seeded by its number, so that every system
-sees the same sequence of requests. Uploads go to new names under the run's folder;
-downloads read the source files placed before (one per size and protocol). Answers are
+sees the same sequence of requests. Uploads replace the client's own file of that size
+under the run's folder (so the run stores at most 65 MiB per client); downloads read the
+source files placed before (one per size and protocol). Answers are
 checked (FTP 226, HTTP 200/201/204 with every byte); any other answer fails the run.
 
 Prints one JSON object: the operations (protocol, direction, size label, bytes, seconds,
@@ -129,7 +130,9 @@ def client_loop(spec, number, deadline, start_at, data, ops, uploaded, errors):
             up = rng.random() < 0.5
             t0 = time.monotonic()
             if up:
-                name = "%s%d-%d-%s.bin" % (proto, number, k, label)
+                # one name per client and size: uploads replace, so what the run stores stays
+                # bounded (50 clients x 65 MiB) however fast the server is
+                name = "%s%d-%s.bin" % (proto, number, label)
                 start = rng.randrange(0, len(data) - size + 1, 4096)
                 c.put(name, data[start:start + size])
                 uploaded.append((spec["folder"] + "/" + name, size))
@@ -148,7 +151,7 @@ def worker(specs, numbers, seconds, start_at, out_q):
     data = memoryview(os.urandom(max(s for _, s, _ in SIZES) + 4 * MiB))
     ops, uploaded, errors = [], [], []
     while time.time() < start_at:
-        time.sleep(min(0.05, start_at - time.time()))
+        time.sleep(max(0.0, min(0.05, start_at - time.time())))
     deadline = time.monotonic() + seconds
     threads = [threading.Thread(target=client_loop, args=(specs[n % len(specs)], n, deadline, start_at, data, ops, uploaded, errors))
                for n in numbers]
@@ -180,7 +183,7 @@ def main():
     if not specs:
         ap.error("give --ftp, --http or both")
     q = multiprocessing.Queue()
-    start_at = time.time() + 1.0
+    start_at = time.time() + 2.0
     procs = []
     for i in range(a.processes):
         numbers = list(range(i, a.clients, a.processes))
@@ -191,7 +194,8 @@ def main():
     for p in procs:
         p.join()
     ops = [o for part in parts for o in part["ops"]]
-    uploaded = [u for part in parts for u in part["uploaded"]]
+    # the files left: each path once (a replaced file keeps its size, that of its label)
+    uploaded = sorted(dict(u for part in parts for u in part["uploaded"]).items())
     errors = [e for part in parts for e in part["errors"]]
     # until the last transfer ended: those under way at the deadline count in full
     elapsed = max([a.seconds] + [o[5] for o in ops])
