@@ -14,6 +14,8 @@ import java.net.URISyntaxException;
  * @param partConcurrency this bucket's parts in flight per upload, or 0 for {@code storage.part-concurrency}
  * @param serverTimesInListings true ({@code listing-times: server}) to list S3's own LastModified
  *                              instead of reading each file's kept time with a HeadObject
+ * @param signedPayloads  false ({@code payload-signing: false}) to send upload bodies unsigned over
+ *                        a plain-HTTP endpoint too, as the SDK always does over HTTPS
  */
 public record S3BackendConfig(
         String name,
@@ -27,12 +29,13 @@ public record S3BackendConfig(
         Checksums checksums,
         long partSizeBytes,
         int partConcurrency,
-        boolean serverTimesInListings) implements BackendConfig {
+        boolean serverTimesInListings,
+        boolean signedPayloads) implements BackendConfig {
 
-    /** A bucket with the storage-wide part settings, whose listings show kept times. */
+    /** A bucket with the storage-wide part settings, whose listings show kept times and whose bodies are signed over HTTP. */
     public S3BackendConfig(String name, String bucket, String prefix, String region, URI endpoint, boolean pathStyle,
                            String accessKey, String secretKey, Checksums checksums) {
-        this(name, bucket, prefix, region, endpoint, pathStyle, accessKey, secretKey, checksums, 0, 0, false);
+        this(name, bucket, prefix, region, endpoint, pathStyle, accessKey, secretKey, checksums, 0, 0, false, true);
     }
 
     /** The first part size of this bucket's multipart uploads, given the storage-wide one. */
@@ -117,9 +120,12 @@ public record S3BackendConfig(
                         case "server" -> true;
                         default -> throw new IllegalArgumentException(v + " is not kept or server");
                     });
+            // Over http:// the SDK signs every upload body (a SHA-256 of each 128 KiB); false sends
+            // them unsigned, as over https://. No effect on https:// endpoints.
+            boolean signedPayloads = n.bool("payload-signing", true);
             return new S3BackendConfig(name, bucket, prefix, n.string("region", "us-east-1"), endpoint,
                     n.bool("path-style", endpoint != null), accessKey, secretKey, checksums, partSize, concurrency,
-                    serverTimes);
+                    serverTimes, signedPayloads);
         }
 
         private static URI endpoint(String text) {

@@ -255,6 +255,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void s3PayloadsAreSignedByDefaultAndUnsignedWhenAsked() {
+        GatewayConfig c = loader.parse("""
+                storage:
+                  backends:
+                    - {name: signed, type: s3, bucket: bkt, endpoint: "http://127.0.0.1:9000"}
+                    - {name: unsigned, type: s3, bucket: bkt, endpoint: "http://127.0.0.1:9000", payload-signing: false}
+                users: [{name: a, password: b}]
+                """);
+        assertTrue(((S3BackendConfig) c.storage().backend("signed").orElseThrow()).signedPayloads());
+        assertFalse(((S3BackendConfig) c.storage().backend("unsigned").orElseThrow()).signedPayloads());
+        assertEquals("storage.backends[0].payload-signing: maybe is not true or false",
+                error("storage: {backends: [{name: s, type: s3, bucket: bkt, payload-signing: maybe}]}\nusers: [{name: a, password: b}]\n"));
+    }
+
+    @Test
     void s3ListingTimesAreKeptByDefaultAndServerWhenAsked() {
         GatewayConfig c = loader.parse("""
                 storage:

@@ -22,7 +22,7 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 /**
  * The SDK clients of one S3 backend, on the Apache 5 HTTP transport: one that retries,
  * one that tries once, and the connection pool they share. Built with the configured
- * region, endpoint, path style, credentials and checksum mode.
+ * region, endpoint, path style, credentials, checksum mode and payload signing.
  */
 final class S3Clients implements AutoCloseable {
     /**
@@ -83,6 +83,9 @@ final class S3Clients implements AutoCloseable {
                         AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(attempts).build()));
         if (cfg.endpoint() != null) {
             b.endpointOverride(cfg.endpoint());
+        }
+        if (!cfg.signedPayloads()) {
+            b.putAuthScheme(UnsignedPayloadSigner.scheme());
         }
         if (cfg.checksums() == S3BackendConfig.Checksums.WHEN_REQUIRED) {
             b.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)

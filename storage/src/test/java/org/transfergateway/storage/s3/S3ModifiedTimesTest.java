@@ -144,7 +144,7 @@ class S3ModifiedTimesTest {
         s3.seed(bucket, PREFIX + "few/a.bin", new byte[] {1}, Map.of("mtime", "1600000000.5"));
         S3BackendConfig kept = s3.backend("archive", bucket, PREFIX);
         S3BackendConfig cfg = new S3BackendConfig(kept.name(), kept.bucket(), kept.prefix(), kept.region(),
-                kept.endpoint(), kept.pathStyle(), kept.accessKey(), kept.secretKey(), kept.checksums(), 0, 0, true);
+                kept.endpoint(), kept.pathStyle(), kept.accessKey(), kept.secretKey(), kept.checksums(), 0, 0, true, true);
         MemoryBudget budget = new MemoryBudget(16L << 20);
         try (S3Storage server = S3Storage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), 5 << 20, 2,
                 Duration.ofDays(1)), budget)) {

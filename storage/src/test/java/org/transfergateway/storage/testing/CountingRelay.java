@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * each way: a test points a backend at {@link #endpoint()} and sees how much passed
  * between the gateway and the service, e.g. that an append read nothing back. It can
  * also cut every connection once a number of bytes came back ({@link #cutAfter}), as a
- * service that fails in the middle of a response would.
+ * service that fails in the middle of a response would. It also notes the
+ * {@code x-amz-content-sha256} header of every request ({@link #payloadHashes()}), to show
+ * how request bodies were signed.
  */
 public final class CountingRelay implements AutoCloseable {
     private final InetSocketAddress target;
@@ -26,6 +28,7 @@ public final class CountingRelay implements AutoCloseable {
     private final AtomicLong fromServer = new AtomicLong();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicLong cutAt = new AtomicLong(Long.MAX_VALUE);
+    private final List<String> payloadHashes = new CopyOnWriteArrayList<>();
 
     /** Relays to {@code target} (an http:// URI of a loopback server) from a free port. */
     public CountingRelay(URI target) throws IOException {
@@ -54,6 +57,16 @@ public final class CountingRelay implements AutoCloseable {
         toServer.set(0);
         fromServer.set(0);
         cutAt.set(Long.MAX_VALUE);
+        payloadHashes.clear();
+    }
+
+    /**
+     * The values of the {@code x-amz-content-sha256} header of the requests sent since the
+     * start or the last {@link #reset()}, in the order they arrived on each connection: a
+     * hex SHA-256, {@code UNSIGNED-PAYLOAD} or a {@code STREAMING-} mode.
+     */
+    public List<String> payloadHashes() {
+        return List.copyOf(payloadHashes);
     }
 
     /**
@@ -83,8 +96,12 @@ public final class CountingRelay implements AutoCloseable {
     private void pump(Socket from, Socket to, AtomicLong counter, boolean cuttable) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[64 * 1024];
+            HeaderLines lines = cuttable ? null : new HeaderLines();
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 for (int n; (n = in.read(buf)) >= 0; ) {
+                    if (lines != null) {
+                        lines.scan(buf, n);
+                    }
                     if (cuttable) {
                         long cut = cutAt.get();
                         long before = counter.get();
@@ -110,6 +127,30 @@ public final class CountingRelay implements AutoCloseable {
         }, "relay-" + from.getPort());
         t.setDaemon(true);
         t.start();
+    }
+
+    /**
+     * Finds {@code x-amz-content-sha256} lines in what a client sends. Bodies pass through
+     * it too; a line of random bytes that starts with that header name does not occur.
+     */
+    private final class HeaderLines {
+        private static final String NAME = "x-amz-content-sha256:";
+        private final StringBuilder line = new StringBuilder();
+
+        void scan(byte[] b, int n) {
+            for (int i = 0; i < n; i++) {
+                char c = (char) (b[i] & 0xff);
+                if (c == '\n') {
+                    String l = line.toString().trim();
+                    if (l.regionMatches(true, 0, NAME, 0, NAME.length())) {
+                        payloadHashes.add(l.substring(NAME.length()).trim());
+                    }
+                    line.setLength(0);
+                } else if (line.length() < 256) {
+                    line.append(c);
+                }
+            }
+        }
     }
 
     private static void closeQuietly(Socket s) {
