@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.transfergateway.config.GcsBackendConfig;
 import org.transfergateway.config.StorageConfig;
 import org.transfergateway.storage.AbortsUploads;
@@ -52,6 +54,7 @@ public final class GcsStorage implements Storage, AbortsUploads {
     /** What one rewrite call may copy before it returns with a token: big objects take several calls. */
     private static final long REWRITE_MIB_PER_CALL = 1024;
 
+    private static final Logger log = LoggerFactory.getLogger(GcsStorage.class);
     private final GcsBucket gcs;
 
     private GcsStorage(GcsBucket gcs) {
@@ -66,7 +69,42 @@ public final class GcsStorage implements Storage, AbortsUploads {
      *                          the backend, bucket and endpoint
      */
     public static GcsStorage open(GcsBackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
-        return new GcsStorage(GcsBucket.connect(cfg, shared, budget));
+        GcsStorage storage = new GcsStorage(GcsBucket.connect(cfg, shared, budget));
+        storage.deleteAbandonedAppends(shared.abandonedUploadAge());
+        return storage;
+    }
+
+    /**
+     * Deletes the new bytes of appends ({@link ComposedAppend}) that were uploaded more than
+     * {@code age} ago and never composed: one stays only when a gateway stopped between an
+     * append's upload and its compose, or could not delete it after. They were never part of
+     * a file, so nothing is counted; an append in progress holds its temporary for seconds,
+     * far below the age (the one for abandoned multipart uploads). A failure is logged, and
+     * start-up goes on: the next start tries again.
+     *
+     * @return how many were deleted
+     */
+    int deleteAbandonedAppends(java.time.Duration age) {
+        Instant before = Instant.now().minus(age);
+        int deleted = 0;
+        try {
+            for (Blob b : gcs.client.list(gcs.bucket, BlobListOption.prefix(gcs.under(ComposedAppend.TEMPORARY_FOLDER)))
+                    .iterateAll()) {
+                java.time.OffsetDateTime created = b.getCreateTimeOffsetDateTime();
+                if (created != null && !created.toInstant().isAfter(before)) {
+                    // Only this generation: a name is never reused, but a delete stays exact.
+                    gcs.client.delete(BlobId.of(gcs.bucket, b.getName(), b.getGeneration()),
+                            BlobSourceOption.generationMatch(b.getGeneration()));
+                    deleted++;
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("{}: the temporary objects of abandoned appends could not be deleted: {}", gcs.name, e.toString());
+        }
+        if (deleted > 0) {
+            log.info("{}: deleted {} temporary object(s) of appends that never reached their compose", gcs.name, deleted);
+        }
+        return deleted;
     }
 
     @Override

@@ -123,6 +123,23 @@ class GcsAppendTest {
     }
 
     @Test
+    void startUpDeletesTheTemporariesOfAppendsCutOffBeforeTheirComposeOnceOld() throws Exception {
+        // What a gateway stopped between an append's upload and its compose leaves.
+        String left = prefix + ComposedAppend.TEMPORARY_FOLDER + "/" + java.util.UUID.randomUUID();
+        fake.put(BUCKET, left, random(1000, 9));
+        fake.put(BUCKET, prefix + "kept.bin", random(100, 10));
+        GcsBackendConfig cfg = new GcsBackendConfig("g", BUCKET, prefix, "test-project", null, relay.endpoint(), CHUNK);
+        // Younger than the age: it may be an append of another gateway still under way.
+        GcsStorage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), 8 << 20, 2, Duration.ofDays(1)), budget)
+                .close();
+        assertEquals(List.of(left), fake.names(BUCKET, prefix + ComposedAppend.TEMPORARY_FOLDER));
+        GcsStorage.open(cfg, new StorageConfig(List.of(cfg), budget.capacityBytes(), 8 << 20, 2, Duration.ZERO), budget)
+                .close();
+        assertEquals(List.of(), fake.names(BUCKET, prefix + ComposedAppend.TEMPORARY_FOLDER));
+        assertEquals(List.of(prefix + "kept.bin"), fake.names(BUCKET, prefix));
+    }
+
+    @Test
     void resumingBeforeTheEndReadsTheKeptBytesThrough() throws Exception {
         byte[] before = random(CHUNK * 2, 3);
         fake.put(BUCKET, prefix + "rest.bin", before);
