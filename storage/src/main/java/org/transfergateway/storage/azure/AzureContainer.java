@@ -50,13 +50,17 @@ final class AzureContainer {
     final int blockConcurrency;
     final MemoryBudget budget;
     final ExecutorService executor;
+    /** The threads of this backend's HTTP client ({@link #httpThreads}). */
+    private final ExecutorService http;
 
-    private AzureContainer(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget, BlobContainerClient client) {
+    private AzureContainer(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget, ExecutorService http,
+                           BlobContainerClient client) {
         this.name = cfg.name();
         this.config = cfg;
         this.prefix = cfg.prefix() == null ? "" : cfg.prefix();
         this.client = client;
-        this.once = serviceClient(cfg, 1).getBlobContainerClient(cfg.container());
+        this.http = http;
+        this.once = serviceClient(cfg, 1, http).getBlobContainerClient(cfg.container());
         this.blockCeiling = Math.min(budget.capacityBytes(), MAX_BUFFER_SIZE);
         this.firstBlockSize = Math.min(cfg.blockSize(shared.partSizeBytes()), blockCeiling);
         this.blockConcurrency = shared.partConcurrency();
@@ -76,9 +80,20 @@ final class AzureContainer {
      *                          the backend, container and endpoint when it cannot be used
      */
     static AzureContainer connect(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget) throws GatewayException {
+        ExecutorService http = httpThreads(cfg.name());
+        try {
+            return connect(cfg, shared, budget, http);
+        } catch (GatewayException | RuntimeException e) {
+            http.shutdownNow();
+            throw e;
+        }
+    }
+
+    private static AzureContainer connect(AzureBackendConfig cfg, StorageConfig shared, MemoryBudget budget, ExecutorService http)
+            throws GatewayException {
         BlobContainerClient client;
         try {
-            client = serviceClient(cfg, MAX_ATTEMPTS).getBlobContainerClient(cfg.container());
+            client = serviceClient(cfg, MAX_ATTEMPTS, http).getBlobContainerClient(cfg.container());
         } catch (RuntimeException e) {
             throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": container " + cfg.container()
                     + " cannot be used: " + AzureErrors.reason(e), e);
@@ -95,7 +110,25 @@ final class AzureContainer {
             throw ErrorCode.BACKEND_UNAVAILABLE.failure(cfg.name() + ": container " + cfg.container() + " at "
                     + cfg.endpointText() + " is unreachable: " + AzureErrors.reason(e), e);
         }
-        return new AzureContainer(cfg, shared, budget, client);
+        return new AzureContainer(cfg, shared, budget, http, client);
+    }
+
+    /**
+     * The executor of the backend's HTTP client, unbounded as the JDK's own default. The
+     * client reads a streamed Put Blob's body ({@link AzureStorage#create(String, long)})
+     * on these threads, each waiting while its writer has sent nothing new. The SDK's
+     * shared pool, which the client would use otherwise, has ten threads a core for the
+     * whole JVM: that many uploads with slow or paused clients took all of them, and
+     * every other request of every Azure backend waited behind them, even the opening of
+     * an upload, until one of those clients sent again or the SDK's timeouts failed them.
+     */
+    private static ExecutorService httpThreads(String backend) {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "azure-" + backend + "-http-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -103,8 +136,8 @@ final class AzureContainer {
      * default (Netty 4.1) is left out, and a class path that still holds it (S3Proxy's, in
      * tests) must not make the choice ambiguous.
      */
-    private static com.azure.storage.blob.BlobServiceClient serviceClient(AzureBackendConfig cfg, int attempts) {
-        HttpClient http = new JdkHttpClientBuilder().connectionTimeout(Duration.ofSeconds(10)).build();
+    private static com.azure.storage.blob.BlobServiceClient serviceClient(AzureBackendConfig cfg, int attempts, ExecutorService threads) {
+        HttpClient http = new JdkHttpClientBuilder().connectionTimeout(Duration.ofSeconds(10)).executor(threads).build();
         BlobServiceClientBuilder b = new BlobServiceClientBuilder()
                 .httpClient(http)
                 .retryOptions(new RequestRetryOptions(RetryPolicyType.EXPONENTIAL, attempts, (Integer) null,
@@ -216,5 +249,7 @@ final class AzureContainer {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        // After the uploads' threads: their last requests needed the client.
+        http.shutdown();
     }
 }

@@ -389,4 +389,52 @@ class AzureStorageTest {
         }
         assertEquals(3, storage.stat("cs.bin").size());
     }
+
+    /**
+     * A streamed Put Blob's body is read on a thread of the backend's HTTP client, which
+     * waits while the writer sends nothing. More stalled writers than the Azure SDK's
+     * shared pool has threads (ten a core) once held up every other request of the
+     * backend until a writer went on; now they wait on threads of their own.
+     */
+    @Test
+    void uploadsWhoseWritersStallDoNotHoldUpTheBackend() throws Exception {
+        int stalled = 10 * Runtime.getRuntime().availableProcessors() + 2;
+        List<Upload> open = new CopyOnWriteArrayList<>();
+        byte[] content = random(2 * BLOCK, 99);
+        // On a thread of its own: held up, even opening an upload would wait without end.
+        ExecutorService side = Executors.newSingleThreadExecutor();
+        try {
+            Future<ObjectInfo> meanwhile = side.submit(() -> {
+                for (int i = 0; i < stalled; i++) {
+                    Upload u = storage.create("stalled-" + i + ".bin", 2L * BLOCK);
+                    open.add(u);
+                    u.write(ByteBuffer.wrap(random(64 * 1024, i)));
+                }
+                // Until every request has read what was written and waits for more (at most 10 s).
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (threadsWaitingForABody() < stalled && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                Upload u = storage.create("meanwhile.bin", content.length);
+                writeAll(u, content);
+                u.commit();
+                return storage.stat("meanwhile.bin");
+            });
+            assertEquals(content.length, meanwhile.get(30, TimeUnit.SECONDS).size());
+            assertArrayEquals(content, container.getBlobClient(prefix + "meanwhile.bin").downloadContent().toBytes());
+        } finally {
+            // Failing or not, the stalled requests end: that frees whatever waited behind them.
+            open.forEach(Upload::abort);
+            side.shutdownNow();
+        }
+        for (int i = 0; i < stalled; i++) {
+            assertNull(storage.stat("stalled-" + i + ".bin"), "an aborted upload left its blob");
+        }
+    }
+
+    private static long threadsWaitingForABody() {
+        return Thread.getAllStackTraces().values().stream()
+                .filter(stack -> java.util.Arrays.stream(stack).anyMatch(f -> f.getClassName().endsWith(".BodyPipe") && f.getMethodName().equals("take")))
+                .count();
+    }
 }
