@@ -651,8 +651,16 @@ class Bench:
         run(["javac", "-nowarn", "-cp", str(self.a.jar), "-d", str(classes), str(Path(__file__).parent / "AzureClient.java")],
             what="javac AzureClient")
         self.az_classpath = "%s:%s" % (self.a.jar, classes)
+        # Azurite frees the bytes of deleted blobs only in its garbage collection, every 10
+        # minutes: the Azure rows leave up to 20 GiB behind before it runs. In a tmpfs work
+        # folder that is memory, and the kernel's OOM killer then took the gateway in the
+        # rows after them. So its folder is on disk (page cache, reclaimable).
+        location = Path(self.a.azurite_dir)
+        if location.exists():
+            shutil.rmtree(location)
+        location.mkdir(parents=True)
         p = self.procs.start("azurite", ["azurite-blob", "--blobHost", HOST, "--blobPort", str(AZURITE),
-                                         "--location", str(self.work / "azurite"), "--silent", "--skipApiVersionCheck",
+                                         "--location", str(location), "--silent", "--skipApiVersionCheck",
                                          "--disableTelemetry", "--loose"], self.logs)
         self.wait_port(AZURITE, p)
         for container in (AZ_GW, AZ_DIRECT):
@@ -1687,6 +1695,8 @@ def main():
     ap.add_argument("--dash-poll-rate", type=float, default=200.0,
                     help="dash-poll: dashboard queries a second, all 4 clients together (0: as fast as they can)")
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--azurite-dir", required=True,
+                    help="Azurite's folder: on disk, not in a tmpfs (it keeps deleted blobs' bytes for minutes)")
     ap.add_argument("--jar", required=True)
     ap.add_argument("--s3proxy-classpath", required=True, help="file holding S3Proxy's classpath")
     ap.add_argument("--gateway-java-opts", default="-Xmx256m")

@@ -11,6 +11,9 @@ jar=${GATEWAY_JAR:-$repo/gateway/target/gateway.jar}
 gateway_java_opts=${GATEWAY_JAVA_OPTS:--Xmx256m}
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then workroot=/dev/shm; else workroot=${TMPDIR:-/tmp}; fi
 work=${BENCH_WORKDIR:-$workroot/tgw-bench}
+# Azurite keeps the bytes of deleted blobs until its garbage collection (every 10 minutes):
+# on disk, not in the tmpfs, where up to 20 GiB of them would take the machine's memory.
+azurite_dir=${BENCH_AZURITE_DIR:-/var/tmp/tgw-bench-azurite}
 
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (apt-get, useradd, FUSE)" >&2; exit 1; }
 
@@ -57,9 +60,9 @@ logs=${TMPDIR:-/tmp}/tgw-bench-logs
 cleanup() {
   # keep the servers' logs of the last run; drop the test data
   rm -rf "$logs"; [ -d "$work/logs" ] && cp -r "$work/logs" "$logs" && echo "bench: servers' logs in $logs" >&2
-  rm -rf "$work"
+  rm -rf "$work" "$azurite_dir"
 }
 trap cleanup EXIT
-/usr/bin/python3 "$bench/bench.py" --workdir "$work" --jar "$jar" \
+/usr/bin/python3 "$bench/bench.py" --workdir "$work" --azurite-dir "$azurite_dir" --jar "$jar" \
   --s3proxy-classpath "$cp_file" --gateway-java-opts="$gateway_java_opts" \
   --results "$bench/results/latest.md" "$@"
