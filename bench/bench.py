@@ -932,6 +932,9 @@ force_path_style = true
         pw = pwd.getpwnam(FTP_SYS_USER)
         m = self.procs.start("rclone-mount", rclone_argv(
             cfg, "mount", "s3p:" + BUCKET_MNT, str(mnt), "--vfs-cache-mode", "writes",
+            # Uploaded files otherwise stay cached for an hour: 9 GiB of the tmpfs (memory)
+            # by the S3 download rows, and with the rest the kernel's OOM killer took S3Proxy.
+            "--vfs-cache-max-size", "4G", "--vfs-cache-poll-interval", "10s",
             "--cache-dir", str(self.work / "rclone-cache"), "--allow-other",
             "--uid", str(pw.pw_uid), "--gid", str(pw.pw_gid), "--umask", "022"), self.logs, env=NO_CA_ENV)
         self.procs.mounts.append(mnt)
