@@ -18,6 +18,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -236,6 +237,8 @@ public final class JdbcLedger implements Ledger {
     private long nextPrune;
     /** H2, which has no INSERT ... ON CONFLICT. */
     private final boolean h2;
+    /** SQLite, whose savepoints the batch sets itself ({@link #savepoint()}). */
+    private final boolean sqlite;
     /** Whose transfers this ledger starts and recovers. */
     private final String node;
     /**
@@ -294,6 +297,7 @@ public final class JdbcLedger implements Ledger {
         this.postgres = product.equalsIgnoreCase("PostgreSQL");
         this.utf16Order = product.equalsIgnoreCase("H2");
         this.h2 = utf16Order;
+        this.sqlite = product.equalsIgnoreCase("SQLite");
         this.onWriter = new ReadConnections.Reader(db);
         this.writer = new Thread(this::writeLoop, "ledger-writer");
         writer.setDaemon(true);
@@ -338,7 +342,7 @@ public final class JdbcLedger implements Ledger {
                 lock = lockOut(file);
                 url = jdbcUrl.replace("locking_mode=EXCLUSIVE", "locking_mode=NORMAL");
             }
-            c = DriverManager.getConnection(url);
+            c = connect(url);
             JdbcLedger ledger = new JdbcLedger(c, clock, node, isExclusive(jdbcUrl));
             ledger.lockFile = lock;
             ledger.commitLocks = jdbcUrl.startsWith("jdbc:postgresql:") ? new PostgresCommitLocks(jdbcUrl) : CommitLocks.inProcess();
@@ -362,6 +366,21 @@ public final class JdbcLedger implements Ledger {
             releaseQuietly(lock);
             throw e;
         }
+    }
+
+    /**
+     * Connects the writer. SQLite's driver by default follows every INSERT with a query of
+     * its own for the generated key (a regular expression over the SQL, then {@code SELECT
+     * last_insert_rowid()} prepared anew): the ledger never reads those keys, and skipping
+     * them raised its commit rate by a fifth. A URL that sets the option itself keeps it.
+     */
+    static Connection connect(String url) throws SQLException {
+        if (!url.startsWith("jdbc:sqlite:")) {
+            return DriverManager.getConnection(url);
+        }
+        Properties p = new Properties();
+        p.setProperty("jdbc.get_generated_keys", "false");
+        return DriverManager.getConnection(url, p);
     }
 
     /**
@@ -1531,14 +1550,14 @@ public final class JdbcLedger implements Ledger {
             db.setAutoCommit(false);
             sums = new BatchSums();
             for (int i = 0; i < batch.size(); i++) {
-                Savepoint sp = db.setSavepoint();
+                Savepoint sp = savepoint();
                 for (int attempt = 1; ; attempt++) {
                     try {
                         batch.get(i).write().run();
                         sums.keep();
                         break;
                     } catch (SQLException | IOException | RuntimeException e) {
-                        db.rollback(sp);
+                        rollbackTo(sp);
                         sums.drop();
                         if (attempt < CONFLICT_ATTEMPTS && conflict(e)) {
                             continue;
@@ -1550,7 +1569,7 @@ public final class JdbcLedger implements Ledger {
             }
             BatchSums summed = sums;
             sums = null;
-            Savepoint sp = db.setSavepoint();
+            Savepoint sp = savepoint();
             for (int attempt = 1; ; attempt++) {
                 try {
                     summed.flush(this::addSumLocked);
@@ -1559,7 +1578,7 @@ public final class JdbcLedger implements Ledger {
                     if (attempt >= CONFLICT_ATTEMPTS || !conflict(e)) {
                         throw e;
                     }
-                    db.rollback(sp);
+                    rollbackTo(sp);
                 }
             }
             db.commit();
@@ -1579,6 +1598,31 @@ public final class JdbcLedger implements Ledger {
             } else {
                 batch.get(i).done().completeExceptionally(refused[i]);
             }
+        }
+    }
+
+    /**
+     * A savepoint in the running batch. SQLite's driver parses a new {@code SAVEPOINT}
+     * statement for each of its savepoints (a formatted name, then an unprepared execution),
+     * two or more per committed transfer; on SQLite the batch instead repeats one prepared
+     * {@code SAVEPOINT w}, whose {@code ROLLBACK TO w} returns to the newest of that name,
+     * the write being run, as the savepoints of a batch are never released before its commit.
+     * Null on SQLite; the JDBC savepoint elsewhere.
+     */
+    private Savepoint savepoint() throws SQLException {
+        if (!sqlite) {
+            return db.setSavepoint();
+        }
+        statement("SAVEPOINT w").execute();
+        return null;
+    }
+
+    /** Undoes the running batch back to {@code sp}, from {@link #savepoint()}. */
+    private void rollbackTo(Savepoint sp) throws SQLException {
+        if (sp != null) {
+            db.rollback(sp);
+        } else {
+            statement("ROLLBACK TO w").execute();
         }
     }
 

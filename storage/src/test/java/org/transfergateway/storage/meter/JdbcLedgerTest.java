@@ -108,6 +108,78 @@ class JdbcLedgerTest {
         assertEquals(new StoredTotals(bytes, threads * each), after.stored());
     }
 
+    /**
+     * Changes refused half-way (a copy removed, then a copy without a key refused), made
+     * from many threads so that they share batches with valid ones, are each undone back to
+     * their own savepoint: the removed copy and the totals are as before, and every valid
+     * change around them in the same commits stays.
+     */
+    @Test
+    void changesRefusedHalfWayInSharedBatchesUndoOnlyThemselves() throws Exception {
+        JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
+        int threads = 8;
+        int each = 60;
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+        for (int th = 0; th < threads; th++) {
+            String user = "u" + th;
+            done.add(pool.submit(() -> {
+                for (int i = 0; i < each; i++) {
+                    Placement ok = copy("pool", user + "/ok" + i, "m1", i + 1);
+                    ledger.changed(change("pool", user, i + 1, 1, List.of(), List.of(ok)));
+                    if (i % 3 == 0) {
+                        // Replaces the copy just stored: its removal runs, then the database refuses
+                        // the new copy (a key is NOT NULL).
+                        Placement broken = new Placement("pool", null, "m1", 7, Instant.ofEpochMilli(0));
+                        try {
+                            ledger.changed(change("pool", user, 7 - (i + 1), 0, List.of(ok), List.of(broken)));
+                        } catch (java.io.IOException e) {
+                            refused.incrementAndGet();
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (java.util.concurrent.Future<?> f : done) {
+            f.get();
+        }
+        pool.shutdown();
+        assertEquals(threads * (each / 3), refused.get());
+        Map<String, StoredTotals> totals = ledger.storedTotals().get("pool");
+        for (int th = 0; th < threads; th++) {
+            String user = "u" + th;
+            assertEquals(new StoredTotals((long) each * (each + 1) / 2, each), totals.get(user), user);
+            for (int i = 0; i < each; i++) {
+                assertEquals(List.of(copy("pool", user + "/ok" + i, "m1", i + 1)), ledger.copies("pool", user + "/ok" + i));
+            }
+        }
+        ledger.close();
+    }
+
+    /** The embedded ledger's connection skips the driver's query for generated keys after each INSERT. */
+    @Test
+    void theSqliteWriterAsksForNoGeneratedKeys() throws Exception {
+        try (java.sql.Connection c = JdbcLedger.connect("jdbc:sqlite:" + dir.resolve("keys.db"));
+             java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+            st.executeUpdate("INSERT INTO t (v) VALUES ('a')");
+            try (java.sql.ResultSet keys = st.getGeneratedKeys()) {
+                assertFalse(keys.next(), "no key was read back");
+            }
+        }
+        // The driver's default, for contrast: the key of the row just inserted.
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("keys.db"));
+             java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO t (v) VALUES ('b')");
+            try (java.sql.ResultSet keys = st.getGeneratedKeys()) {
+                assertTrue(keys.next());
+                assertEquals(2, keys.getLong(1));
+            }
+        }
+    }
+
     @Test
     void aTransferInFlightAtACrashBecomesFailedWithItsLastBytes() throws Exception {
         JdbcLedger ledger = JdbcLedger.open(url(), Clock.systemUTC());
