@@ -4,6 +4,7 @@ import io.netty.util.NetUtil;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
 import org.apache.ftpserver.ConnectionConfigFactory;
 import org.apache.ftpserver.DataConnectionConfigurationFactory;
@@ -45,6 +46,10 @@ public final class FtpFrontEnd implements AutoCloseable {
     private final GatewayFtplet ftplet;
     private Listener listener;
     private boolean proxyProtocol;
+    /** The names of MINA's listener filters MDC injection is known by. */
+    private static final List<String> MDC_FILTERS = List.of("mdcFilter", "mdcFilter2");
+    /** The listener's filter chain once started, by name, for tests. */
+    private volatile List<String> filters = List.of();
 
     public FtpFrontEnd(FtpConfig config, LimitsConfig limits, Accounts accounts) {
         this(config, limits, accounts, null);
@@ -130,7 +135,9 @@ public final class FtpFrontEnd implements AutoCloseable {
      * unanswered in the kernel (SYN retries of 1, 3, 7 s) instead of being greeted or
      * refused with 421, so it gets the HTTP listener's queue (Netty's default, the system's
      * somaxconn). And ABOR must be seen while a download runs, before MINA's executor
-     * ({@link AbortWatch}).
+     * ({@link AbortWatch}). MINA's two MDC filters go: for every event of every session,
+     * before and after its executor, they copied the session's addresses into SLF4J's MDC
+     * and out again, which no log pattern of the gateway reads.
      */
     private void tuneAcceptor() throws FtpException {
         SocketAcceptor acceptor;
@@ -158,6 +165,12 @@ public final class FtpFrontEnd implements AutoCloseable {
         if (acceptor.getFilterChain().contains("threadPool")) {
             acceptor.getFilterChain().addBefore("threadPool", "abortWatch", new AbortWatch());
         }
+        for (String mdc : MDC_FILTERS) {
+            if (acceptor.getFilterChain().contains(mdc)) {
+                acceptor.getFilterChain().remove(mdc);
+            }
+        }
+        filters = acceptor.getFilterChain().getAll().stream().map(e -> e.getName()).toList();
         if (proxyProtocol) {
             // First, before implicit TLS: the balancer's header precedes the handshake.
             acceptor.getFilterChain().addFirst("proxyHeader", new ProxyHeaderFilter());
@@ -167,6 +180,11 @@ public final class FtpFrontEnd implements AutoCloseable {
         } catch (IOException e) {
             throw new FtpException("cannot listen on " + bound + " again: " + e.getMessage(), e);
         }
+    }
+
+    /** The filters of the listener's sessions, in order (empty before start). */
+    List<String> filterNames() {
+        return filters;
     }
 
     /** MINA's view of our certificate: TLS 1.2 or 1.3, no client certificates. */

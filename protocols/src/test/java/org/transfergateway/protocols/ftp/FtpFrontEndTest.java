@@ -119,6 +119,18 @@ class FtpFrontEndTest {
         return meter.statistics(u -> true).storedByUser().getOrDefault("alice", StoredTotals.ZERO);
     }
 
+    /**
+     * The sessions' filter chain: the ABOR watch before MINA's executor, and none of MINA's
+     * MDC filters, which copied addresses into the logging MDC for every event.
+     */
+    @Test
+    void theListenerRunsWithoutMinasMdcFilters() {
+        List<String> names = ftp.filterNames();
+        assertTrue(names.indexOf("abortWatch") >= 0 && names.indexOf("abortWatch") + 1 == names.indexOf("threadPool"), names.toString());
+        assertTrue(names.contains("codec"), names.toString());
+        assertFalse(names.contains("mdcFilter") || names.contains("mdcFilter2"), names.toString());
+    }
+
     @Test
     void uploadLandsInTheHomeAndDownloadsByteForByte() throws IOException {
         byte[] data = random(300_000, 1);
