@@ -1527,6 +1527,21 @@ force_path_style = true
                     self.results.setdefault((wid, s), []).append(res)
                     log("%-14s run %d %-30s %7.2f s (complete %7.2f s) rss %6.1f MiB  [%.1f s with checks]"
                         % (wid, r, T[s].name + ("" if not T[s].is_s3 else " [s3]"), res["seconds"], res["done_seconds"], res["rss_mib"], res["wall"]))
+            self.clear_local([T[s] for s in systems])
+
+    def clear_local(self, targets):
+        """Deletes what a row left in the local folders of its systems: the work folder is a
+        tmpfs, and a full run's leftovers (about 8 GiB by the S3 rows) count against the
+        memory of the machine, where the kernel's OOM killer then picks the gateway."""
+        for root in {t.local_root for t in targets if t.local_root is not None}:
+            if root.is_dir():
+                for child in root.iterdir():
+                    if child.name == "idle.txt" or child.name.startswith("."):
+                        continue  # nginx's idle file, and its folder for bodies (client_body_temp_path)
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child, ignore_errors=True)
+                    else:
+                        child.unlink(missing_ok=True)
 
     def run_mixed(self, T, only):
         self.mixed_plan = []
@@ -1543,6 +1558,7 @@ force_path_style = true
                         % (wid, r, sid, res["files"], res["bytes"] / MiB, res["seconds"], res["done_seconds"], res["rss_mib"]))
                     if r > 0:
                         self.results.setdefault((wid, sid), []).append(res)
+            self.clear_local([T[x] for _, f, h in sys_pairs for x in (f, h)])
 
     def run_idle(self, T, only):
         if not only or "idle" in only:
