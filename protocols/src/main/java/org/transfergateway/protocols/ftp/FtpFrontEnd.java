@@ -170,11 +170,11 @@ public final class FtpFrontEnd implements AutoCloseable {
                 acceptor.getFilterChain().remove(mdc);
             }
         }
-        filters = acceptor.getFilterChain().getAll().stream().map(e -> e.getName()).toList();
         if (proxyProtocol) {
             // First, before implicit TLS: the balancer's header precedes the handshake.
             acceptor.getFilterChain().addFirst("proxyHeader", new ProxyHeaderFilter());
         }
+        filters = acceptor.getFilterChain().getAll().stream().map(e -> e.getName()).toList();
         try {
             acceptor.bind(bound);
         } catch (IOException e) {
