@@ -85,27 +85,7 @@ class KilledFtpClientTest {
         c.setFileType(FTP.BINARY_FILE_TYPE);
         assertTrue(c.storeFile(name, new ByteArrayInputStream(OLD)), c.getReplyString());
         c.disconnect();
-        awaitNoActiveTransfer();
-    }
-
-    private static void awaitNoActiveTransfer() throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (!gateway.meter().active().isEmpty() && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertTrue(gateway.meter().active().isEmpty(), "a transfer is still running");
-    }
-
-    private static Counters totals(String user) {
-        return gateway.meter().statistics(u -> true).transferredByUser().getOrDefault(user, Counters.ZERO);
-    }
-
-    private static byte[] s3Object(String key) {
-        return s3client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray();
-    }
-
-    private static int openMultipartUploads() {
-        return s3client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads().size();
+        CutUploads.awaitNoActiveTransfer(gateway);
     }
 
     /** Runs the client until it has sent some of the file, then kills it. */
@@ -125,8 +105,8 @@ class KilledFtpClientTest {
     }
 
     private void assertCutOff(String user, Counters before, int round, byte[] now) throws Exception {
-        awaitNoActiveTransfer();
-        Counters after = totals(user);
+        CutUploads.awaitNoActiveTransfer(gateway);
+        Counters after = CutUploads.totals(gateway, user);
         assertArrayEquals(OLD, now, "round " + round + ": the previous file was replaced");
         assertEquals(before.filesIn(), after.filesIn(), "round " + round + ": counted as completed");
         assertEquals(before.failedIn() + 1, after.failedIn(), "round " + round + ": " + before + " -> " + after);
@@ -136,7 +116,7 @@ class KilledFtpClientTest {
 
     @Test
     void curlKilledMidUploadIntoS3LeavesThePreviousObject() throws Exception {
-        curlKilledRounds("alice", () -> s3Object("gw/alice/cut-ftp.bin"));
+        curlKilledRounds("alice", () -> CutUploads.s3Object(s3client, BUCKET, "gw/alice/cut-ftp.bin"));
     }
 
     @Test
@@ -149,11 +129,11 @@ class KilledFtpClientTest {
         RealClients.require("curl", "--version");
         putOld(user, "cut-ftp.bin");
         for (int round = 0; round < ROUNDS; round++) {
-            Counters before = totals(user);
+            Counters before = CutUploads.totals(gateway, user);
             killMidway(List.of("curl", "-sS", "--limit-rate", "20M", "-T", big.toString(),
                     "ftp://" + user + ":secret@127.0.0.1:" + ftpPort + "/cut-ftp.bin"), round);
             assertCutOff(user, before, round, stored.call());
-            assertEquals(0, openMultipartUploads(), "round " + round + ": a multipart upload was left open");
+            assertEquals(0, CutUploads.openMultipartUploads(s3client, BUCKET), "round " + round + ": a multipart upload was left open");
         }
     }
 
@@ -182,20 +162,20 @@ class KilledFtpClientTest {
         Path py = data.resolve("exit-midway.py");
         Files.writeString(py, script);
         for (int round = 0; round < ROUNDS; round++) {
-            Counters before = totals("alice");
+            Counters before = CutUploads.totals(gateway, "alice");
             int send = (7 << 19) + round * 150_001; // 3.5 MiB and more: over a quarter of a second at this rate
             Process p = new ProcessBuilder("python3", py.toString(), big.toString(), Integer.toString(send))
                     .redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
             assertEquals(0, p.exitValue(), out);
-            awaitNoActiveTransfer();
-            assertArrayEquals(OLD, s3Object("gw/alice/cut-py.bin"), "round " + round + ": the previous object was replaced");
-            Counters after = totals("alice");
+            CutUploads.awaitNoActiveTransfer(gateway);
+            assertArrayEquals(OLD, CutUploads.s3Object(s3client, BUCKET, "gw/alice/cut-py.bin"), "round " + round + ": the previous object was replaced");
+            Counters after = CutUploads.totals(gateway, "alice");
             assertEquals(before.filesIn(), after.filesIn(), "round " + round + ": counted as completed");
             assertEquals(before.failedIn() + 1, after.failedIn(), "round " + round);
             assertEquals(before.bytesIn() + send, after.bytesIn(), "round " + round + ": every byte sent is counted");
-            assertEquals(0, openMultipartUploads(), "round " + round + ": a multipart upload was left open");
+            assertEquals(0, CutUploads.openMultipartUploads(s3client, BUCKET), "round " + round + ": a multipart upload was left open");
         }
     }
 }

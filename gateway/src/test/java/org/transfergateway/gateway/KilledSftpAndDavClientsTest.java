@@ -12,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.transfergateway.config.ConfigLoader;
+import org.transfergateway.storage.local.LocalStorage;
 import org.transfergateway.storage.meter.Counters;
 import org.transfergateway.storage.testing.S3ProxyFixture;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -32,7 +32,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * The clients of the newer front ends killed with SIGKILL mid-upload, into S3 and onto
  * local disk: OpenSSH's {@code sftp} (its {@code put} keeps up to 64 writes in flight),
  * and {@code curl -T} over WebDAV. Each round must leave the previous file in place, no
- * multipart upload open, and exactly one more failed upload whose bytes are counted.
+ * multipart upload or part file behind, and exactly one more failed upload whose bytes
+ * are counted.
  * Looped, since the death of the process races with the gateway's own writes.
  */
 class KilledSftpAndDavClientsTest {
@@ -55,10 +56,8 @@ class KilledSftpAndDavClientsTest {
         s3client = s3.client();
         RealClients.require("ssh", "-V");
         key = data.resolve("id_ed25519");
-        Process keygen = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key.toString())
-                .redirectErrorStream(true).start();
-        keygen.getInputStream().readAllBytes();
-        assertTrue(keygen.waitFor(30, TimeUnit.SECONDS) && keygen.exitValue() == 0, "ssh-keygen failed");
+        SftpClientsTest.Result keygen = SftpClientsTest.run(data, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key.toString());
+        assertEquals(0, keygen.status(), keygen.output());
         String pub = Files.readString(Path.of(key + ".pub")).trim();
         gateway = Gateway.start(new ConfigLoader(Map.of()).parse("""
                 data-dir: %s
@@ -92,7 +91,7 @@ class KilledSftpAndDavClientsTest {
 
     @Test
     void sftpKilledMidUploadIntoS3LeavesThePreviousObject() throws Exception {
-        killedRounds("alice", "cut-sftp.bin", this::sftpPut, () -> s3Object("gw/alice/cut-sftp.bin"));
+        killedRounds("alice", "cut-sftp.bin", this::sftpPut, () -> CutUploads.s3Object(s3client, BUCKET, "gw/alice/cut-sftp.bin"));
     }
 
     @Test
@@ -103,7 +102,7 @@ class KilledSftpAndDavClientsTest {
     @Test
     void curlKilledMidWebDavPutIntoS3LeavesThePreviousObject() throws Exception {
         RealClients.require("curl", "--version");
-        killedRounds("alice", "cut-dav.bin", this::davPut, () -> s3Object("gw/alice/cut-dav.bin"));
+        killedRounds("alice", "cut-dav.bin", this::davPut, () -> CutUploads.s3Object(s3client, BUCKET, "gw/alice/cut-dav.bin"));
     }
 
     @Test
@@ -120,12 +119,11 @@ class KilledSftpAndDavClientsTest {
     private List<String> sftpPut(String user, String name) throws IOException {
         Path batch = data.resolve("batch-" + user + "-" + name);
         Files.writeString(batch, "put " + big + " " + name + "\n");
-        List<String> cmd = new ArrayList<>(List.of("sftp", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        return List.of("sftp", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-i", key.toString(),
                 "-P", String.valueOf(gateway.sftpAddress().getPort()),
                 "-l", "160000", // Kbit/s
-                "-b", batch.toString(), user + "@127.0.0.1"));
-        return cmd;
+                "-b", batch.toString(), user + "@127.0.0.1");
     }
 
     private List<String> davPut(String user, String name) {
@@ -136,7 +134,7 @@ class KilledSftpAndDavClientsTest {
     private void killedRounds(String user, String name, Upload upload, Callable<byte[]> stored) throws Exception {
         putOld(user, name);
         for (int round = 0; round < ROUNDS; round++) {
-            Counters before = totals(user);
+            Counters before = CutUploads.totals(gateway, user);
             Process p = new ProcessBuilder(upload.command(user, name)).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             // A different point of the upload each round, 3 to 7 MiB in.
@@ -150,16 +148,16 @@ class KilledSftpAndDavClientsTest {
             assertTrue(p.isAlive(), "round " + round + ": the client finished before it was killed");
             p.destroyForcibly(); // SIGKILL
             assertTrue(p.waitFor(10, TimeUnit.SECONDS));
-            awaitNoActiveTransfer();
-            Counters after = totals(user);
+            CutUploads.awaitNoActiveTransfer(gateway);
+            Counters after = CutUploads.totals(gateway, user);
             assertArrayEquals(OLD, stored.call(), "round " + round + ": the previous file was replaced");
             assertEquals(before.filesIn(), after.filesIn(), "round " + round + ": counted as completed");
             assertEquals(before.failedIn() + 1, after.failedIn(), "round " + round + ": " + before + " -> " + after);
             long received = after.bytesIn() - before.bytesIn();
             assertTrue(received >= cut && received < Files.size(big), "round " + round + ": " + received + " bytes counted");
-            assertEquals(0, openMultipartUploads(), "round " + round + ": a multipart upload was left open");
+            assertEquals(0, CutUploads.openMultipartUploads(s3client, BUCKET), "round " + round + ": a multipart upload was left open");
+            assertEquals(0, leftovers(user), "round " + round + ": a part file or another file was left");
         }
-        assertEquals(0, leftovers(user), "files besides the upload's own");
     }
 
     /** The previous, complete file, put over WebDAV. */
@@ -170,37 +168,27 @@ class KilledSftpAndDavClientsTest {
                 .header("Authorization", auth).PUT(HttpRequest.BodyPublishers.ofByteArray(OLD)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertTrue(r.statusCode() == 201 || r.statusCode() == 204, r.statusCode() + " " + r.body());
-        awaitNoActiveTransfer();
+        CutUploads.awaitNoActiveTransfer(gateway);
     }
 
-    /** Entries in the user's folder other than the two files of the tests: a cut upload leaves none. */
+    /**
+     * Files a cut upload may have left: besides the two files of the tests, anything in the
+     * user's folder, and on local disk any part file in the backend's temporary folder.
+     */
     private static long leftovers(String user) throws IOException {
         if (user.equals("bob")) {
+            Path temp = data.resolve("files").resolve(LocalStorage.TEMP_FOLDER);
+            long parts = 0;
+            if (Files.isDirectory(temp)) {
+                try (var s = Files.list(temp)) {
+                    parts = s.count();
+                }
+            }
             try (var s = Files.list(data.resolve("files/bob"))) {
-                return s.filter(f -> !f.getFileName().toString().startsWith("cut-")).count();
+                return parts + s.filter(f -> !f.getFileName().toString().startsWith("cut-")).count();
             }
         }
         return s3client.listObjectsV2(b -> b.bucket(BUCKET).prefix("gw/alice/")).contents().stream()
                 .filter(o -> !o.key().startsWith("gw/alice/cut-")).count();
-    }
-
-    private static void awaitNoActiveTransfer() throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (!gateway.meter().active().isEmpty() && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertTrue(gateway.meter().active().isEmpty(), "a transfer is still running");
-    }
-
-    private static Counters totals(String user) {
-        return gateway.meter().statistics(u -> true).transferredByUser().getOrDefault(user, Counters.ZERO);
-    }
-
-    private static byte[] s3Object(String key) {
-        return s3client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asByteArray();
-    }
-
-    private static int openMultipartUploads() {
-        return s3client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads().size();
     }
 }
