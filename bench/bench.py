@@ -1702,8 +1702,8 @@ force_path_style = true
             lines.append("")
             lines.append("Ratio gateway / peers (throughput): %.2fx." % (tput[g] / tput[p]))
         par_rss = []
-        for wid in ("par-local", "par-s3", "par-pool"):
-            for s in ("gw-ftp-local", "gw-http-local", "gw-http-s3", "gw-ftp-s3", "gw-http-pool"):
+        for wid in ("par-local", "par-s3", "par-s3u", "par-pool"):
+            for s in ("gw-ftp-local", "gw-http-local", "gw-http-s3", "gw-http-s3u", "gw-ftp-s3", "gw-http-pool"):
                 if (wid, s) in self.results:
                     par_rss.append((wid, s, med([x["rss_mib"] for x in self.results[(wid, s)]])))
         if par_rss:
